@@ -1,0 +1,10 @@
+//! nextedit: a language server that predicts the next edit.
+//!
+//! Layers, top to bottom: `lsp` (the only layer that knows LSP and JSON) -> `engine` (prediction) ->
+//! `syntax` (tree-sitter) and `text` (documents, positions, edit history). See ARCHITECTURE.md.
+
+pub mod config;
+pub mod engine;
+pub mod lsp;
+pub mod syntax;
+pub mod text;
