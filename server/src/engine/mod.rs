@@ -1,1 +1,4 @@
+//! Prediction: context -> prompt -> model -> parse -> diff -> validate -> rank, plus the symbolic
+//! engine. Pure with respect to LSP: it takes plain structs and byte offsets.
 
+pub mod context;
