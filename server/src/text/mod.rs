@@ -8,3 +8,6 @@ pub mod position;
 pub use document::{AppliedChange, BytePoint, Document, TextChange, TextEdit};
 pub use history::{EditEvent, History, HistoryConfig};
 pub use position::{Position, PositionEncoding, PositionRange};
+
+#[cfg(test)]
+mod property_tests;
