@@ -2,3 +2,5 @@
 //! engine. Pure with respect to LSP: it takes plain structs and byte offsets.
 
 pub mod context;
+pub mod model;
+pub mod prompt;
