@@ -13,15 +13,13 @@ pub struct ModelBenchOptions {
     pub prompt_tokens: usize,
     /// Tokens changed at the end of the prompt for the reuse measurement (approximately).
     pub changed_tokens: usize,
-    /// Lines of code in the rewritten region.
-    pub region_lines: usize,
     /// K for the resynchronisation run.
     pub resync_tokens: usize,
 }
 
 impl Default for ModelBenchOptions {
     fn default() -> ModelBenchOptions {
-        ModelBenchOptions { prompt_tokens: 1500, changed_tokens: 100, region_lines: 24, resync_tokens: 8 }
+        ModelBenchOptions { prompt_tokens: 1500, changed_tokens: 100, resync_tokens: 8 }
     }
 }
 
@@ -159,9 +157,6 @@ async fn bench_rewrite(backend: &dyn ModelBackend, options: &ModelBenchOptions) 
     let (resync, resync_time) = timed(backend, resync_request).await?;
 
     let text = |generation: &Generation| generation.candidates.first().map(|candidate| candidate.text.clone());
-    if std::env::var_os("NEXTEDIT_BENCH_DEBUG").is_some() {
-        eprintln!("greedy: {:?}\nspeculative: {:?}\nresync: {:?}", text(&greedy), text(&speculative), text(&resync));
-    }
     Ok(RewriteBench {
         output_tokens: greedy.stats.generated_tokens,
         greedy_time,
