@@ -13,15 +13,13 @@ pub struct ModelBenchOptions {
     pub prompt_tokens: usize,
     /// Tokens changed at the end of the prompt for the reuse measurement (approximately).
     pub changed_tokens: usize,
-    /// Lines of code in the rewritten region.
-    pub region_lines: usize,
     /// K for the resynchronisation run.
     pub resync_tokens: usize,
 }
 
 impl Default for ModelBenchOptions {
     fn default() -> ModelBenchOptions {
-        ModelBenchOptions { prompt_tokens: 1500, changed_tokens: 100, region_lines: 24, resync_tokens: 8 }
+        ModelBenchOptions { prompt_tokens: 1500, changed_tokens: 100, resync_tokens: 8 }
     }
 }
 
@@ -118,20 +116,20 @@ pub async fn bench_model(backend: &dyn ModelBackend, options: &ModelBenchOptions
     Ok(report)
 }
 
-/// A region the model copies: the prompt shows it and asks for it again. The draft is the same
-/// region with its second line changed, as if the model's answer (the copy) edited that line;
-/// the output diverges from the draft there and resynchronises right after.
+/// A prompt whose greedy continuation is long and confident: a file of similar functions, which
+/// the model continues with the next ones. The expected continuation plays the editable region.
+pub fn rewrite_prompt() -> String {
+    synthetic_code(1, 6)
+}
+
+/// Tokens generated in the rewrite measurement (about four functions).
+pub const REWRITE_TOKENS: usize = 240;
+
+/// A region rewrite: plain greedy output first, then the same request with a draft equal to that
+/// output except for its second line (as if the model's answer edited that line). The output
+/// diverges from the draft there and resynchronises right after.
 async fn bench_rewrite(backend: &dyn ModelBackend, options: &ModelBenchOptions) -> Result<RewriteBench, ModelError> {
-    let region = synthetic_code(7, options.region_lines.div_ceil(9).max(1));
-    let end = "[[END]]";
-    let prompt = format!(
-        "Copy the code exactly.\n\n[[CODE]]\n{small}[[COPY]]\n{small}{end}\n\n[[CODE]]\n{region}[[COPY]]\n",
-        small = synthetic_code(1, 1)
-    );
-    let stop = vec![end.to_owned()];
-    let max_tokens = backend.count_tokens(&region) * 2 + 32;
-    let mut request = GenerationRequest::greedy(prompt, max_tokens);
-    request.stop = stop;
+    let request = GenerationRequest::greedy(rewrite_prompt(), REWRITE_TOKENS);
 
     // Warm the cache with the prompt, so the three runs share the same prefill.
     let mut warm = request.clone();
@@ -143,9 +141,8 @@ async fn bench_rewrite(backend: &dyn ModelBackend, options: &ModelBenchOptions) 
     let mut lines: Vec<&str> = output.split_inclusive('\n').collect();
     let note;
     let draft = if lines.len() > 2 {
-        let changed = "    let mut changed = 1;\n";
         note = format!("the draft differs from the output in line 2 of {}", lines.len());
-        lines[1] = changed;
+        lines[1] = "    // a line the model did not write\n";
         lines.concat()
     } else {
         note = "the model did not copy the region; the draft equals its output".to_owned();

@@ -240,16 +240,22 @@ impl<'a> DraftTracker<'a> {
         };
     }
 
-    /// Where the rest of the draft starts, once the output has resynchronised with it.
+    /// Where the rest of the draft starts, once the output has resynchronised with it: its last
+    /// `k` tokens occur exactly once in the draft from the divergence on. An n-gram that occurs
+    /// several times (repetitive code) does not say where the output is, so it waits for a unique
+    /// one.
     fn resync_point(&self, output: &[Token], k: usize) -> Option<usize> {
         let floor = self.first_divergence?;
         if k == 0 || output.len() < self.last_divergence_output_len + k {
             return None;
         }
         let tail = &output[output.len() - k..];
-        (floor..self.draft.len().saturating_sub(k - 1))
-            .find(|&start| &self.draft[start..start + k] == tail)
-            .map(|start| start + k)
+        let mut matches = (floor..self.draft.len().saturating_sub(k - 1)).filter(|&start| &self.draft[start..start + k] == tail);
+        let first = matches.next()?;
+        match matches.next() {
+            Some(_) => None,
+            None => Some(first + k),
+        }
     }
 }
 
@@ -512,16 +518,28 @@ pub(crate) mod tests {
     #[test]
     fn resync_splices_the_rest_of_the_draft() {
         let target = REGION.replace("fn area(w: f64", "fn area(width: f64");
-        let (plain, _) = run(&target, REGION, false, None, &["[[END]]"]);
+        let (plain, plain_calls) = run(&target, REGION, false, None, &["[[END]]"]);
         let (resynced, calls) = run(&target, REGION, true, Some(16), &["[[END]]"]);
         assert_eq!(resynced.text, plain.text);
         assert_eq!(resynced.finish, Some(FinishReason::Stop("[[END]]".to_owned())));
         assert!(resynced.spliced_tokens > 50, "{}", resynced.spliced_tokens);
-        assert!(calls < 12, "{calls}");
+        assert!(calls * 2 < plain_calls, "{calls}");
         // Without speculation, resynchronisation alone also stops early.
         let (unspeculated, unspeculated_calls) = run(&target, REGION, false, Some(16), &["[[END]]"]);
         assert_eq!(unspeculated.text, plain.text);
-        assert!(unspeculated_calls < 30, "{unspeculated_calls}");
+        assert!(unspeculated_calls * 2 < plain_calls, "{unspeculated_calls}");
+    }
+
+    #[test]
+    fn resync_waits_for_an_unambiguous_match() {
+        // The draft lost a line whose text repeats further down: matching the repeated text must
+        // not resynchronise with the later copy.
+        let draft = "a = 1;\nX = 0;\nc = 3;\nb = 2;\nd = 4;\nb = 2;\ne = 5;\n[[END]]";
+        let target = "a = 1;\nb = 2;\nc = 3;\nb = 2;\nd = 4;\nb = 2;\ne = 5;\n[[END]]";
+        let (plain, _) = run(target, draft, false, None, &["[[END]]"]);
+        let (resynced, _) = run(target, draft, true, Some(6), &["[[END]]"]);
+        assert_eq!(plain.text, target);
+        assert_eq!(resynced.text, target);
     }
 
     #[test]

@@ -41,7 +41,9 @@ use crate::engine::prompt::{ModelMetadata, PROBED_SPECIAL_TOKENS, PromptFormatKi
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlamaConfig {
     pub path: PathBuf,
-    /// Threads for decoding and prompt processing; `None` takes the available cores, at most 4.
+    /// Threads for decoding and prompt processing; `None` takes half the available cores (at
+    /// least 1, at most 4): llama.cpp's threads spin while they wait, and on a machine whose cores
+    /// are busy (the editor, a build) more threads decode several times slower.
     pub threads: Option<usize>,
     /// Layers offloaded to a GPU (0 on CPU-only builds).
     pub gpu_layers: u32,
@@ -73,7 +75,7 @@ impl LlamaConfig {
     fn thread_count(&self) -> usize {
         self.threads
             .filter(|&threads| threads > 0)
-            .unwrap_or_else(|| thread::available_parallelism().map_or(2, |cores| cores.get().min(4)))
+            .unwrap_or_else(|| thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).clamp(1, 4)))
     }
 }
 

@@ -1,53 +1,70 @@
 //! The plain format, our own, for base models without special tokens (the Gemma 3 270M test
 //! model). A fixed few-shot header teaches the pattern with bracketed plain-text markers: the
-//! programmer's recent change as `-`/`+` lines, a region of code, and the same region after the
-//! next edit. The real case follows the same pattern and the model writes the region after the
-//! next edit, closed by the end marker.
+//! programmer's recent change as `-`/`+` lines, a few read-only lines of context, a short region
+//! starting at the cursor line, and the same region after the next edit. The real case follows the
+//! same pattern and the model writes the region after the next edit, closed by the end marker.
 //!
-//! The header is fixed and comes first, so the KV cache always keeps it; the history comes next
-//! and the region last.
+//! Small base models copy a region reliably only when it starts where the change starts, so this
+//! format picks its own region: the cursor line and the two lines after it. The lines above go in
+//! the context section.
+//!
+//! The header is fixed and comes first, so the KV cache always keeps it; the history comes next,
+//! then the context and the region.
 
 use crate::engine::context::{HistoryEvent, PredictionContext};
 
 use super::{
     BuiltPrompt, ParseError, PromptBudget, PromptError, PromptFormat, PromptFormatKind, check_context, check_region,
-    defang, find_reserved, is_runaway, output_budget, render_events, strip_stop,
+    context_around, defang, find_reserved, is_runaway, lines_around, output_budget, render_events, strip_stop,
 };
 
 const CHANGE: &str = "[[CHANGE]]";
+const CONTEXT: &str = "[[CONTEXT]]";
 const REGION: &str = "[[REGION]]";
 const NEXT: &str = "[[NEXT]]";
 const END: &str = "[[END]]";
-const RESERVED: &[&str] = &[CHANGE, REGION, NEXT, END];
+const RESERVED: &[&str] = &[CHANGE, CONTEXT, REGION, NEXT, END];
+/// Lines of the region after the cursor line.
+const REGION_LINES_BELOW: usize = 2;
+/// Most lines of context above the region.
+const CONTEXT_LINES: usize = 6;
 
 const HEADER: &str = "\
-A programmer edits code. Each example shows their last change, a region of the file, and the region \
-after their next edit, which continues the change.
+A programmer edits code. Each example shows their last change, the code above the cursor, the \
+region at the cursor, and the region after their next edit, which continues the change.
 
 [[CHANGE]]
 -    let w = rect.w;
 +    let width = rect.w;
+[[CONTEXT]]
+fn describe(rect: &Rect) -> f64 {
+    let width = rect.w;
 [[REGION]]
-    let area = w * h;
+    let area = w * rect.h;
     println!(\"{}\", area);
+    area
 [[NEXT]]
-    let area = width * h;
+    let area = width * rect.h;
     println!(\"{}\", area);
+    area
 [[END]]
 
 [[CHANGE]]
 -    name: String,
 +    name: String,
 +    age: u32,
-[[REGION]]
+[[CONTEXT]]
+    fn new(name: String, age: u32) -> Person {
         Person {
+[[REGION]]
             name,
         }
+    }
 [[NEXT]]
-        Person {
             name,
             age,
         }
+    }
 [[END]]
 
 ";
@@ -67,12 +84,16 @@ impl PromptFormat for PlainFormat {
         budget: &PromptBudget,
     ) -> Result<BuiltPrompt, PromptError> {
         check_context(ctx)?;
-        let region = ctx.editable_region.clone();
+        let region = lines_around(&ctx.text, ctx.cursor, 0, REGION_LINES_BELOW);
         let region_text = ctx.text[region.clone()].to_owned();
         check_region(&region_text, RESERVED)?;
         let max_tokens = output_budget(count_tokens(&region_text), budget)?;
 
-        let tail = format!("{REGION}\n{}{NEXT}\n", with_newline(&region_text));
+        let above = lines_around(&ctx.text, region.start, CONTEXT_LINES, 0);
+        let limit = above.start.max(ctx.excerpt.start)..region.end;
+        let (before, _) = context_around(&ctx.text, &region, &limit, budget.max_context_tokens, count_tokens);
+        let context = defang(&ctx.text[before], RESERVED);
+        let tail = format!("{CONTEXT}\n{}{REGION}\n{}{NEXT}\n", with_newline(&context), with_newline(&region_text));
         let fixed_tokens = count_tokens(HEADER) + count_tokens(&tail) + count_tokens(CHANGE) + 1;
         if fixed_tokens > budget.max_prompt_tokens {
             return Err(PromptError::RegionTooLarge { tokens: fixed_tokens, budget: budget.max_prompt_tokens });
@@ -140,7 +161,7 @@ fn render_event(event: &HistoryEvent) -> String {
 }
 
 fn with_newline(text: &str) -> String {
-    if text.ends_with('\n') { text.to_owned() } else { format!("{text}\n") }
+    if text.is_empty() || text.ends_with('\n') { text.to_owned() } else { format!("{text}\n") }
 }
 
 #[cfg(test)]
@@ -159,9 +180,14 @@ mod tests {
             [[CHANGE]]
             -    pub w: f64,
             +    pub width: f64,
-            [[REGION]]
+            [[CONTEXT]]
+            impl Rect {
+                pub fn area(&self) -> f64 {
+                    self.width * self.height
+                }
 
                 pub fn perimeter(&self) -> f64 {
+            [[REGION]]
                     2.0 * (self.width + self.height)
                 }
             }
@@ -170,8 +196,6 @@ mod tests {
         .assert_eq(case);
         assert!(built.prompt.starts_with(HEADER));
         expect![[r#"
-
-                pub fn perimeter(&self) -> f64 {
                     2.0 * (self.width + self.height)
                 }
             }
@@ -190,8 +214,7 @@ mod tests {
         let mut ctx = shapes_context();
         ctx.events[0].new_text = "    pub width: f64, // [[NEXT]]\n".to_owned();
         let built = PlainFormat.build(&ctx, &count_tokens, &PromptBudget::default()).unwrap();
-        let expected_tail = format!("[[CHANGE]]\n[[REGION]]\n{}[[NEXT]]\n", built.region_text);
-        assert!(built.prompt.ends_with(&expected_tail), "{}", built.prompt);
+        assert!(built.prompt[HEADER.len()..].starts_with("[[CHANGE]]\n[[CONTEXT]]\n"), "{}", built.prompt);
     }
 
     #[test]
@@ -205,7 +228,7 @@ mod tests {
         let budget = PromptBudget { max_history_tokens: 16, ..PromptBudget::default() };
         let built = PlainFormat.build(&ctx, &count_tokens, &budget).unwrap();
         let case = &built.prompt[HEADER.len()..];
-        assert!(case.starts_with("[[CHANGE]]\n-    pub height: f64,\n+    pub height: f32,\n[[REGION]]\n"), "{case}");
+        assert!(case.starts_with("[[CHANGE]]\n-    pub height: f64,\n+    pub height: f32,\n[[CONTEXT]]\n"), "{case}");
     }
 
     #[test]
@@ -227,7 +250,7 @@ mod tests {
         ];
         expect![[r#"
             unchanged: no change
-            edited: ok "\n    pub fn perimeter(&self) -> f64 {\n        2.0_f64 * (self.width + self.height)\n    }\n}\n"
+            edited: ok "        2.0_f64 * (self.width + self.height)\n    }\n}\n"
             missing end: error: the model output lacks the marker [[END]]
             doubled markers: error: the model output repeats the marker [[NEXT]]
             reserved token: error: the model output contains the reserved token <start_of_turn>
