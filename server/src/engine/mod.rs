@@ -61,6 +61,28 @@ struct DocumentJobs {
 
 type Listener = Box<dyn Fn(EngineEvent) + Send + Sync>;
 
+/// The model engine's state.
+#[derive(Clone)]
+pub enum ModelSlot {
+    /// No model is configured (`model.backend = "none"`).
+    Off,
+    Loading,
+    Ready(Arc<dyn model::ModelBackend>),
+    /// Loading failed or the backend died; the message says why.
+    Failed(String),
+}
+
+impl ModelSlot {
+    pub fn state_name(&self) -> &'static str {
+        match self {
+            ModelSlot::Off => "off",
+            ModelSlot::Loading => "loading",
+            ModelSlot::Ready(_) => "ready",
+            ModelSlot::Failed(_) => "error",
+        }
+    }
+}
+
 struct Shared {
     documents: Mutex<Documents>,
     settings: RwLock<Settings>,
@@ -68,6 +90,7 @@ struct Shared {
     rejected: Mutex<HashSet<String>>,
     next_id: AtomicU64,
     listener: RwLock<Option<Listener>>,
+    model: RwLock<ModelSlot>,
     accepted: AtomicU64,
     shown: AtomicU64,
 }
@@ -88,6 +111,7 @@ impl Engine {
                 rejected: Mutex::new(HashSet::new()),
                 next_id: AtomicU64::new(1),
                 listener: RwLock::new(None),
+                model: RwLock::new(ModelSlot::Off),
                 accepted: AtomicU64::new(0),
                 shown: AtomicU64::new(0),
             }),
@@ -104,6 +128,14 @@ impl Engine {
 
     pub fn set_settings(&self, settings: Settings) {
         *write(&self.shared.settings) = settings;
+    }
+
+    pub fn model(&self) -> ModelSlot {
+        read(&self.shared.model).clone()
+    }
+
+    pub fn set_model(&self, slot: ModelSlot) {
+        *write(&self.shared.model) = slot;
     }
 
     /// Runs `f` with the documents locked. Keep `f` short: typing waits on this lock.
@@ -227,9 +259,116 @@ impl Engine {
         Vec::new()
     }
 
-    /// Model proposals; none until a backend is wired.
-    async fn model_proposals(&self, _snapshot: &DocumentSnapshot, _settings: &Settings, _cancel: &CancelFlag) -> Vec<Proposal> {
-        Vec::new()
+    /// Model proposals: context -> prompt -> model -> parse -> diff -> checks.
+    async fn model_proposals(&self, snapshot: &DocumentSnapshot, settings: &Settings, cancel: &CancelFlag) -> Vec<Proposal> {
+        let ModelSlot::Ready(backend) = self.model() else { return Vec::new() };
+        if snapshot.history.last().is_none() {
+            // Nothing to go on before the user's first edit.
+            return Vec::new();
+        }
+        if !backend.is_alive() {
+            let message = model::ModelError::BackendDead.to_string();
+            self.set_model(ModelSlot::Failed(message.clone()));
+            self.notify(EngineEvent::Problem { message: format!("nextedit: {message}") });
+            return Vec::new();
+        }
+        let Some(request) = self.model_request(snapshot, settings, backend.as_ref(), cancel) else { return Vec::new() };
+        let (format, built, context_text, request) = request;
+        let generation = match backend.generate(request).await {
+            Ok(generation) => generation,
+            Err(error) => {
+                tracing::warn!("model generation failed: {error}");
+                self.notify(EngineEvent::Problem { message: format!("nextedit: {error}") });
+                return Vec::new();
+            }
+        };
+        if generation.stats.cancelled || cancel.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
+        tracing::debug!(stats = ?generation.stats, "model generation");
+        let input = CheckInput {
+            text: &context_text,
+            tree: snapshot.tree.as_ref(),
+            language: snapshot.language,
+            last_event: snapshot.history.last(),
+            region: Some(built.region.clone()),
+        };
+        let mut proposals = Vec::new();
+        for candidate in generation.candidates {
+            let new_region = match format.parse(&candidate.text, &built) {
+                Ok(new_region) => new_region,
+                Err(error) => {
+                    tracing::debug!("model output rejected: {error}");
+                    continue;
+                }
+            };
+            let edits = diff::region_edits(&context_text, built.region.clone(), &new_region, Duration::from_millis(20));
+            if let Err(rejection) = validate::check(&input, &edits) {
+                tracing::debug!("model proposal dropped: {}", rejection.as_str());
+                continue;
+            }
+            let score = candidate.mean_logprob.exp().clamp(0.0, 1.0);
+            proposals.push(Proposal { edits, cursor_after: None, source: suggestion::SuggestionSource::Model, score, group: Vec::new() });
+        }
+        proposals
+    }
+
+    /// Builds the generation request for a snapshot, or `None` when there is nothing to ask.
+    #[allow(clippy::type_complexity)]
+    fn model_request(
+        &self,
+        snapshot: &DocumentSnapshot,
+        settings: &Settings,
+        backend: &dyn model::ModelBackend,
+        cancel: &CancelFlag,
+    ) -> Option<(Box<dyn prompt::PromptFormat + Send + Sync>, prompt::BuiltPrompt, String, model::GenerationRequest)> {
+        let count_tokens = |text: &str| backend.count_tokens(text);
+        let path = display_path(&snapshot.uri);
+        let other_events: Vec<context::HistoryEvent> = self.with_documents(|documents| {
+            documents
+                .recent_events(8)
+                .into_iter()
+                .filter(|(uri, _)| *uri != snapshot.uri)
+                .map(|(uri, event)| context::HistoryEvent {
+                    path: display_path(uri),
+                    old_text: event.old_text(),
+                    new_text: event.new_text(),
+                    unified_diff: event.unified_diff(2, Duration::from_millis(20)),
+                })
+                .collect()
+        });
+        let cursor = context::cursor_after_last_edit(snapshot);
+        let ctx = context::build(snapshot, &path, cursor, &other_events, &count_tokens, context::ContextBudget::default());
+        let info = backend.info();
+        let format = prompt::format_for(info.format, &prompt::ModelMetadata::default());
+        let budget = prompt::PromptBudget {
+            max_prompt_tokens: info.context_size.saturating_sub(settings.predict.max_tokens as usize).max(256),
+            max_output_tokens: settings.predict.max_tokens as usize,
+            ..prompt::PromptBudget::default()
+        };
+        let built = match format.build(&ctx, &count_tokens, &budget) {
+            Ok(built) => built,
+            Err(error) => {
+                tracing::debug!("no prompt: {error}");
+                return None;
+            }
+        };
+        let request = model::GenerationRequest {
+            prompt: built.prompt.clone(),
+            max_tokens: built.max_tokens,
+            stop: built.stop.clone(),
+            sampling: model::Sampling {
+                temperature: settings.predict.temperature,
+                top_k: settings.predict.top_k as usize,
+                top_p: settings.predict.top_p,
+                seed: 0,
+            },
+            candidates: settings.predict.candidates.max(1) as usize,
+            draft: Some(built.draft.clone()),
+            resync_tokens: (settings.predict.resync_tokens > 0).then_some(settings.predict.resync_tokens as usize),
+            cancel: cancel.clone(),
+        };
+        Some((format, built, ctx.text, request))
     }
 
     /// Drops proposals that fail the checks or were rejected, and returns the best of the rest.
@@ -376,6 +515,12 @@ impl Engine {
             listener(event);
         }
     }
+}
+
+/// A path for prompts: the file name part of a URI's path, percent-encoding left as is.
+pub fn display_path(uri: &str) -> String {
+    let path = documents::uri_path(uri);
+    path.rsplit('/').next().filter(|name| !name.is_empty()).unwrap_or(path).to_owned()
 }
 
 fn rank_key(proposal: &Proposal) -> (u8, f32) {
