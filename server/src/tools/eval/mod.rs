@@ -14,7 +14,7 @@ pub mod report;
 pub mod runner;
 pub mod summary;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
