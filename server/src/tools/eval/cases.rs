@@ -22,7 +22,8 @@ pub struct Case {
     #[serde(default = "unknown")]
     pub file_path: String,
     pub before: String,
-    #[serde(default)]
+    /// Oldest first. A single string of concatenated diffs is split at each `--- ` header.
+    #[serde(default, deserialize_with = "history_diffs")]
     pub history: Vec<String>,
     #[serde(default)]
     pub cursor: CaseCursor,
@@ -35,6 +36,43 @@ pub struct Case {
     pub alternative_patches: Vec<String>,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub provenance: serde_json::Value,
+}
+
+fn history_diffs<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum History {
+        Diffs(Vec<String>),
+        Block(String),
+        Nothing(()),
+    }
+    Ok(match History::deserialize(deserializer)? {
+        History::Diffs(diffs) => diffs,
+        History::Block(block) => split_diff_block(&block),
+        History::Nothing(()) => Vec::new(),
+    })
+}
+
+/// Splits concatenated diffs into one diff per `--- `/`+++ ` header pair.
+pub fn split_diff_block(block: &str) -> Vec<String> {
+    let lines: Vec<&str> = block.trim_end_matches('\n').split('\n').collect();
+    if block.trim().is_empty() {
+        return Vec::new();
+    }
+    let mut diffs = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let starts_diff = line.starts_with("--- ") && lines.get(index + 1).is_some_and(|next| next.starts_with("+++ "));
+        if starts_diff && !current.is_empty() {
+            diffs.push(current.join("\n") + "\n");
+            current.clear();
+        }
+        current.push(line);
+    }
+    if !current.is_empty() {
+        diffs.push(current.join("\n") + "\n");
+    }
+    diffs
 }
 
 fn unknown() -> String {
@@ -125,6 +163,22 @@ pub struct Replay {
     pub initial: String,
     /// For each history diff, the text after each of its hunks.
     pub steps: Vec<Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_cases_from_other_projects() {
+        let line = r#"{"id": "x", "before": "a\nb\n", "expected_after": "a\nc\n", "history": "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-z\n+a\n--- a/f\n+++ b/f\n@@ -2 +2 @@\n-y\n+b\n"}"#;
+        let case: Case = serde_json::from_str(line).unwrap();
+        assert_eq!(case.history.len(), 2);
+        assert_eq!((case.language.as_str(), case.category.as_str()), ("unknown", "unknown"));
+        assert_eq!(case.replay().unwrap().initial, "z\ny\n");
+        let case: Case = serde_json::from_str(r#"{"id": "y", "before": "", "expected_after": "a", "history": null}"#).unwrap();
+        assert!(case.history.is_empty());
+    }
 }
 
 /// A file name for a case source, for reports.

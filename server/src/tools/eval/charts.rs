@@ -90,6 +90,15 @@ pub fn write_metric_chart(path: &Path, metric: &ChartMetric, runs: &[RunSummary]
             .map_err(plot_error)?
             .label(run.name.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], style));
+        // The value above each bar.
+        let value_style = TextStyle::from(("sans-serif", 12)).pos(Pos::new(HPos::Center, VPos::Bottom));
+        let values = labels.iter().enumerate().filter_map(|(group_index, label)| {
+            let group = groups.iter().find(|group| &group.group == label)?;
+            let value = (metric.value)(group)?;
+            let center = group_index as f64 + 0.1 + bar_width * (run_index as f64 + 0.475);
+            Some(Text::new(format!("{value:.1}"), (center, value.clamp(0.0, 100.0)), value_style.clone()))
+        });
+        chart.draw_series(values).map_err(plot_error)?;
     }
     if runs.len() > 1 {
         chart
