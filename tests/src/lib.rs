@@ -278,6 +278,11 @@ impl TestClient {
         Ok(0)
     }
 
+    /// Registers an id sent in a raw frame, so that its response is expected.
+    pub fn expect_response_to(&mut self, id: i64) {
+        self.outstanding.insert(id);
+    }
+
     /// Requests that were sent and not answered yet.
     pub fn outstanding(&self) -> usize {
         self.outstanding.len()

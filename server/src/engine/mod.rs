@@ -7,6 +7,7 @@
 //! dropped. Requests wait on a `watch` channel for the job of the version they ask about.
 
 pub mod context;
+pub mod diff;
 pub mod documents;
 pub mod suggestion;
 pub mod validate;

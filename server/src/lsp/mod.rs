@@ -33,7 +33,8 @@ where
     let (server_output, from_server) = tokio::io::duplex(1 << 20);
     let (errors_tx, errors_rx) = mpsc::unbounded_channel();
     let reader_state: Arc<dyn transport::SyncSink> = state.clone();
-    let reader = tokio::spawn(transport::run_reader(input, to_server, errors_tx, reader_state));
+    let initialized = state.initialized_watch();
+    let reader = tokio::spawn(transport::run_reader(input, to_server, errors_tx, reader_state, initialized));
     let writer = tokio::spawn(transport::run_writer(from_server, errors_rx, output));
     tower_lsp_server::Server::new(server_input, server_output, socket).serve(service).await;
     // The server ends only after the reader stopped (at `exit` or the end of input).

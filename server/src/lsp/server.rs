@@ -36,6 +36,7 @@ pub struct GlobalState {
     pub engine: Engine,
     encoding: RwLock<PositionEncoding>,
     initialized: AtomicBool,
+    initialized_watch: tokio::sync::watch::Sender<bool>,
     shutdown_requested: AtomicBool,
     layers: Mutex<SettingsLayers>,
     support: RwLock<ClientSupport>,
@@ -53,6 +54,7 @@ impl GlobalState {
             engine: Engine::new(settings),
             encoding: RwLock::new(PositionEncoding::Utf16),
             initialized: AtomicBool::new(false),
+            initialized_watch: tokio::sync::watch::channel(false).0,
             shutdown_requested: AtomicBool::new(false),
             layers: Mutex::new(layers),
             support: RwLock::new(ClientSupport::default()),
@@ -67,6 +69,10 @@ impl GlobalState {
             }
         });
         state
+    }
+
+    pub fn initialized_watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.initialized_watch.subscribe()
     }
 
     pub fn shutdown_requested(&self) -> bool {
@@ -395,6 +401,7 @@ impl LanguageServer for Server {
         }
         self.state.apply_settings();
         self.state.initialized.store(true, Ordering::SeqCst);
+        self.state.initialized_watch.send_replace(true);
 
         let capabilities = lsp::ServerCapabilities {
             position_encoding: Some(proto::encoding_to_lsp(encoding)),

@@ -209,6 +209,7 @@ pub(crate) async fn run_reader<I, F>(
     mut forward: F,
     errors: mpsc::UnboundedSender<Vec<u8>>,
     sink: Arc<dyn SyncSink>,
+    mut initialized: tokio::sync::watch::Receiver<bool>,
 ) -> bool
 where
     I: AsyncRead + Unpin,
@@ -233,13 +234,23 @@ where
             }
             Frame::Body(body) => match classify(&body) {
                 Classified::Forward => {
-                    let is_exit = is_exit_notification(&body);
+                    let is_exit = is_method(&body, "exit");
+                    let is_initialize = !*initialized.borrow() && is_method(&body, "initialize");
                     if forward.write_all(&encode_frame(&body)).await.is_err() || forward.flush().await.is_err() {
                         break;
                     }
                     if is_exit {
                         saw_exit = true;
                         break;
+                    }
+                    if is_initialize {
+                        // Clients send nothing else until `initialize` is answered; waiting for the
+                        // handler keeps document sync behind the negotiated position encoding.
+                        let _ = tokio::time::timeout(
+                            std::time::Duration::from_secs(10),
+                            initialized.wait_for(|done| *done),
+                        )
+                        .await;
                     }
                 }
                 Classified::Sync { method, params } => sink.sync_notification(&method, params),
@@ -255,11 +266,13 @@ where
     saw_exit
 }
 
-fn is_exit_notification(body: &[u8]) -> bool {
-    // Cheap check first; most frames aren't `exit`.
-    body.windows(6).any(|window| window == b"\"exit\"")
+/// Whether the message's method is `method`.
+fn is_method(body: &[u8], method: &str) -> bool {
+    let quoted = format!("\"{method}\"");
+    // Cheap check first; most frames are neither `exit` nor `initialize`.
+    body.windows(quoted.len()).any(|window| window == quoted.as_bytes())
         && serde_json::from_slice::<Value>(body)
-            .is_ok_and(|value| value.get("method").and_then(Value::as_str) == Some("exit") && value.get("id").is_none())
+            .is_ok_and(|value| value.get("method").and_then(Value::as_str) == Some(method))
 }
 
 /// Copies whole frames from tower-lsp-server's output and from `errors` to `output`.
@@ -323,6 +336,7 @@ mod tests {
                 "malformed Content-Length is not a number",
                 "body [1]",
                 "malformed bad header line `garbage line`",
+                "malformed message of 99999999999 bytes is larger than the limit of 67108864 bytes",
             ]
         "#]]
         .assert_debug_eq(&frames(input).await);

@@ -260,7 +260,9 @@ mod tests {
                 document.apply_change(&TextChange { range: Some(range), text: new_text.into() }, PositionEncoding::Utf32);
             history.record(&before, document.rope(), &applied, start + Duration::from_millis(ms), sequence as u64);
         }
-        let mut out = history.render("t.rs");
+        // A blank context line is a lone space; show it, since snapshots trim trailing spaces.
+        let mut out: String =
+            history.render("t.rs").lines().map(|line| if line == " " { " ⏎\n".to_owned() } else { format!("{line}\n") }).collect();
         out.push_str(&format!("original == first before: {}\n", history.original().map(|r| r.to_string()) == Some(text.to_owned()) || history.events().len() == 0));
         expect.assert_eq(&out);
     }
@@ -281,7 +283,7 @@ mod tests {
                 +    let count = 1;
                      let y = 2;
                  }
- 
+                 ⏎
                 original == first before: true
             "#]],
         );
@@ -343,7 +345,7 @@ mod tests {
                 +    let z = 3;
                 +    let y = 20;
                  }
- 
+                 ⏎
                  fn b() {}
                 original == first before: true
             "#]],

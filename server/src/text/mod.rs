@@ -4,7 +4,12 @@
 pub mod document;
 pub mod history;
 pub mod position;
+#[doc(hidden)]
+pub mod reference;
 
 pub use document::{AppliedChange, BytePoint, Document, TextChange, TextEdit};
 pub use history::{EditEvent, History, HistoryConfig};
 pub use position::{Position, PositionEncoding, PositionRange};
+
+#[cfg(test)]
+mod property_tests;
