@@ -75,7 +75,7 @@ impl BenchArgs {
                         .split(',')
                         .map(|size| size.trim().parse::<usize>().map_err(|_| format!("--sizes takes numbers, not `{text}`")))
                         .collect::<Result<_, _>>()?;
-                    if parsed.sizes.iter().any(|size| *size == 0) {
+                    if parsed.sizes.contains(&0) {
                         return Err("--sizes must be positive".to_owned());
                     }
                 }
@@ -206,18 +206,17 @@ pub fn measure_keystrokes(language: &str, lines: usize, keystrokes: usize) -> an
     }
     let final_text = documents.get(uri).map(|open| open.document.rope().clone()).unwrap_or_else(|| Rope::from_str(&text));
     let mut full_reparse = Vec::new();
-    if let Some(info) = nextedit_grammars::for_document(language, uri) {
-        if let Some(grammar) = info.language() {
-            let mut parser = tree_sitter::Parser::new();
-            if parser.set_language(&grammar).is_ok() {
-                let repeats = (keystrokes / 10).clamp(5, 40);
-                for _ in 0..repeats {
-                    let started = Instant::now();
-                    let tree = crate::syntax::parse_rope(&mut parser, &final_text, None, Duration::from_secs(30));
-                    full_reparse.push(started.elapsed());
-                    anyhow::ensure!(tree.is_some(), "a full parse of {lines} lines ran out of time");
-                }
-            }
+    let grammar = nextedit_grammars::for_document(language, uri).and_then(|info| info.language());
+    let mut parser = tree_sitter::Parser::new();
+    if let Some(grammar) = grammar
+        && parser.set_language(&grammar).is_ok()
+    {
+        let repeats = (keystrokes / 10).clamp(5, 40);
+        for _ in 0..repeats {
+            let started = Instant::now();
+            let tree = crate::syntax::parse_rope(&mut parser, &final_text, None, Duration::from_secs(30));
+            full_reparse.push(started.elapsed());
+            anyhow::ensure!(tree.is_some(), "a full parse of {lines} lines ran out of time");
         }
     }
     incremental.sort();
@@ -248,7 +247,7 @@ fn micros(duration: Duration) -> f64 {
 }
 
 fn size_label(lines: usize) -> String {
-    if lines >= 1000 && lines % 1000 == 0 { format!("{}k", lines / 1000) } else { lines.to_string() }
+    if lines >= 1000 && lines.is_multiple_of(1000) { format!("{}k", lines / 1000) } else { lines.to_string() }
 }
 
 /// The keystroke section: p50/p99 of one `didChange` and of a full reparse, per file.
@@ -291,7 +290,8 @@ pub fn write_keystroke_chart(path: &Path, measurements: &[KeystrokeMeasurement])
     let draw_error = |error: DrawingAreaErrorKind<std::io::Error>| anyhow::anyhow!("cannot draw the chart: {error}");
     let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_error)?;
-    let series: [(&str, fn(&KeystrokeMeasurement) -> Duration); 4] = [
+    type Series = (&'static str, fn(&KeystrokeMeasurement) -> Duration);
+    let series: [Series; 4] = [
         ("didChange p50", |m| percentile(&m.incremental, 50.0)),
         ("didChange p99", |m| percentile(&m.incremental, 99.0)),
         ("full reparse p50", |m| percentile(&m.full_reparse, 50.0)),

@@ -242,10 +242,10 @@ pub fn parse_git_diff(diff: &str) -> anyhow::Result<Vec<FileHunk>> {
         match line.chars().next() {
             Some(tag @ (' ' | '-' | '+')) => hunk.lines.push((tag, line[1..].to_owned())),
             Some('\\') => {
-                if let Some((_, last)) = hunk.lines.last_mut() {
-                    if last.ends_with('\n') {
-                        last.pop();
-                    }
+                if let Some((_, last)) = hunk.lines.last_mut()
+                    && last.ends_with('\n')
+                {
+                    last.pop();
                 }
             }
             _ => in_hunk = false,

@@ -46,7 +46,8 @@ usage: nextedit eval CASES.jsonl [more.jsonl ...] [options]
   --server-arg ARG      an argument for the server (repeatable)
   --limit N             only the first N cases
   --filter TEXT         only cases whose id contains TEXT
-  --no-progress         no progress bar";
+  --no-progress         no progress bar
+  --verify-sync         after each case, check the server's text (nextedit.debugDocument) equals `before`";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalArgs {
@@ -63,6 +64,7 @@ pub struct EvalArgs {
     pub limit: Option<usize>,
     pub filter: Option<String>,
     pub progress: bool,
+    pub verify_sync: bool,
 }
 
 impl Default for EvalArgs {
@@ -79,6 +81,7 @@ impl Default for EvalArgs {
             limit: None,
             filter: None,
             progress: true,
+            verify_sync: false,
         }
     }
 }
@@ -152,6 +155,7 @@ impl EvalArgs {
                 }
                 "--filter" => parsed.filter = Some(flag_value(args, &mut index, arg)?.to_owned()),
                 "--no-progress" => parsed.progress = false,
+                "--verify-sync" => parsed.verify_sync = true,
                 flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}`\n\n{EVAL_USAGE}")),
                 path => parsed.cases.push(PathBuf::from(path)),
             }
@@ -241,12 +245,18 @@ pub fn evaluate_configuration(
     launcher: &dyn ServerLauncher,
     configuration: &Configuration,
     cases: &[LoadedCase],
-    method: Method,
-    timeout: Duration,
+    args: &EvalArgs,
     workspace: &Path,
     progress: Option<&indicatif::ProgressBar>,
 ) -> anyhow::Result<(RunSummary, Vec<CaseResult>)> {
-    let options = RunnerOptions { method, timeout, settings: configuration.settings.clone(), workspace: workspace.to_owned() };
+    let method = args.method;
+    let options = RunnerOptions {
+        method,
+        timeout: args.timeout,
+        settings: configuration.settings.clone(),
+        workspace: workspace.to_owned(),
+        verify_sync: args.verify_sync,
+    };
     let mut runner = Runner::new(launcher, options);
     runner.ensure_started().with_context(|| format!("cannot start the server for `{}`", configuration.name))?;
     let mut results = Vec::with_capacity(cases.len());
@@ -292,6 +302,16 @@ fn make_workspace(out_dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(workspace)
 }
 
+/// A progress bar (on stderr, hidden when it is not a terminal) that shows the current case in
+/// its message and the running score in its prefix.
+pub fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {prefix} | {msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
 /// Runs an evaluation with any server launcher; `run_eval` uses the `nextedit` process.
 pub fn run_eval_with(args: &EvalArgs, launcher: &dyn ServerLauncher) -> anyhow::Result<Vec<RunSummary>> {
     let mut cases = load_cases(&args.cases)?;
@@ -317,14 +337,7 @@ pub fn run_eval_with(args: &EvalArgs, launcher: &dyn ServerLauncher) -> anyhow::
     }
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let workspace = make_workspace(&args.out)?;
-    let progress = args.progress.then(|| {
-        let bar = indicatif::ProgressBar::new((cases.len() * configurations.len()) as u64);
-        let style = indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {prefix} | {msg}")
-            .expect("a valid template")
-            .progress_chars("=> ");
-        bar.set_style(style);
-        bar
-    });
+    let progress = args.progress.then(|| progress_bar((cases.len() * configurations.len()) as u64));
     let mut runs = Vec::new();
     let mut all_results = Vec::new();
     for configuration in &configurations {
@@ -332,8 +345,7 @@ pub fn run_eval_with(args: &EvalArgs, launcher: &dyn ServerLauncher) -> anyhow::
             launcher,
             configuration,
             &cases,
-            args.method,
-            args.timeout,
+            args,
             &workspace,
             progress.as_ref(),
         )?;

@@ -126,6 +126,9 @@ pub struct RunnerOptions {
     pub settings: Value,
     /// A directory that stands for the workspace (empty, so no project settings apply).
     pub workspace: PathBuf,
+    /// After each case, ask the server for its text (`nextedit.debugDocument`) and check that it
+    /// equals `before`.
+    pub verify_sync: bool,
 }
 
 /// One live server plus what is needed to restart it.
@@ -342,6 +345,25 @@ impl<'a> Runner<'a> {
         let started = Instant::now();
         let outcome = client.request(request_method, params, timeout)?;
         let latency = started.elapsed();
+        if self.options.verify_sync {
+            let check = client.request(
+                "workspace/executeCommand",
+                json!({"command": "nextedit.debugDocument", "arguments": [{"uri": uri}]}),
+                timeout,
+            )?;
+            let server_text = match &check {
+                RequestOutcome::Result(result) => result.get("text").and_then(Value::as_str),
+                _ => None,
+            };
+            if server_text != Some(case.before.as_str()) {
+                client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}))?;
+                let detail = match server_text {
+                    Some(_) => "its text differs from `before`".to_owned(),
+                    None => format!("nextedit.debugDocument gave no text: {check:?}"),
+                };
+                return Ok((Outcome::Error(format!("document out of sync: {detail}")), Vec::new(), Some(latency)));
+            }
+        }
         client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}))?;
         client.take_notifications();
         Ok(match outcome {

@@ -497,6 +497,15 @@ fn compares_configurations_in_one_report() {
 }
 
 #[test]
+fn the_progress_bar_template_is_valid() {
+    assert!(indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {prefix} | {msg}").is_ok());
+    let bar = progress_bar(3);
+    bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    bar.inc(1);
+    assert_eq!(bar.position(), 1);
+}
+
+#[test]
 fn parses_arguments() {
     let args: Vec<String> =
         ["a.jsonl", "b.jsonl", "--symbolic", "off", "--set", "predict.max_tokens=64", "--method", "predict"]
