@@ -161,6 +161,15 @@ struct MatchingBlock {
     len: usize,
 }
 
+/// Lines `a[a_start..a_end]` became `b[b_start..b_end]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LineChange {
+    a_start: usize,
+    a_end: usize,
+    b_start: usize,
+    b_end: usize,
+}
+
 /// The longest-matching-block diff of Python's `difflib.SequenceMatcher(autojunk=False)`.
 struct SequenceMatcher<'a> {
     a: &'a [&'a str],
@@ -246,18 +255,18 @@ impl<'a> SequenceMatcher<'a> {
         merged
     }
 
-    /// The `a` ranges of the non-equal opcodes, in order.
-    fn changed_a_ranges(&self) -> Vec<(usize, usize)> {
-        let mut ranges = Vec::new();
+    /// The non-equal opcodes, in order.
+    fn changes(&self) -> Vec<LineChange> {
+        let mut changes = Vec::new();
         let (mut i, mut j) = (0, 0);
         for block in self.matching_blocks() {
             if i < block.a_start || j < block.b_start {
-                ranges.push((i, block.a_start));
+                changes.push(LineChange { a_start: i, a_end: block.a_start, b_start: j, b_end: block.b_start });
             }
             i = block.a_start + block.len;
             j = block.b_start + block.len;
         }
-        ranges
+        changes
     }
 }
 
@@ -266,10 +275,10 @@ impl<'a> SequenceMatcher<'a> {
 pub fn changed_line_span(before: &str, after: &str) -> Option<(usize, usize)> {
     let a: Vec<&str> = before.split('\n').collect();
     let b: Vec<&str> = after.split('\n').collect();
-    let ranges = SequenceMatcher::new(&a, &b).changed_a_ranges();
-    let first = ranges.first()?;
-    let last = ranges.last()?;
-    Some((first.0, last.1.max(first.0 + 1)))
+    let changes = SequenceMatcher::new(&a, &b).changes();
+    let first = changes.first()?;
+    let last = changes.last()?;
+    Some((first.a_start, last.a_end.max(first.a_start + 1)))
 }
 
 /// The four reference metrics of one prediction.
@@ -311,27 +320,52 @@ pub fn score_case(before: &str, expected: &[String], predicted: &str) -> CaseSco
 
 /// Whether a prediction undoes part of the user's last edit. The last edit turned `previous` into
 /// `before`; the prediction turns `before` into `predicted`. It is a reversal when the prediction
-/// deletes a non-blank line that the last edit added, or adds back a non-blank line that the last
-/// edit deleted (lines compared without surrounding whitespace, as multisets).
+/// gives back `previous` exactly, or when one of its changes touches the lines of the last edit
+/// and there deletes a line that the last edit added or adds back a line that it deleted (lines
+/// compared trimmed; lines without any letter or digit, such as `}`, do not count). Code moved
+/// elsewhere by the next edit is not a reversal, because the change must be at the same place.
 pub fn is_reversal(previous: &str, before: &str, predicted: &str) -> bool {
-    let added_by_user = line_multiset_difference(before, previous);
-    let removed_by_user = line_multiset_difference(previous, before);
-    let removed_by_prediction = line_multiset_difference(before, predicted);
-    let added_by_prediction = line_multiset_difference(predicted, before);
-    let overlaps = |a: &HashMap<&str, usize>, b: &HashMap<&str, usize>| a.keys().any(|line| b.contains_key(line));
-    overlaps(&removed_by_prediction, &added_by_user) || overlaps(&added_by_prediction, &removed_by_user)
+    if predicted == previous && predicted != before {
+        return true;
+    }
+    let Some((edit_start, edit_end)) = changed_line_span(before, previous) else { return false };
+    let added_by_user = line_set_difference(before, previous);
+    let removed_by_user = line_set_difference(previous, before);
+    let before_lines: Vec<&str> = before.split('\n').collect();
+    let predicted_lines: Vec<&str> = predicted.split('\n').collect();
+    for change in SequenceMatcher::new(&before_lines, &predicted_lines).changes() {
+        let touches = (change.a_start < edit_end && change.a_end > edit_start)
+            || (change.a_start == change.a_end && edit_start <= change.a_start && change.a_start <= edit_end);
+        if !touches {
+            continue;
+        }
+        let deletes_added = before_lines[change.a_start..change.a_end]
+            .iter()
+            .any(|line| is_significant(line) && added_by_user.contains(line.trim()));
+        let restores_removed = predicted_lines[change.b_start..change.b_end]
+            .iter()
+            .any(|line| is_significant(line) && removed_by_user.contains(line.trim()));
+        if deletes_added || restores_removed {
+            return true;
+        }
+    }
+    false
 }
 
-/// Non-blank trimmed lines of `a` with their count in `a` minus their count in `b`, where positive.
-fn line_multiset_difference<'a>(a: &'a str, b: &'a str) -> HashMap<&'a str, usize> {
+fn is_significant(line: &str) -> bool {
+    line.chars().any(char::is_alphanumeric)
+}
+
+/// Trimmed significant lines that occur more often in `a` than in `b`.
+fn line_set_difference<'a>(a: &'a str, b: &'a str) -> std::collections::HashSet<&'a str> {
     let mut counts: HashMap<&str, i64> = HashMap::new();
-    for line in a.split('\n').map(str::trim).filter(|line| !line.is_empty()) {
-        *counts.entry(line).or_default() += 1;
+    for line in a.split('\n').filter(|line| is_significant(line)) {
+        *counts.entry(line.trim()).or_default() += 1;
     }
-    for line in b.split('\n').map(str::trim).filter(|line| !line.is_empty()) {
-        *counts.entry(line).or_default() -= 1;
+    for line in b.split('\n').filter(|line| is_significant(line)) {
+        *counts.entry(line.trim()).or_default() -= 1;
     }
-    counts.into_iter().filter(|(_, count)| *count > 0).map(|(line, count)| (line, count as usize)).collect()
+    counts.into_iter().filter(|(_, count)| *count > 0).map(|(line, _)| line).collect()
 }
 
 #[cfg(test)]
@@ -362,10 +396,16 @@ mod tests {
 
     #[test]
     fn reversals() {
-        let previous = "a\nb\n";
-        let before = "a\nb2\n";
-        assert!(is_reversal(previous, before, "a\nb\n"));
-        assert!(is_reversal(previous, before, "a\n"));
-        assert!(!is_reversal(previous, before, "a\nb2\nc\n"));
+        let previous = "fn a() {\n    one();\n}\n\nfn b() {\n    two();\n}\n";
+        // The user changed `one()` into `three()`.
+        let before = "fn a() {\n    three();\n}\n\nfn b() {\n    two();\n}\n";
+        assert!(is_reversal(previous, before, previous));
+        assert!(is_reversal(previous, before, "fn a() {\n    one();\n    three();\n}\n\nfn b() {\n    two();\n}\n"));
+        assert!(is_reversal(previous, before, "fn a() {\n}\n\nfn b() {\n    two();\n}\n"));
+        // Changing code elsewhere, or the same line in another place, is not.
+        assert!(!is_reversal(previous, before, "fn a() {\n    three();\n}\n\nfn b() {\n    three();\n}\n"));
+        assert!(!is_reversal(previous, before, "fn a() {\n    three();\n}\n\nfn b() {\n    two();\n    one();\n}\n"));
+        // A blank line that was added and is removed again is a reversal only as a full undo.
+        assert!(is_reversal("a\nb\n", "a\n\nb\n", "a\nb\n"));
     }
 }

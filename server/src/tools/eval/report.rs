@@ -18,8 +18,10 @@ collapsed; 100 when both are no-ops. A mean over cases, in [0, 100].
 - **fired**: the server suggested something (a non-empty edit list); **fire rate** = fired / cases.
 - **precision**: exact among fired cases.
 - **reversal**: among fired cases, the share whose suggestion undoes part of the user's last history \
-edit: it deletes a non-blank line that the last history diff added, or adds back a non-blank line \
-that the last history diff deleted (lines compared trimmed, as multisets). A next-edit engine should \
+edit: it gives back the text before that edit, or one of its changes touches the lines of that edit \
+and there deletes a line the edit added or adds back a line the edit deleted (lines compared trimmed; \
+lines without a letter or digit, such as `}`, do not count; code moved elsewhere is not a reversal). \
+On the shared cases no expected edit is a reversal and every full undo is; a next-edit engine should \
 almost never do this.
 - **p50/p95**: latency of the next-edit request (from sending it to its answer, debounce included), \
 nearest-rank percentiles over answered requests, in milliseconds.

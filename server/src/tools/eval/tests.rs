@@ -248,13 +248,18 @@ fn metrics_agree_with_the_reference_scorer_on_shared_cases() {
 }
 
 #[test]
-fn every_shared_case_replays_its_history() {
+fn every_shared_case_replays_its_history_and_no_expected_edit_is_a_reversal() {
     for file in ["dev.jsonl", "dev-reverse.jsonl"] {
         let loaded = cases::load_cases(&[shared_eval_dir().join(file)]).unwrap();
         assert!(!loaded.is_empty());
         for loaded in &loaded {
-            let replay = loaded.case.replay().unwrap_or_else(|error| panic!("{}: {error:#}", loaded.case.id));
-            assert_eq!(replay.steps.len(), loaded.case.history.len());
+            let case = &loaded.case;
+            let replay = case.replay().unwrap_or_else(|error| panic!("{}: {error:#}", case.id));
+            assert_eq!(replay.steps.len(), case.history.len());
+            // The metric's sanity: real next edits do not undo the last edit; undoing it does.
+            let previous = case.text_before_last_edit(&replay);
+            assert!(!metrics::is_reversal(&previous, &case.before, &case.expected_after), "{}", case.id);
+            assert!(metrics::is_reversal(&previous, &case.before, &previous), "{}", case.id);
         }
     }
 }
