@@ -525,3 +525,92 @@ fn parses_arguments() {
     assert!(EvalArgs::parse(&["--compare".to_owned(), "a.toml".to_owned()]).is_err());
     assert!(EvalArgs::parse(&["--bogus".to_owned()]).is_err());
 }
+
+/// A next-edit server as a separate process (Python), to test spawning, stderr capture and the
+/// restart after the process dies: it suggests appending `!` to the last line, dies on a document
+/// that contains CRASH, and never answers on one that contains HANG.
+const PROCESS_SERVER: &str = r#"
+import json, os, sys
+sys.stderr.write("fake server started\n"); sys.stderr.flush()
+docs = {}
+def read():
+    headers = {}
+    while True:
+        line = sys.stdin.buffer.readline()
+        if not line:
+            return None
+        line = line.decode().strip()
+        if not line:
+            break
+        k, v = line.split(":", 1)
+        headers[k.strip().lower()] = v.strip()
+    return json.loads(sys.stdin.buffer.read(int(headers["content-length"])))
+def send(msg):
+    body = json.dumps(msg).encode()
+    sys.stdout.buffer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body); sys.stdout.buffer.flush()
+while True:
+    msg = read()
+    if msg is None:
+        break
+    method, params = msg.get("method"), msg.get("params") or {}
+    if method == "initialize":
+        send({"jsonrpc": "2.0", "id": msg["id"], "result": {"capabilities": {"positionEncoding": "utf-8"}}})
+    elif method == "textDocument/didOpen":
+        docs[params["textDocument"]["uri"]] = params["textDocument"]["text"]
+    elif method == "textDocument/copilotInlineEdit":
+        text = docs[params["textDocument"]["uri"]]
+        if "CRASH" in text:
+            os._exit(3)
+        if "HANG" in text:
+            continue
+        line = text.rstrip("\n").count("\n")
+        col = len(text.rstrip("\n").split("\n")[-1].encode())
+        pos = {"line": line, "character": col}
+        send({"jsonrpc": "2.0", "id": msg["id"], "result": {"edits": [{"text": "!", "range": {"start": pos, "end": pos}}]}})
+    elif method == "shutdown":
+        send({"jsonrpc": "2.0", "id": msg["id"], "result": None})
+    elif method == "exit":
+        break
+    elif "id" in msg:
+        send({"jsonrpc": "2.0", "id": msg["id"], "result": None})
+"#;
+
+#[test]
+fn replays_through_a_server_process_and_restarts_it_after_a_crash() {
+    let dir = temp_dir("process");
+    let cases = vec![
+        case("p-ok", "python", "other", "x = 'ü'\n", &[], "x = 'ü'!\n"),
+        case("p-crash", "python", "other", "CRASH\n", &[], "CRASH!\n"),
+        case("p-hang", "python", "other", "HANG\n", &[], "HANG!\n"),
+        case("p-after", "python", "other", "y = 2\n", &[], "y = 2!\n"),
+    ];
+    let cases_path = dir.join("cases.jsonl");
+    write_jsonl(&cases_path, &cases);
+    let out = dir.join("out");
+    let launcher = runner::ProcessLauncher {
+        program: PathBuf::from("python3"),
+        args: vec!["-c".to_owned(), PROCESS_SERVER.to_owned()],
+        stderr_log: Some(dir.join("server.log")),
+    };
+    let args = EvalArgs::parse(&[
+        cases_path.to_string_lossy().into_owned(),
+        "--out".into(),
+        out.to_string_lossy().into_owned(),
+        "--timeout-secs".into(),
+        "1".into(),
+        "--no-progress".into(),
+    ])
+    .unwrap();
+    let runs = run_eval_with(&args, &launcher).unwrap();
+    let predictions = std::fs::read_to_string(out.join("predictions.jsonl")).unwrap();
+    let results: Vec<summary::CaseResult> = predictions.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let outcomes: Vec<(&str, &str, f64)> = results.iter().map(|result| (result.id.as_str(), result.outcome.as_str(), result.exact)).collect();
+    assert_eq!(outcomes, [("p-ok", "ok", 1.0), ("p-crash", "crash", 0.0), ("p-hang", "timeout", 0.0), ("p-after", "ok", 1.0)]);
+    assert_eq!(runs[0].server_crashes, 1);
+    assert_eq!(runs[0].position_encoding, "utf-8");
+    // The hung request was cancelled and never answered: the report says so.
+    assert!(runs[0].notes.iter().any(|note| note.contains("never answered")), "{:?}", runs[0].notes);
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    assert_eq!(log.matches("fake server started").count(), 2, "{log}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
