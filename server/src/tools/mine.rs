@@ -8,11 +8,14 @@
 //! last history hunk added (at the start of the hunk's place when it only deleted). Each case gets
 //! a category:
 //!
-//! - `rename-propagation`: a history hunk swapped an identifier for another (`a -> b`), and the
-//!   next edit makes the same swap;
-//! - `repeated-pattern`: the next edit's changed lines are similar (ratio >= 0.6, character diff)
-//!   to those of a history hunk;
+//! - `rename-propagation`: a history hunk swapped an identifier for another (`a -> b`, found in
+//!   the token diff from its removed to its added lines), and the next edit makes the same swap;
+//! - `repeated-pattern`: the next edit's token diff (removed tokens as `-t`, added as `+t`) is
+//!   similar to a history hunk's (sequence ratio >= 0.6);
 //! - `other`.
+//!
+//! Rebuilt from the shared cases' commits, this gives the same `before`, history, cursor and
+//! expected text for every case, and the same category tags.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -174,15 +177,6 @@ impl FileHunk {
         self.new_lines().len() as isize - self.old_lines().len() as isize
     }
 
-    /// The changed lines, as `-line`/`+line` without surrounding whitespace, for similarity.
-    fn changed_text(&self) -> String {
-        self.lines
-            .iter()
-            .filter(|(tag, _)| *tag != ' ')
-            .map(|(tag, line)| format!("{tag}{}\n", line.trim()))
-            .collect()
-    }
-
     /// Renders the hunk as a one-hunk unified diff, starting at zero-based line `start` of the
     /// buffer it applies to.
     fn render(&self, path: &str, start: usize) -> String {
@@ -274,76 +268,97 @@ fn start_in_buffer(hunks: &[FileHunk], applied: &BTreeSet<usize>, index: usize) 
     (hunks[index].old_start as isize + shift).max(0) as usize
 }
 
-/// Identifiers of a text, in order.
-fn identifiers(text: &str) -> Vec<&str> {
+/// Word tokens (letters, digits, `_`) and single punctuation characters; whitespace separates.
+fn tokens(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
-    let mut start = None;
+    let mut word_start = None;
     for (index, character) in text.char_indices() {
-        let part = character.is_alphanumeric() || character == '_';
-        match (part, start) {
-            (true, None) => start = Some(index),
-            (false, Some(begin)) => {
-                out.push(&text[begin..index]);
-                start = None;
+        let is_word = character.is_alphanumeric() || character == '_';
+        if let Some(start) = word_start
+            && !is_word
+        {
+            out.push(&text[start..index]);
+            word_start = None;
+        }
+        if is_word {
+            if word_start.is_none() {
+                word_start = Some(index);
             }
-            _ => {}
+        } else if !character.is_whitespace() {
+            out.push(&text[index..index + character.len_utf8()]);
         }
     }
-    if let Some(begin) = start {
-        out.push(&text[begin..]);
+    if let Some(start) = word_start {
+        out.push(&text[start..]);
     }
-    out.retain(|word| word.chars().next().is_some_and(|first| !first.is_ascii_digit()));
     out
 }
 
-/// Identifier swaps a hunk makes: identifiers that only its removed lines have, paired with
-/// those that only its added lines have, when each side has exactly one.
-fn rename_pairs(hunk: &FileHunk) -> Vec<(String, String)> {
-    let removed: String = hunk.lines.iter().filter(|(tag, _)| *tag == '-').map(|(_, line)| line.as_str()).collect();
-    let added: String = hunk.lines.iter().filter(|(tag, _)| *tag == '+').map(|(_, line)| line.as_str()).collect();
-    let removed_words: BTreeSet<&str> = identifiers(&removed).into_iter().collect();
-    let added_words: BTreeSet<&str> = identifiers(&added).into_iter().collect();
-    let only_removed: Vec<&str> = removed_words.difference(&added_words).copied().collect();
-    let only_added: Vec<&str> = added_words.difference(&removed_words).copied().collect();
-    if only_removed.len() == 1 && only_added.len() == 1 {
-        vec![(only_removed[0].to_owned(), only_added[0].to_owned())]
-    } else {
-        Vec::new()
-    }
+fn is_identifier(token: &str) -> bool {
+    token.chars().next().is_some_and(|first| first.is_alphabetic() || first == '_')
+        && token.chars().all(|character| character.is_alphanumeric() || character == '_')
 }
 
-fn makes_swap(hunk: &FileHunk, pair: &(String, String)) -> bool {
-    let has = |tag: char, word: &str| {
-        hunk.lines.iter().any(|(line_tag, line)| *line_tag == tag && identifiers(line).contains(&word))
+/// What a hunk does at the token level: the token diff from its removed lines to its added lines.
+struct EditSignature {
+    /// Removed tokens as `-token`, added tokens as `+token`, in diff order.
+    tokens: Vec<String>,
+    /// Identifier swaps: in a replacement of n tokens by n tokens, each position where two
+    /// identifiers differ.
+    swaps: BTreeSet<(String, String)>,
+}
+
+fn edit_signature(hunk: &FileHunk) -> EditSignature {
+    let joined = |wanted: char| {
+        hunk.lines.iter().filter(|(tag, _)| *tag == wanted).map(|(_, line)| line.trim_end_matches(['\n', '\r'])).collect::<Vec<_>>().join(" ")
     };
-    has('-', &pair.0) && has('+', &pair.1)
-}
-
-fn similarity(a: &str, b: &str) -> f64 {
-    f64::from(similar::TextDiff::configure().timeout(std::time::Duration::from_millis(200)).diff_chars(a, b).ratio())
+    let removed_text = joined('-');
+    let added_text = joined('+');
+    let removed = tokens(&removed_text);
+    let added = tokens(&added_text);
+    let mut signature = EditSignature { tokens: Vec::new(), swaps: BTreeSet::new() };
+    for (a_start, a_end, b_start, b_end) in crate::tools::eval::metrics::sequence_changes(&removed, &added) {
+        signature.tokens.extend(removed[a_start..a_end].iter().map(|token| format!("-{token}")));
+        signature.tokens.extend(added[b_start..b_end].iter().map(|token| format!("+{token}")));
+        if a_end - a_start == b_end - b_start {
+            for (old, new) in removed[a_start..a_end].iter().zip(&added[b_start..b_end]) {
+                if old != new && is_identifier(old) && is_identifier(new) {
+                    signature.swaps.insert(((*old).to_owned(), (*new).to_owned()));
+                }
+            }
+        }
+    }
+    signature
 }
 
 /// The category of a next edit given the history hunks, with its evidence.
 fn categorize(history: &[(usize, &FileHunk)], target: &FileHunk) -> (String, Vec<String>, Value) {
     let mut categories = Vec::new();
     let mut evidence = serde_json::Map::new();
-    for (index, hunk) in history {
-        let pairs: Vec<(String, String)> = rename_pairs(hunk).into_iter().filter(|pair| makes_swap(target, pair)).collect();
-        if !pairs.is_empty() {
+    let target_signature = edit_signature(target);
+    let history_signatures: Vec<(usize, EditSignature)> =
+        history.iter().map(|(index, hunk)| (*index, edit_signature(hunk))).collect();
+    for (index, signature) in &history_signatures {
+        let shared: Vec<&(String, String)> = signature.swaps.intersection(&target_signature.swaps).collect();
+        if !shared.is_empty() {
             categories.push("rename-propagation".to_owned());
-            evidence.insert("rename_pairs".into(), json!(pairs.iter().map(|(a, b)| format!("{a}->{b}")).collect::<Vec<_>>()));
+            evidence.insert("rename_pairs".into(), json!(shared.iter().map(|(a, b)| format!("{a}->{b}")).collect::<Vec<_>>()));
             evidence.insert("rename_history_hunk".into(), json!(index));
             break;
         }
     }
-    let target_text = target.changed_text();
-    let best = history
-        .iter()
-        .map(|(index, hunk)| (*index, similarity(&hunk.changed_text(), &target_text)))
-        .fold(None, |best: Option<(usize, f64)>, (index, ratio)| match best {
-            Some((_, best_ratio)) if best_ratio >= ratio => best,
-            _ => Some((index, ratio)),
-        });
+    let target_tokens: Vec<&str> = target_signature.tokens.iter().map(String::as_str).collect();
+    let mut best: Option<(usize, f64)> = None;
+    for (index, signature) in &history_signatures {
+        if signature.tokens.is_empty() || target_tokens.is_empty() {
+            continue;
+        }
+        let tokens: Vec<&str> = signature.tokens.iter().map(String::as_str).collect();
+        let ratio = crate::tools::eval::metrics::sequence_similarity(&tokens, &target_tokens);
+        if best.is_none_or(|(_, best_ratio)| ratio > best_ratio) {
+            best = Some((*index, ratio));
+        }
+    }
     if let Some((index, ratio)) = best {
         evidence.insert("pattern_similarity".into(), json!((ratio * 1000.0).round() / 1000.0));
         if ratio >= PATTERN_SIMILARITY_THRESHOLD {
@@ -586,11 +601,11 @@ mod tests {
         commit_file(&dir, "src/lib.rs", &functions(12, "new_helper", &[1, 3, 5, 7, 9]), "two files");
         // Two hunks in a Python file and a README: 1 forward and 1 reverse case.
         std::fs::write(dir.join("README.md"), "docs\n").unwrap();
-        let python_before = "import os\n\n\ndef a():\n    return 1\n\n\n\n\n\n\n\ndef b():\n    return 2\n";
+        let python_before = "import os\n\n\ndef a(x):\n    return x == None\n\n\n\n\n\n\n\ndef b(y):\n    return y == None\n";
         std::fs::write(dir.join("src/other.py"), python_before).unwrap();
         run_git(&dir, &["add", "-A"]);
         run_git(&dir, &["commit", "-q", "-m", "python"]);
-        let python_after = "import os\n\n\ndef a():\n    return 10\n\n\n\n\n\n\n\ndef b():\n    return 20";
+        let python_after = "import os\n\n\ndef a(x):\n    return x is None\n\n\n\n\n\n\n\ndef b(y):\n    return y is None";
         std::fs::write(dir.join("README.md"), "more docs\n").unwrap();
         commit_file(&dir, "src/other.py", python_after, "python change without final newline");
 
@@ -634,7 +649,58 @@ mod tests {
         assert_eq!(rename.provenance["category_evidence"]["rename_pairs"], json!(["old_helper->new_helper"]));
         let python = &loaded[0].case;
         assert_eq!(python.provenance["other_files_in_commit"], json!(["README.md"]));
-        assert!(python.expected_after.ends_with("return 20"));
+        assert!(python.expected_after.ends_with("return y is None"));
+        assert_eq!(python.provenance["category_evidence"]["pattern_similarity"], json!(1.0));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Rebuilds the commits behind some shared cases as a repository, mines it, and checks that
+    /// the mined cases are the shared ones.
+    #[test]
+    fn mining_reproduces_the_shared_cases() {
+        let shared_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/dev.jsonl");
+        let shared = crate::tools::eval::cases::load_cases(std::slice::from_ref(&shared_path)).unwrap();
+        let shared: Vec<&Case> = shared.iter().map(|loaded| &loaded.case).collect();
+        let commit_of = |case: &Case| case.provenance["commit"].as_str().unwrap().to_owned();
+        let target_of = |case: &Case| case.provenance["target_hunk_index"].as_u64().unwrap();
+        let dir = temp_dir("mine-shared");
+        run_git(&dir, &["init", "-q", "-b", "main"]);
+        let mut rebuilt = Vec::new();
+        for case in &shared {
+            let commit = commit_of(case);
+            let hunks = case.provenance["num_hunks"].as_u64().unwrap();
+            if target_of(case) != 1 || rebuilt.contains(&commit) {
+                continue;
+            }
+            let Some(last) = shared.iter().find(|other| commit_of(other) == commit && target_of(other) == hunks - 1) else { continue };
+            // The parent's text is the first case's text before its history; the commit's text
+            // is the last case's expected text.
+            let path = format!("c{}/{}", rebuilt.len(), case.file_path);
+            commit_file(&dir, &path, &case.replay().unwrap().initial, "parent");
+            commit_file(&dir, &path, &last.expected_after, &commit);
+            rebuilt.push(commit);
+            if rebuilt.len() == 12 {
+                break;
+            }
+        }
+        let args = MineArgs::parse(&[dir.to_string_lossy().into_owned(), "--no-reverse".into()]).unwrap();
+        let (mined, commits) = mine_repository(&args).unwrap();
+        assert_eq!(commits, rebuilt.len());
+        let body = |diff: &str| diff.splitn(3, '\n').nth(2).unwrap_or("").to_owned();
+        let mut compared = 0;
+        for case in &mined {
+            let subject = case.provenance["commit_subject"].as_str().unwrap();
+            let Some(original) = shared.iter().find(|other| commit_of(other) == subject && target_of(other) == target_of(case)) else {
+                continue;
+            };
+            assert_eq!(case.before, original.before, "{}", original.id);
+            assert_eq!(case.expected_after, original.expected_after, "{}", original.id);
+            assert_eq!(case.cursor, original.cursor, "{}", original.id);
+            assert_eq!(case.history.iter().map(|diff| body(diff)).collect::<Vec<_>>(), original.history.iter().map(|diff| body(diff)).collect::<Vec<_>>(), "{}", original.id);
+            assert_eq!(case.category, original.category, "{}", original.id);
+            compared += 1;
+        }
+        assert!(compared >= 12, "only {compared} cases compared");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -270,6 +270,27 @@ impl<'a> SequenceMatcher<'a> {
     }
 }
 
+/// The non-equal opcodes of a longest-matching-block diff of two token or line sequences, as
+/// `(a_start, a_end, b_start, b_end)`.
+pub fn sequence_changes(a: &[&str], b: &[&str]) -> Vec<(usize, usize, usize, usize)> {
+    SequenceMatcher::new(a, b)
+        .changes()
+        .into_iter()
+        .map(|change| (change.a_start, change.a_end, change.b_start, change.b_end))
+        .collect()
+}
+
+/// Python's `SequenceMatcher.ratio()`: twice the matched elements over the total (1 when both are
+/// empty).
+pub fn sequence_similarity(a: &[&str], b: &[&str]) -> f64 {
+    let total = a.len() + b.len();
+    if total == 0 {
+        return 1.0;
+    }
+    let matched: usize = SequenceMatcher::new(a, b).matching_blocks().iter().map(|block| block.len).sum();
+    2.0 * matched as f64 / total as f64
+}
+
 /// The lines of `before` that the change to `after` touches: from the first changed line to the
 /// end of the last change (at least one line), or `None` when nothing changed.
 pub fn changed_line_span(before: &str, after: &str) -> Option<(usize, usize)> {
