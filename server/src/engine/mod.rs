@@ -9,6 +9,8 @@
 pub mod context;
 pub mod diff;
 pub mod documents;
+pub mod model;
+pub mod prompt;
 pub mod suggestion;
 pub mod validate;
 
@@ -25,7 +27,7 @@ use documents::{DocumentSnapshot, Documents, SyncError};
 use suggestion::{Proposal, Suggestion, fingerprint};
 use validate::CheckInput;
 
-pub type CancelFlag = Arc<AtomicBool>;
+pub use model::CancelFlag;
 
 /// Something the delivery layer may want to know about.
 #[derive(Debug, Clone)]
