@@ -165,6 +165,11 @@ pub struct Replay {
     pub steps: Vec<Vec<String>>,
 }
 
+/// A file name for a case source, for reports.
+pub fn source_name(path: &Path) -> String {
+    path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,9 +184,4 @@ mod tests {
         let case: Case = serde_json::from_str(r#"{"id": "y", "before": "", "expected_after": "a", "history": null}"#).unwrap();
         assert!(case.history.is_empty());
     }
-}
-
-/// A file name for a case source, for reports.
-pub fn source_name(path: &Path) -> String {
-    path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }
