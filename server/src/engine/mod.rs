@@ -205,7 +205,7 @@ impl Engine {
             // and the waiting requests still get their answer.
             let job_engine = engine.clone();
             let job_uri = uri.clone();
-            let job = tokio::spawn(async move { job_engine.run_job(&job_uri, version, &cancel, true).await });
+            let job = tokio::spawn(async move { job_engine.run_job(&job_uri, version, None, &cancel, true).await });
             let proposal = match job.await {
                 Ok(proposal) => proposal,
                 Err(error) => {
@@ -224,8 +224,16 @@ impl Engine {
     }
 
     /// The whole pipeline for one version of one document.
-    async fn run_job(&self, uri: &str, version: i32, cancel: &CancelFlag, debounce: bool) -> Option<(Proposal, DocumentSnapshot)> {
-        let snapshot = self.with_documents(|documents| documents.snapshot(uri))?;
+    async fn run_job(
+        &self,
+        uri: &str,
+        version: i32,
+        cursor: Option<usize>,
+        cancel: &CancelFlag,
+        debounce: bool,
+    ) -> Option<(Proposal, DocumentSnapshot)> {
+        let mut snapshot = self.with_documents(|documents| documents.snapshot(uri))?;
+        snapshot.cursor = cursor;
         if snapshot.version != version || self.with_documents(|d| d.get(uri).is_some_and(|open| open.unpredictable.is_some())) {
             return None;
         }
@@ -447,8 +455,8 @@ impl Engine {
         Ok(jobs.get(uri).and_then(|entry| entry.best.clone()).filter(|suggestion| suggestion.version == version))
     }
 
-    /// Runs a prediction now, without the debounce, and returns it.
-    pub async fn predict_now(&self, uri: &str) -> Result<Option<Suggestion>, RequestError> {
+    /// Runs a prediction now, without the debounce, and returns it. `cursor` is a byte offset.
+    pub async fn predict_now(&self, uri: &str, cursor: Option<usize>) -> Result<Option<Suggestion>, RequestError> {
         let version = self
             .with_documents(|documents| documents.get(uri).map(|open| open.document.version))
             .ok_or(RequestError::UnknownDocument)?;
@@ -460,7 +468,7 @@ impl Engine {
                 status: watch::channel(JobStatus { version, done: false }).0,
                 best: None,
             });
-            if entry.best.as_ref().is_some_and(|best| best.version == version) {
+            if cursor.is_none() && entry.best.as_ref().is_some_and(|best| best.version == version) {
                 return Ok(entry.best.clone());
             }
             entry.generation += 1;
@@ -469,7 +477,7 @@ impl Engine {
             entry.status.send_replace(JobStatus { version, done: false });
             (entry.generation, entry.cancel.clone())
         };
-        let result = self.run_job(uri, version, &generation.1, false).await;
+        let result = self.run_job(uri, version, cursor, &generation.1, false).await;
         self.finish_job(uri, version, generation.0, result);
         self.suggestion(uri, Some(version), Duration::ZERO).await
     }
@@ -515,6 +523,38 @@ impl Engine {
             listener(event);
         }
     }
+}
+
+/// The llama backend's configuration from the settings. The second value is a warning for an
+/// unknown `model.format` (which falls back to detection).
+pub fn llama_config(settings: &Settings) -> Result<(model::LlamaConfig, Option<String>), String> {
+    let path = settings
+        .model
+        .path
+        .clone()
+        .map(std::path::PathBuf::from)
+        .or_else(model::default_model_path)
+        .ok_or("no model.path is set and no cache directory is known (set HOME or XDG_CACHE_HOME)")?;
+    let mut warning = None;
+    let format = match settings.model.format.as_str() {
+        "auto" | "" => None,
+        name => match name.parse::<prompt::PromptFormatKind>() {
+            Ok(kind) => Some(kind),
+            Err(_) => {
+                warning = Some(format!("unknown model.format `{name}`, detecting it from the model instead"));
+                None
+            }
+        },
+    };
+    let config = model::LlamaConfig {
+        threads: settings.model.threads.map(|threads| threads.max(1) as usize),
+        gpu_layers: settings.model.gpu_layers,
+        context_size: settings.model.context_size as usize,
+        lora: settings.model.lora.iter().map(std::path::PathBuf::from).collect(),
+        format,
+        ..model::LlamaConfig::new(path)
+    };
+    Ok((config, warning))
 }
 
 /// A path for prompts: the file name part of a URI's path, percent-encoding left as is.

@@ -15,7 +15,7 @@ use tower_lsp_server::{Client, LanguageServer};
 use crate::config::{self, SettingsLayers, Source};
 use crate::engine::suggestion::{Suggestion, SuggestionSource, summarize};
 use crate::config::BackendKind;
-use crate::engine::{Engine, EngineEvent, ModelSlot, RequestError, model, prompt};
+use crate::engine::{Engine, EngineEvent, ModelSlot, RequestError, model};
 use crate::lsp::proto;
 use crate::lsp::transport::SyncSink;
 use crate::text::{PositionEncoding, TextChange, position};
@@ -501,7 +501,18 @@ impl LanguageServer for Server {
                     .and_then(Value::as_str)
                     .ok_or_else(|| Error::invalid_params("expected {uri, position}"))?
                     .to_owned();
-                match self.state.engine.predict_now(&uri).await {
+                let position = argument
+                    .get("position")
+                    .and_then(|position| serde_json::from_value::<lsp::Position>(position.clone()).ok());
+                let encoding = self.state.encoding();
+                let cursor = position.and_then(|position| {
+                    self.state.engine.with_documents(|documents| {
+                        documents.get(&uri).map(|open| {
+                            position::position_to_byte(open.document.rope(), proto::position_from_lsp(position), encoding)
+                        })
+                    })
+                });
+                match self.state.engine.predict_now(&uri, cursor).await {
                     Ok(Some(suggestion)) => {
                         let Some(edits) = self.lsp_edits(&suggestion, false) else { return Err(content_modified()) };
                         Ok(Some(json!({
@@ -561,33 +572,22 @@ async fn load_model(state: Arc<GlobalState>, client: Client) {
         }
         BackendKind::Llama => {}
     }
-    let Some(path) = settings.model.path.clone().map(PathBuf::from).or_else(model::default_model_path) else {
-        let slot = ModelSlot::Failed("no model.path is set and no cache directory is known".to_owned());
-        client.send_notification::<StatusNotification>(send_status(&slot)).await;
-        state.engine.set_model(slot);
-        return;
+    let config = match crate::engine::llama_config(&settings) {
+        Ok((config, warning)) => {
+            if let Some(warning) = warning {
+                state.show_once(lsp::MessageType::WARNING, format!("nextedit: {warning}"));
+            }
+            config
+        }
+        Err(message) => {
+            let slot = ModelSlot::Failed(message);
+            client.send_notification::<StatusNotification>(send_status(&slot)).await;
+            state.engine.set_model(slot);
+            return;
+        }
     };
     state.engine.set_model(ModelSlot::Loading);
     client.send_notification::<StatusNotification>(send_status(&ModelSlot::Loading)).await;
-    let format = match settings.model.format.as_str() {
-        "auto" | "" => None,
-        name => match name.parse::<prompt::PromptFormatKind>() {
-            Ok(kind) => Some(kind),
-            Err(_) => {
-                state.show_once(lsp::MessageType::WARNING, format!("nextedit: unknown model.format `{name}`, detecting it instead"));
-                None
-            }
-        },
-    };
-    let config = model::LlamaConfig {
-        path: path.clone(),
-        threads: settings.model.threads.map(|threads| threads.max(1) as usize),
-        gpu_layers: settings.model.gpu_layers,
-        context_size: settings.model.context_size as usize,
-        lora: settings.model.lora.iter().map(PathBuf::from).collect(),
-        format,
-        ..model::LlamaConfig::new(path.clone())
-    };
 
     let progress = if state.support().work_done_progress {
         let token = lsp::ProgressToken::String("nextedit/model".to_owned());
