@@ -184,11 +184,12 @@ impl Engine {
             let mut jobs = lock(&self.shared.jobs);
             let entry = jobs.entry(uri.to_owned()).or_insert_with(|| DocumentJobs {
                 generation: 0,
-                cancel: cancel.clone(),
+                cancel: Arc::new(AtomicBool::new(false)),
                 status: watch::channel(JobStatus { version, done: false }).0,
                 best: None,
             });
             entry.generation += 1;
+            // Cancel the previous job (a fresh entry's flag belongs to no job).
             entry.cancel.store(true, Ordering::Relaxed);
             entry.cancel = cancel.clone();
             let had_suggestion = entry.best.take().is_some();
