@@ -9,6 +9,7 @@
 pub mod context;
 pub mod documents;
 pub mod suggestion;
+pub mod symbolic;
 pub mod validate;
 
 use std::collections::{HashMap, HashSet};
@@ -219,9 +220,9 @@ impl Engine {
         best.map(|proposal| (proposal, snapshot))
     }
 
-    /// Symbolic proposals (rename propagation, repeated edits); none until that engine is wired.
-    fn symbolic_proposals(&self, _snapshot: &DocumentSnapshot) -> Vec<Proposal> {
-        Vec::new()
+    /// Symbolic proposals (rename propagation, repeated edits).
+    fn symbolic_proposals(&self, snapshot: &DocumentSnapshot) -> Vec<Proposal> {
+        symbolic::propose(snapshot)
     }
 
     /// Model proposals; none until a backend is wired.

@@ -1,0 +1,400 @@
+//! Rename propagation: the user replaced one identifier with another; the other occurrences of
+//! the old name that refer to the same thing follow.
+//!
+//! Detection works on the last history event: its token diff must replace whole words, all with
+//! the same pair `old -> new`, and nothing else (or an older event must have been such a clean
+//! rename, when the last one also did other things). The renamed tokens must be whole
+//! identifier nodes in the syntax tree, or words inside comments or strings.
+//!
+//! Which occurrences refer to the same thing:
+//!
+//! - a local binding (the locals query says the renamed node, or the binding a renamed use
+//!   points to, is a `@local.definition`): the old-name references in the binding's scope, from
+//!   where the binding is visible, minus those that an inner binding of the old name shadows;
+//! - a member (field, property, attribute): the old-name member accesses and declarations, only
+//!   on `self`/`this` inside the same class when the renamed access was on `self`/`this`;
+//! - anything else (types, functions, imports): every old-name identifier of the same class that
+//!   no local binding of the old name captures.
+//!
+//! Strings and comments are searched only when the user's rename was in one. Without a local
+//! binding to anchor it, a rename must introduce a fresh name (absent before the rename began),
+//! otherwise the user probably pointed one reference at another existing thing.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Mutex, OnceLock};
+
+use nextedit_grammars::LanguageInfo;
+use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, Tree};
+
+use super::{EventDiff, Input, edit_distance, whole_word_occurrences};
+use crate::engine::suggestion::{Proposal, SuggestionSource};
+use crate::syntax::{SyntaxContext, context_at, identifier_at};
+use crate::text::{EditEvent, TextEdit};
+
+/// How many recent events may confirm a rename that the last event mixed with other changes.
+const CONFIRMING_EVENTS: usize = 4;
+
+const SCORE_LOCAL: f32 = 0.92;
+const SCORE_GLOBAL: f32 = 0.86;
+const SCORE_PROSE: f32 = 0.82;
+/// While the user may still be typing the new name, the proposal waits for the debounce.
+const SCORE_WHILE_TYPING: f32 = 0.7;
+
+/// Statements after which a binding they declare is visible (before them, the name still means
+/// an outer binding: `let x = x + 1;`).
+const DECLARATION_KINDS: &[&str] = &["let_declaration", "lexical_declaration", "variable_declaration"];
+
+/// Languages where a later binding of the same name in the same scope shadows the earlier one
+/// (`let x = 1; let x = 2;`). Elsewhere a second definition in one scope is the same variable
+/// assigned again (Python) or an error.
+fn same_scope_definitions_shadow(language: &LanguageInfo) -> bool {
+    matches!(language.id.as_str(), "rust")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameClass {
+    /// A variable, type, function or module name.
+    Plain,
+    /// A field, property or attribute name after a dot, or declared in a struct or class body.
+    Member,
+    /// A name that is two things at once (shorthand `Foo { x }`) or a keyword argument: never
+    /// renamed automatically.
+    Ambiguous,
+}
+
+pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
+    let events: Vec<&EditEvent> = input.history.events().rev().take(CONFIRMING_EVENTS).collect();
+    let last = *events.first()?;
+    let diff = EventDiff::new(last)?;
+    let replacements = diff.word_replacements();
+    let (_, old, new) = *replacements.first()?;
+    if replacements.iter().any(|&(_, o, n)| o != old || n != new) {
+        return None;
+    }
+    let clean = replacements.len() == diff.hunks.len();
+    // The text before the rename began, to tell whether the new name is fresh.
+    let mut origin = &last.before;
+    let mut confirmed = clean;
+    for event in &events[1..] {
+        let Some(older) = EventDiff::new(event) else { break };
+        if !older.word_replacements().iter().any(|&(_, o, n)| o == old && n == new) {
+            break;
+        }
+        origin = &event.before;
+        confirmed |= is_clean_rename(&older, old, new);
+    }
+    if !confirmed {
+        return None;
+    }
+    let renamed: Vec<Range<usize>> = replacements
+        .iter()
+        .map(|&(hunk, _, _)| {
+            let token = diff.new_tokens[diff.hunks[hunk].new.start];
+            diff.new_base + token.start..diff.new_base + token.end
+        })
+        .collect();
+    if renamed.iter().any(|range| input.text.get(range.clone()) != Some(new)) {
+        return None;
+    }
+    let fresh = whole_word_occurrences(&origin.to_string(), new).is_empty();
+    let typing = renamed.iter().any(|range| {
+        let edit = &last.last_edit_bytes;
+        edit.len() <= 2 && range.start <= edit.start && edit.end <= range.end
+    });
+
+    let mut code_nodes = Vec::new();
+    let mut prose_contexts = Vec::new();
+    for range in &renamed {
+        match identifier_at(input.tree, input.language, range.start) {
+            Some(node) if node.byte_range() == *range => code_nodes.push(node),
+            _ => match context_at(input.tree, input.language, input.text, range.start) {
+                SyntaxContext::Code => return None,
+                context => prose_contexts.push(context),
+            },
+        }
+    }
+
+    let (mut candidates, mut score) = if code_nodes.is_empty() {
+        if !prose_rename_is_plausible(old, new) {
+            return None;
+        }
+        (Vec::new(), SCORE_PROSE)
+    } else {
+        code_candidates(input, &code_nodes, old, fresh)?
+    };
+    if !prose_contexts.is_empty() {
+        candidates.extend(prose_candidates(input, old, &prose_contexts));
+    }
+    candidates.sort_by_key(|range| range.start);
+    candidates.dedup();
+    if candidates.is_empty() {
+        return None;
+    }
+    if typing {
+        score = score.min(SCORE_WHILE_TYPING);
+    }
+    let next = candidates.iter().find(|range| range.start >= input.cursor).or(candidates.first())?.clone();
+    Some(Proposal {
+        edits: vec![TextEdit::new(next.clone(), new)],
+        cursor_after: Some(next.start + new.len()),
+        source: SuggestionSource::Rename,
+        score,
+        group: candidates.iter().map(|range| TextEdit::new(range.clone(), new)).collect(),
+    })
+}
+
+fn is_clean_rename(diff: &EventDiff, old: &str, new: &str) -> bool {
+    let replacements = diff.word_replacements();
+    !replacements.is_empty()
+        && replacements.len() == diff.hunks.len()
+        && replacements.iter().all(|&(_, o, n)| o == old && n == new)
+}
+
+/// A word changed inside comments or strings only is worth propagating when it looks like a
+/// name (`snake_case`, `camelCase`, digits) or like a typo fix, not like rewording prose.
+fn prose_rename_is_plausible(old: &str, new: &str) -> bool {
+    let looks_like_code = |word: &str| {
+        word.contains('_')
+            || word.chars().any(|c| c.is_ascii_digit())
+            || word.chars().skip(1).any(char::is_uppercase) && word.chars().any(char::is_lowercase)
+    };
+    if looks_like_code(old) && looks_like_code(new) {
+        return true;
+    }
+    old.chars().count() >= 4 && new.chars().count() >= 3 && edit_distance(old, new) <= 2
+}
+
+/// Old-name words inside comments or strings of the given kinds.
+fn prose_candidates(input: &Input<'_>, old: &str, contexts: &[SyntaxContext]) -> Vec<Range<usize>> {
+    whole_word_occurrences(input.text, old)
+        .into_iter()
+        .filter(|&start| {
+            let context = context_at(input.tree, input.language, input.text, start);
+            contexts.contains(&context)
+        })
+        .map(|start| start..start + old.len())
+        .collect()
+}
+
+/// The code occurrences of `old` that mean what the renamed nodes meant, and the score.
+fn code_candidates(input: &Input<'_>, renamed: &[Node<'_>], old: &str, fresh: bool) -> Option<(Vec<Range<usize>>, f32)> {
+    let class = name_class(renamed[0]);
+    if class == NameClass::Ambiguous || renamed.iter().any(|node| name_class(*node) != class) {
+        return None;
+    }
+    let occurrences: Vec<Node<'_>> = whole_word_occurrences(input.text, old)
+        .into_iter()
+        .filter_map(|start| identifier_at(input.tree, input.language, start).filter(|node| node.byte_range() == (start..start + old.len())))
+        .filter(|node| name_class(*node) == class)
+        .collect();
+    if class == NameClass::Member {
+        if !fresh {
+            return None;
+        }
+        return Some((member_candidates(input, renamed[0], &occurrences), SCORE_GLOBAL));
+    }
+    let locals = locals_for(input.language);
+    let analyze = |node: Node<'_>| match locals {
+        Some(locals) => analyze_node(locals, input.tree, input.text, node),
+        None => NodeLocals::default(),
+    };
+    let shadows = same_scope_definitions_shadow(input.language);
+    let old_definitions: Vec<Binding> = occurrences
+        .iter()
+        .filter_map(|node| {
+            let info = analyze(*node);
+            info.is_definition.then(|| binding_of(*node, &info, input.text.len()))
+        })
+        .collect();
+    let renamed_definition = renamed.iter().find_map(|node| {
+        let info = analyze(*node);
+        info.is_definition.then(|| binding_of(*node, &info, input.text.len()))
+    });
+    if let Some(binding) = renamed_definition {
+        let candidates =
+            occurrences.iter().map(Node::byte_range).filter(|range| binding.captures(range, &old_definitions, shadows)).collect();
+        return Some((candidates, SCORE_LOCAL));
+    }
+    if !fresh {
+        return None;
+    }
+    // The renamed node is a reference: to a local binding that still has the old name, or to
+    // something defined elsewhere.
+    let position = renamed[0].byte_range();
+    let bound_to = old_definitions
+        .iter()
+        .filter(|definition| definition.captures(&position, &old_definitions, shadows))
+        .min_by_key(|definition| definition.scope.len());
+    let candidates: Vec<Range<usize>> = match bound_to {
+        Some(binding) => occurrences
+            .iter()
+            .map(Node::byte_range)
+            .filter(|range| *range == binding.definition || binding.captures(range, &old_definitions, shadows))
+            .collect(),
+        None => occurrences
+            .iter()
+            .map(Node::byte_range)
+            .filter(|range| {
+                !old_definitions
+                    .iter()
+                    .any(|definition| *range == definition.definition || definition.captures(range, &old_definitions, shadows))
+            })
+            .collect(),
+    };
+    Some((candidates, SCORE_GLOBAL))
+}
+
+/// Member occurrences: on `self`/`this` in the same class when the renamed access was, anywhere
+/// otherwise.
+fn member_candidates(input: &Input<'_>, renamed: Node<'_>, occurrences: &[Node<'_>]) -> Vec<Range<usize>> {
+    let on_self = |node: Node<'_>| member_object(input.text, node).is_some_and(|object| object == "self" || object == "this");
+    if !on_self(renamed) {
+        return occurrences.iter().map(Node::byte_range).collect();
+    }
+    let class = enclosing_class(renamed).map(|node| node.byte_range());
+    occurrences
+        .iter()
+        .filter(|node| on_self(**node) && enclosing_class(**node).map(|class| class.byte_range()) == class)
+        .map(Node::byte_range)
+        .collect()
+}
+
+/// The text of the object in `object.member`, when `node` is the member of such an access.
+fn member_object<'t>(text: &'t str, node: Node<'_>) -> Option<&'t str> {
+    let parent = node.parent()?;
+    let object = match parent.kind() {
+        "attribute" => parent.child_by_field_name("object")?,
+        "member_expression" => parent.child_by_field_name("object")?,
+        "field_expression" => parent.child_by_field_name("value")?,
+        _ => return None,
+    };
+    text.get(object.byte_range())
+}
+
+fn enclosing_class(node: Node<'_>) -> Option<Node<'_>> {
+    let mut current = node.parent();
+    while let Some(ancestor) = current {
+        if matches!(ancestor.kind(), "class_definition" | "class_declaration" | "class" | "abstract_class_declaration" | "impl_item") {
+            return Some(ancestor);
+        }
+        current = ancestor.parent();
+    }
+    None
+}
+
+fn name_class(node: Node<'_>) -> NameClass {
+    match node.kind() {
+        "field_identifier" | "property_identifier" | "private_property_identifier" => NameClass::Member,
+        "shorthand_field_identifier" | "shorthand_property_identifier" | "shorthand_property_identifier_pattern" => {
+            NameClass::Ambiguous
+        }
+        _ => {
+            let Some(parent) = node.parent() else { return NameClass::Plain };
+            let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|child| child == node);
+            match parent.kind() {
+                "attribute" if is_field("attribute") => NameClass::Member,
+                "keyword_argument" if is_field("name") => NameClass::Ambiguous,
+                "shorthand_field_initializer" => NameClass::Ambiguous,
+                _ => NameClass::Plain,
+            }
+        }
+    }
+}
+
+/// Where a local binding lives and from where it is visible.
+#[derive(Debug, Clone)]
+struct Binding {
+    definition: Range<usize>,
+    scope: Range<usize>,
+    visible_from: usize,
+}
+
+impl Binding {
+    /// Whether a reference at `range` means this binding: inside its scope, after it becomes
+    /// visible, not shadowed by another binding of the same name, and not a binding itself.
+    fn captures(&self, range: &Range<usize>, definitions: &[Binding], same_scope_shadows: bool) -> bool {
+        if !contains(&self.scope, range) || range.start < self.visible_from {
+            return false;
+        }
+        definitions.iter().all(|other| {
+            if other.definition == self.definition || !contains(&other.scope, range) {
+                return true;
+            }
+            let inner = contains(&self.scope, &other.scope) && other.scope != self.scope;
+            let later_in_same = other.scope == self.scope && same_scope_shadows && other.definition.start > self.definition.start;
+            if !(inner || later_in_same) {
+                return true;
+            }
+            // The other binding shadows from where it becomes visible; it is itself a binding.
+            !(other.visible_from <= range.start || other.definition == *range)
+        })
+    }
+}
+
+fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end
+}
+
+fn binding_of(node: Node<'_>, info: &NodeLocals, text_len: usize) -> Binding {
+    let scope = info.scopes.first().cloned().unwrap_or(0..text_len);
+    let mut visible_from = scope.start;
+    let mut current = node.parent();
+    while let Some(ancestor) = current {
+        if ancestor.start_byte() < scope.start || ancestor.byte_range() == scope {
+            break;
+        }
+        if DECLARATION_KINDS.contains(&ancestor.kind()) {
+            visible_from = ancestor.end_byte();
+            break;
+        }
+        current = ancestor.parent();
+    }
+    Binding { definition: node.byte_range(), scope, visible_from }
+}
+
+/// A compiled locals query and its capture indices.
+struct Locals {
+    query: Query,
+    scope: Option<u32>,
+    definition: Option<u32>,
+}
+
+fn locals_for(language: &'static LanguageInfo) -> Option<&'static Locals> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<&'static Locals>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut cache = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    *cache.entry(language.id.clone()).or_insert_with(|| {
+        let source = language.locals_query()?;
+        let query = Query::new(&language.language()?, source).ok()?;
+        let scope = query.capture_index_for_name("local.scope");
+        let definition = query.capture_index_for_name("local.definition");
+        // Leaked once per language: queries live as long as the process.
+        Some(&*Box::leak(Box::new(Locals { query, scope, definition })))
+    })
+}
+
+#[derive(Debug, Default)]
+struct NodeLocals {
+    is_definition: bool,
+    /// Scopes containing the node, innermost first.
+    scopes: Vec<Range<usize>>,
+}
+
+fn analyze_node(locals: &Locals, tree: &Tree, text: &str, node: Node<'_>) -> NodeLocals {
+    let mut cursor = QueryCursor::new();
+    cursor.set_byte_range(node.byte_range());
+    let mut info = NodeLocals::default();
+    let mut captures = cursor.captures(&locals.query, tree.root_node(), text.as_bytes());
+    while let Some((query_match, index)) = captures.next() {
+        let capture = query_match.captures[*index];
+        if Some(capture.index) == locals.definition && capture.node == node {
+            info.is_definition = true;
+        } else if Some(capture.index) == locals.scope && contains(&capture.node.byte_range(), &node.byte_range()) {
+            info.scopes.push(capture.node.byte_range());
+        }
+    }
+    info.scopes.sort_by_key(|scope| scope.len());
+    info.scopes.dedup();
+    info
+}

@@ -1,0 +1,392 @@
+//! Fixture tests: a file, the user's edits as successive texts (one change each), and the text
+//! after accepting the best symbolic proposal.
+
+use expect_test::{Expect, expect};
+
+use super::bench::snapshot_after_texts;
+use super::propose;
+use crate::engine::validate::apply_edits;
+
+/// Renders the best proposal for the last state of `texts`: a header (source, group size) and
+/// the text after applying its edits, or `no proposal`.
+fn check(path: &str, texts: &[&str], expect: Expect) {
+    let snapshot = snapshot_after_texts(path, texts);
+    let proposals = propose(&snapshot);
+    let rendered = match proposals.first() {
+        None => "no proposal\n".to_owned(),
+        Some(proposal) => {
+            let text = texts[texts.len() - 1];
+            let after = apply_edits(text, &proposal.edits).unwrap_or_else(|| "malformed edits".to_owned());
+            let group = if proposal.group.is_empty() { String::new() } else { format!(", group of {}", proposal.group.len()) };
+            format!("{}{group}\n{after}", proposal.source.as_str())
+        }
+    };
+    expect.assert_eq(&rendered);
+}
+
+/// Like [`check`], and also applies the proposal and checks the chained one, until none is left
+/// or `steps` proposals were accepted; renders the final text.
+fn check_chain(path: &str, texts: &[&str], steps: usize, expect: Expect) {
+    let mut states: Vec<String> = texts.iter().map(|text| (*text).to_owned()).collect();
+    let mut log = String::new();
+    for _ in 0..steps {
+        let borrowed: Vec<&str> = states.iter().map(String::as_str).collect();
+        let snapshot = snapshot_after_texts(path, &borrowed);
+        let Some(proposal) = propose(&snapshot).into_iter().next() else { break };
+        let current = states.last().cloned().unwrap_or_default();
+        let Some(after) = apply_edits(&current, &proposal.edits) else { break };
+        log.push_str(&format!("{} (group of {})\n", proposal.source.as_str(), proposal.group.len()));
+        states.push(after);
+    }
+    log.push_str(states.last().map(String::as_str).unwrap_or_default());
+    expect.assert_eq(&log);
+}
+
+const RUST_SHADOWING: &str = r#"fn main() {
+    let count = 1;
+    consume(count);
+    {
+        let count = 2;
+        consume(count);
+    }
+    consume(count + 1);
+}
+"#;
+
+#[test]
+fn rust_rename_of_a_local_skips_a_shadowing_binding() {
+    let renamed = RUST_SHADOWING.replacen("let count = 1", "let total = 1", 1);
+    check(
+        "a.rs",
+        &[RUST_SHADOWING, &renamed],
+        expect![[r#"
+            rename, group of 2
+            fn main() {
+                let total = 1;
+                consume(total);
+                {
+                    let count = 2;
+                    consume(count);
+                }
+                consume(count + 1);
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn rust_rename_chains_through_every_occurrence() {
+    let renamed = RUST_SHADOWING.replacen("let count = 1", "let total = 1", 1);
+    check_chain(
+        "a.rs",
+        &[RUST_SHADOWING, &renamed],
+        5,
+        expect![[r#"
+            rename (group of 2)
+            rename (group of 1)
+            fn main() {
+                let total = 1;
+                consume(total);
+                {
+                    let count = 2;
+                    consume(count);
+                }
+                consume(total + 1);
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn rust_let_initializer_still_means_the_outer_binding() {
+    let text = r#"fn read(read_from: File) {
+    let read_from = wrap(read_from);
+    use_it(read_from);
+    if ready() {
+        again(read_from);
+    }
+}
+"#;
+    let renamed = text.replacen("let read_from", "let decoder", 1);
+    check(
+        "a.rs",
+        &[text, &renamed],
+        expect![[r#"
+            rename, group of 2
+            fn read(read_from: File) {
+                let decoder = wrap(read_from);
+                use_it(decoder);
+                if ready() {
+                    again(read_from);
+                }
+            }
+        "#]],
+    );
+}
+
+const RUST_FIELDS: &str = r#"struct Counter {
+    count: u32,
+}
+
+fn bump(counter: &mut Counter, count: u32) -> u32 {
+    counter.count += count;
+    counter.count * 2
+}
+"#;
+
+#[test]
+fn rust_field_rename_follows_fields_not_locals() {
+    let renamed = RUST_FIELDS.replacen("    count: u32", "    total: u32", 1);
+    check(
+        "a.rs",
+        &[RUST_FIELDS, &renamed],
+        expect![[r#"
+            rename, group of 2
+            struct Counter {
+                total: u32,
+            }
+
+            fn bump(counter: &mut Counter, count: u32) -> u32 {
+                counter.total += count;
+                counter.count * 2
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn rust_local_rename_follows_locals_not_fields() {
+    let renamed = RUST_FIELDS.replacen("count: u32) ->", "amount: u32) ->", 1);
+    check(
+        "a.rs",
+        &[RUST_FIELDS, &renamed],
+        expect![[r#"
+            rename, group of 1
+            struct Counter {
+                count: u32,
+            }
+
+            fn bump(counter: &mut Counter, amount: u32) -> u32 {
+                counter.count += amount;
+                counter.count * 2
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn rust_type_rename_from_an_import() {
+    let text = r#"use thread_local::CachedThreadLocal;
+
+struct Matcher {
+    locs: Arc<CachedThreadLocal<RefCell<u32>>>,
+}
+
+fn make() -> Matcher {
+    // A fresh CachedThreadLocal per clone.
+    Matcher { locs: Arc::new(CachedThreadLocal::new()) }
+}
+"#;
+    let renamed = text.replacen("::CachedThreadLocal;", "::ThreadLocal;", 1);
+    check_chain(
+        "a.rs",
+        &[text, &renamed],
+        5,
+        expect![[r#"
+            rename (group of 2)
+            rename (group of 1)
+            use thread_local::ThreadLocal;
+
+            struct Matcher {
+                locs: Arc<ThreadLocal<RefCell<u32>>>,
+            }
+
+            fn make() -> Matcher {
+                // A fresh CachedThreadLocal per clone.
+                Matcher { locs: Arc::new(ThreadLocal::new()) }
+            }
+        "#]],
+    );
+}
+
+const PYTHON_NAMES: &str = r#"def greet(name):
+    message = "hello name"
+    print(name, message)
+
+
+def other(name):
+    return name
+"#;
+
+#[test]
+fn python_rename_skips_strings_and_other_functions() {
+    let renamed = PYTHON_NAMES.replacen("greet(name)", "greet(person)", 1);
+    check(
+        "a.py",
+        &[PYTHON_NAMES, &renamed],
+        expect![[r#"
+            rename, group of 1
+            def greet(person):
+                message = "hello name"
+                print(person, message)
+
+
+            def other(name):
+                return name
+        "#]],
+    );
+}
+
+#[test]
+fn python_rename_inside_a_string_follows_strings() {
+    let text = r#"def warn_a():
+    warn("'a' is deprecated and will be remoevd in 2.3.")
+
+
+def warn_b():
+    warn("'b' is deprecated and will be remoevd in 2.3.")
+    remoevd = 1
+"#;
+    let renamed = text.replacen("remoevd", "removed", 1);
+    check(
+        "a.py",
+        &[text, &renamed],
+        expect![[r#"
+            rename, group of 1
+            def warn_a():
+                warn("'a' is deprecated and will be removed in 2.3.")
+
+
+            def warn_b():
+                warn("'b' is deprecated and will be removed in 2.3.")
+                remoevd = 1
+        "#]],
+    );
+}
+
+#[test]
+fn python_nested_function_parameter_shadows() {
+    let text = r#"def outer(value):
+    def inner(value):
+        return value * 2
+    return inner(value) + value
+"#;
+    let renamed = text.replacen("outer(value)", "outer(amount)", 1);
+    check_chain(
+        "a.py",
+        &[text, &renamed],
+        5,
+        expect![[r#"
+            rename (group of 2)
+            rename (group of 1)
+            def outer(amount):
+                def inner(value):
+                    return value * 2
+                return inner(amount) + amount
+        "#]],
+    );
+}
+
+#[test]
+fn python_attribute_rename_follows_self_attributes_in_the_class() {
+    let text = r#"class Counter:
+    def __init__(self):
+        self.count = 0
+
+    def bump(self, count):
+        self.count += count
+
+
+class Other:
+    def __init__(self):
+        self.count = 1
+"#;
+    let renamed = text.replacen("self.count = 0", "self.total = 0", 1);
+    check(
+        "a.py",
+        &[text, &renamed],
+        expect![[r#"
+            rename, group of 1
+            class Counter:
+                def __init__(self):
+                    self.total = 0
+
+                def bump(self, count):
+                    self.total += count
+
+
+            class Other:
+                def __init__(self):
+                    self.count = 1
+        "#]],
+    );
+}
+
+#[test]
+fn python_pointing_a_reference_at_another_existing_name_is_not_a_rename() {
+    let text = "a = 1\nb = 2\nprint(a)\nprint(a)\n";
+    let edited = text.replacen("print(a)", "print(b)", 1);
+    check("a.py", &[text, &edited], expect!["no proposal\n"]);
+}
+
+#[test]
+fn a_rename_mixed_with_other_changes_is_not_propagated() {
+    let text = "def f(count):\n    return count + 1\n";
+    let edited = "def f(total, extra):\n    return count + 1\n";
+    check("a.py", &[text, edited], expect!["no proposal\n"]);
+}
+
+const TYPESCRIPT_SCOPES: &str = r#"function area(width: number, height: number): number {
+  const scale = 2;
+  return width * height * scale;
+}
+
+const width = 10;
+console.log(width, { width: 3 });
+"#;
+
+#[test]
+fn typescript_parameter_rename_stays_in_its_function() {
+    let renamed = TYPESCRIPT_SCOPES.replacen("area(width", "area(w", 1);
+    check(
+        "a.ts",
+        &[TYPESCRIPT_SCOPES, &renamed],
+        expect![[r#"
+            rename, group of 1
+            function area(w: number, height: number): number {
+              const scale = 2;
+              return w * height * scale;
+            }
+
+            const width = 10;
+            console.log(width, { width: 3 });
+        "#]],
+    );
+}
+
+#[test]
+fn typescript_property_rename_follows_member_accesses() {
+    let text = r#"interface Point {
+  horizontal: number;
+}
+
+function shift(point: Point, horizontal: number): number {
+  return point.horizontal + horizontal;
+}
+"#;
+    let renamed = text.replacen("  horizontal: number;", "  x: number;", 1);
+    check(
+        "a.ts",
+        &[text, &renamed],
+        expect![[r#"
+            rename, group of 1
+            interface Point {
+              x: number;
+            }
+
+            function shift(point: Point, horizontal: number): number {
+              return point.x + horizontal;
+            }
+        "#]],
+    );
+}
