@@ -150,7 +150,7 @@ impl Engine {
             let mut jobs = lock(&self.shared.jobs);
             let entry = jobs.entry(uri.to_owned()).or_insert_with(|| DocumentJobs {
                 generation: 0,
-                cancel: cancel.clone(),
+                cancel: Arc::new(AtomicBool::new(false)),
                 status: watch::channel(JobStatus { version, done: false }).0,
                 best: None,
             });

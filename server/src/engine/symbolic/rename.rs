@@ -16,9 +16,10 @@
 //! - anything else (types, functions, imports): every old-name identifier of the same class that
 //!   no local binding of the old name captures.
 //!
-//! Strings and comments are searched only when the user's rename was in one. Without a local
-//! binding to anchor it, a rename must introduce a fresh name (absent before the rename began),
-//! otherwise the user probably pointed one reference at another existing thing.
+//! Strings and comments are searched only when the user's rename was in one. Without a renamed
+//! local binding to anchor it, a rename must introduce a fresh name (absent before the rename
+//! began) and show itself: rename a definition or an import, or several uses alike. Otherwise
+//! the user probably pointed one reference at another thing, which is not a rename.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -76,11 +77,14 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     // The text before the rename began, to tell whether the new name is fresh.
     let mut origin = &last.before;
     let mut confirmed = clean;
+    let mut renamed_count = replacements.len();
     for event in &events[1..] {
         let Some(older) = EventDiff::new(event) else { break };
-        if !older.word_replacements().iter().any(|&(_, o, n)| o == old && n == new) {
+        let count = older.word_replacements().iter().filter(|&&(_, o, n)| o == old && n == new).count();
+        if count == 0 {
             break;
         }
+        renamed_count += count;
         origin = &event.before;
         confirmed |= is_clean_rename(&older, old, new);
     }
@@ -121,7 +125,11 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
         }
         (Vec::new(), SCORE_PROSE)
     } else {
-        code_candidates(input, &code_nodes, old, fresh)?
+        // Without a local binding, a rename shows itself by renaming where the name is
+        // introduced (a definition, an import) or by renaming several uses alike; one changed
+        // reference is more likely pointed at something new.
+        let evident = renamed_count >= 2 || code_nodes.iter().any(|node| is_binding_site(*node));
+        code_candidates(input, &code_nodes, old, fresh && evident)?
     };
     if !prose_contexts.is_empty() {
         candidates.extend(prose_candidates(input, old, &prose_contexts));
@@ -178,7 +186,7 @@ fn prose_candidates(input: &Input<'_>, old: &str, contexts: &[SyntaxContext]) ->
 }
 
 /// The code occurrences of `old` that mean what the renamed nodes meant, and the score.
-fn code_candidates(input: &Input<'_>, renamed: &[Node<'_>], old: &str, fresh: bool) -> Option<(Vec<Range<usize>>, f32)> {
+fn code_candidates(input: &Input<'_>, renamed: &[Node<'_>], old: &str, evident: bool) -> Option<(Vec<Range<usize>>, f32)> {
     let class = name_class(renamed[0]);
     if class == NameClass::Ambiguous || renamed.iter().any(|node| name_class(*node) != class) {
         return None;
@@ -189,7 +197,7 @@ fn code_candidates(input: &Input<'_>, renamed: &[Node<'_>], old: &str, fresh: bo
         .filter(|node| name_class(*node) == class)
         .collect();
     if class == NameClass::Member {
-        if !fresh {
+        if !evident {
             return None;
         }
         return Some((member_candidates(input, renamed[0], &occurrences), SCORE_GLOBAL));
@@ -216,7 +224,7 @@ fn code_candidates(input: &Input<'_>, renamed: &[Node<'_>], old: &str, fresh: bo
             occurrences.iter().map(Node::byte_range).filter(|range| binding.captures(range, &old_definitions, shadows)).collect();
         return Some((candidates, SCORE_LOCAL));
     }
-    if !fresh {
+    if !evident {
         return None;
     }
     // The renamed node is a reference: to a local binding that still has the old name, or to
@@ -243,6 +251,47 @@ fn code_candidates(input: &Input<'_>, renamed: &[Node<'_>], old: &str, fresh: bo
             .collect(),
     };
     Some((candidates, SCORE_GLOBAL))
+}
+
+/// Node kinds whose `name` field introduces a name.
+const NAMED_DEFINITION_KINDS: &[&str] = &[
+    "function_item", "function_signature_item", "struct_item", "enum_item", "union_item", "trait_item", "type_item",
+    "const_item", "static_item", "mod_item", "macro_definition", "field_declaration", "enum_variant",
+    "function_definition", "class_definition", "function_declaration", "generator_function_declaration",
+    "class_declaration", "abstract_class_declaration", "interface_declaration", "type_alias_declaration",
+    "enum_declaration", "method_definition", "method_signature", "public_field_definition", "property_signature",
+];
+
+/// Node kinds that import names.
+const IMPORT_KINDS: &[&str] = &[
+    "use_declaration", "extern_crate_declaration", "import_statement", "import_from_statement", "future_import_statement",
+    "import_declaration", "import_clause", "import_specifier",
+];
+
+/// Whether `node` is where a name is introduced: a definition's name, an import, or the target
+/// of an assignment (`self.count = 0`, `LIMIT = 3`).
+fn is_binding_site(node: Node<'_>) -> bool {
+    if let Some(parent) = node.parent() {
+        if NAMED_DEFINITION_KINDS.contains(&parent.kind()) && parent.child_by_field_name("name") == Some(node) {
+            return true;
+        }
+    }
+    let mut child = node;
+    let mut current = node.parent();
+    while let Some(ancestor) = current {
+        if IMPORT_KINDS.contains(&ancestor.kind()) {
+            return true;
+        }
+        if ancestor.kind() == "assignment" {
+            return ancestor.child_by_field_name("left") == Some(child);
+        }
+        if matches!(ancestor.kind(), "block" | "statement_block" | "expression_statement" | "function_definition" | "class_definition") {
+            return false;
+        }
+        child = ancestor;
+        current = ancestor.parent();
+    }
+    false
 }
 
 /// Member occurrences: on `self`/`this` in the same class when the renamed access was, anywhere

@@ -390,3 +390,47 @@ function shift(point: Point, horizontal: number): number {
         "#]],
     );
 }
+
+#[test]
+fn one_call_pointed_at_a_new_function_is_not_a_rename() {
+    let text = r#"fn build(program: &str) -> Result<()> {
+    let bin = resolve_binary(Path::new(program))?;
+    Ok(())
+}
+
+pub fn resolve_binary(prog: &Path) -> Result<PathBuf> {
+    Ok(prog.to_path_buf())
+}
+"#;
+    let edited = text.replacen("= resolve_binary", "= try_resolve_binary", 1);
+    check("a.rs", &[text, &edited], expect!["no proposal\n"]);
+}
+
+#[test]
+fn renaming_a_function_definition_renames_its_calls() {
+    let text = r#"fn build(program: &str) -> Result<()> {
+    let bin = resolve_binary(Path::new(program))?;
+    Ok(())
+}
+
+pub fn resolve_binary(prog: &Path) -> Result<PathBuf> {
+    Ok(prog.to_path_buf())
+}
+"#;
+    let edited = text.replacen("fn resolve_binary", "fn find_binary", 1);
+    check(
+        "a.rs",
+        &[text, &edited],
+        expect![[r#"
+            rename, group of 1
+            fn build(program: &str) -> Result<()> {
+                let bin = find_binary(Path::new(program))?;
+                Ok(())
+            }
+
+            pub fn find_binary(prog: &Path) -> Result<PathBuf> {
+                Ok(prog.to_path_buf())
+            }
+        "#]],
+    );
+}
