@@ -434,3 +434,197 @@ pub fn resolve_binary(prog: &Path) -> Result<PathBuf> {
         "#]],
     );
 }
+
+#[test]
+fn rust_repeated_argument_insertion_abstracts_over_the_arguments() {
+    let text = r#"fn run() {
+    let a = fetch(url, retries);
+    log(a);
+    let b = fetch(other_url, 3);
+    log(b);
+    let c = fetch(last_url, 5);
+    let d = fetch(last);
+}
+"#;
+    let first = text.replacen("fetch(url, retries)", "fetch(url, retries, timeout)", 1);
+    let second = first.replacen("fetch(other_url, 3)", "fetch(other_url, 3, timeout)", 1);
+    check(
+        "a.rs",
+        &[text, &first, &second],
+        expect![[r#"
+            repeat
+            fn run() {
+                let a = fetch(url, retries, timeout);
+                log(a);
+                let b = fetch(other_url, 3, timeout);
+                log(b);
+                let c = fetch(last_url, 5, timeout);
+                let d = fetch(last);
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn one_example_of_a_changed_line_is_not_generalised() {
+    let text = r#"fn run() {
+    let a = fetch(url, retries);
+    let b = fetch(other_url, 3);
+}
+"#;
+    let first = text.replacen("fetch(url, retries)", "fetch(url, retries, timeout)", 1);
+    check("a.rs", &[text, &first], expect!["no proposal\n"]);
+}
+
+#[test]
+fn rust_wrapping_in_some_follows_on_sibling_lines() {
+    let text = r#"fn settings() -> Settings {
+    let name = read_name(&config);
+    let port = read_port(&config);
+    let host = read_host(&config);
+    Settings { name, port, host }
+}
+"#;
+    let first = text.replacen("= read_name(&config);", "= Some(read_name(&config));", 1);
+    let second = first.replacen("= read_port(&config);", "= Some(read_port(&config));", 1);
+    check(
+        "a.rs",
+        &[text, &first, &second],
+        expect![[r#"
+            repeat
+            fn settings() -> Settings {
+                let name = Some(read_name(&config));
+                let port = Some(read_port(&config));
+                let host = Some(read_host(&config));
+                Settings { name, port, host }
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn rust_struct_literal_field_addition_follows_other_literals() {
+    let text = r#"fn points() -> Vec<Point> {
+    let origin = Point { x: 0, y: 0 };
+    let corner = Point { x: 10, y: 20 };
+    let other = Point { x: 3, y: 4 };
+    vec![origin, corner, other]
+}
+"#;
+    let first = text.replacen("Point { x: 0, y: 0 }", "Point { x: 0, y: 0, z: 0 }", 1);
+    let second = first.replacen("Point { x: 10, y: 20 }", "Point { x: 10, y: 20, z: 0 }", 1);
+    check(
+        "a.rs",
+        &[text, &first, &second],
+        expect![[r#"
+            repeat
+            fn points() -> Vec<Point> {
+                let origin = Point { x: 0, y: 0, z: 0 };
+                let corner = Point { x: 10, y: 20, z: 0 };
+                let other = Point { x: 3, y: 4, z: 0 };
+                vec![origin, corner, other]
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn python_same_line_change_repeats_where_the_line_repeats() {
+    let text = r#"def test_one(exc):
+    assert type(exc) == ZeroDivisionError
+    called.append(True)
+
+
+def test_two(exc):
+    assert type(exc) == ZeroDivisionError
+    called.append(True)
+"#;
+    let edited = text.replacen("type(exc) ==", "type(exc) is", 1);
+    check(
+        "a.py",
+        &[text, &edited],
+        expect![[r#"
+            repeat
+            def test_one(exc):
+                assert type(exc) is ZeroDivisionError
+                called.append(True)
+
+
+            def test_two(exc):
+                assert type(exc) is ZeroDivisionError
+                called.append(True)
+        "#]],
+    );
+}
+
+#[test]
+fn python_inserted_lines_repeat_between_the_same_lines() {
+    let text = r#"def render(name):
+    ctx = _app_ctx_stack.top
+    ctx.app.update_template_context(context)
+    return name
+
+
+def stream(name):
+    ctx = _app_ctx_stack.top
+    ctx.app.update_template_context(context)
+    return name
+"#;
+    let edited = text.replacen(
+        "    ctx = _app_ctx_stack.top\n",
+        "    ctx = _app_ctx_stack.top\n    if ctx is None:\n        raise RuntimeError(\"no context\")\n",
+        1,
+    );
+    check(
+        "a.py",
+        &[text, &edited],
+        expect![[r#"
+            repeat
+            def render(name):
+                ctx = _app_ctx_stack.top
+                if ctx is None:
+                    raise RuntimeError("no context")
+                ctx.app.update_template_context(context)
+                return name
+
+
+            def stream(name):
+                ctx = _app_ctx_stack.top
+                if ctx is None:
+                    raise RuntimeError("no context")
+                ctx.app.update_template_context(context)
+                return name
+        "#]],
+    );
+}
+
+#[test]
+fn typescript_repeated_argument_insertion() {
+    let text = r#"async function load() {
+  const user = await request("/user", options);
+  const team = await request("/team", options);
+  const plan = await request("/plan", options);
+}
+"#;
+    let first = text.replacen("request(\"/user\", options)", "request(\"/user\", options, signal)", 1);
+    let second = first.replacen("request(\"/team\", options)", "request(\"/team\", options, signal)", 1);
+    check(
+        "a.ts",
+        &[text, &first, &second],
+        expect![[r#"
+            repeat
+            async function load() {
+              const user = await request("/user", options, signal);
+              const team = await request("/team", options, signal);
+              const plan = await request("/plan", options, signal);
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn a_line_with_little_in_common_gets_nothing() {
+    let text = "x = compute(a)\ny = other(b, c)\n";
+    let edited = text.replacen("compute(a)", "compute(a, strict=True)", 1);
+    check("a.py", &[text, &edited], expect!["no proposal\n"]);
+}
