@@ -250,6 +250,11 @@ fn same_place(text: &str, lines: &[Range<usize>], block: &Block, own: &Range<usi
     if weight(above) + weight(below) < MIN_ANCHOR_WEIGHT || weight(above).max(weight(below)) < MIN_LINES_WEIGHT {
         return;
     }
+    // Blank lines alone are layout, not a pattern; a top-level definition inserted again would
+    // define its name twice.
+    if block.new.iter().all(|line| line.trim().is_empty()) || defines_top_level_name(&block.new) {
+        return;
+    }
     let from = indentation(above);
     let mut found = Vec::new();
     for index in 0..lines.len().saturating_sub(1) {
@@ -276,6 +281,25 @@ fn same_place(text: &str, lines: &[Range<usize>], block: &Block, own: &Range<usi
     if found.len() <= MAX_MATCHES {
         out.extend(found);
     }
+}
+
+/// Whether the first non-blank line of `lines` is an unindented definition or assignment.
+fn defines_top_level_name(lines: &[String]) -> bool {
+    let Some(first) = lines.iter().find(|line| !line.trim().is_empty()) else { return false };
+    if first.starts_with(char::is_whitespace) {
+        return false;
+    }
+    const KEYWORDS: &[&str] = &[
+        "fn ", "pub ", "def ", "class ", "struct ", "enum ", "const ", "static ", "let ", "var ", "function ", "interface ",
+        "type ", "export ", "async ",
+    ];
+    if KEYWORDS.iter().any(|keyword| first.starts_with(keyword)) {
+        return true;
+    }
+    // `NAME = value` or `NAME: Type = value`, not `a == b`.
+    let name_end = first.find(|c: char| !super::is_word_char(c)).unwrap_or(first.len());
+    let rest = first[name_end..].trim_start();
+    name_end > 0 && (rest.starts_with('=') && !rest.starts_with("==") || rest.starts_with(':'))
 }
 
 /// Whether the weightiest of `new` lines already occurs within a few lines of `index`, outside
