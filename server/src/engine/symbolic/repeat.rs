@@ -49,6 +49,9 @@ const NEARBY_LINES: usize = 20;
 const SCORE_SAME_LINES: f32 = 0.86;
 const SCORE_SAME_PLACE: f32 = 0.84;
 const SCORE_SIMILAR_LINE: f32 = 0.82;
+const SCORE_SAME_CONTEXT: f32 = 0.8;
+/// Tokens of context on each side of a changed stretch that `same_context` compares.
+const CONTEXT_TOKENS: usize = 4;
 
 struct Candidate {
     edit: TextEdit,
@@ -94,6 +97,9 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     }
     if let [newest, older, ..] = examples.as_slice() {
         similar_lines(input.text, &lines, (newest, older), &own, cursor_line, &mut candidates);
+    }
+    for example in line_examples(&blocks) {
+        same_context(input.text, &lines, &example, &own, cursor_line, &mut candidates);
     }
     let best = candidates.into_iter().min_by(|a, b| {
         b.score
@@ -361,6 +367,68 @@ fn similar_lines(
         }
         let edit = TextEdit::new(lines[index].clone(), rewritten);
         out.push(Candidate { edit, score: SCORE_SIMILAR_LINE, line: index });
+    }
+}
+
+/// A token change inside one line, repeated where the same tokens occur with the same tokens
+/// around them (at least two on each side, five in all), in any line.
+fn same_context(
+    text: &str,
+    lines: &[Range<usize>],
+    example: &(String, String),
+    own: &Range<usize>,
+    cursor_line: usize,
+    out: &mut Vec<Candidate>,
+) {
+    let (old, new) = example;
+    let old_tokens = tokenize(old);
+    let new_tokens = tokenize(new);
+    let hunks = diff_tokens(old, &old_tokens, new, &new_tokens);
+    let [hunk] = hunks.as_slice() else { return };
+    if hunk.old.is_empty() {
+        return;
+    }
+    let left = hunk.old.start.saturating_sub(CONTEXT_TOKENS)..hunk.old.start;
+    let right = hunk.old.end..(hunk.old.end + CONTEXT_TOKENS).min(old_tokens.len());
+    if left.len() < 2 || right.len() < 2 || left.len() + right.len() < 5 {
+        return;
+    }
+    let pattern: Vec<&str> = old_tokens[left.start..right.end].iter().map(|token| token.text(old)).collect();
+    let replaced_start = old_tokens[hunk.old.start - 1].end;
+    let replaced_end = old_tokens[hunk.old.end].start;
+    let new_start = new_tokens[hunk.new.start - 1].end;
+    let new_end = new_tokens[hunk.new.end].start;
+    // Offsets of the replaced stretch relative to the pattern's first token.
+    let before_len = replaced_start - old_tokens[left.start].start;
+    let after_len = old_tokens[right.end - 1].end - replaced_end;
+    let replacement = &new[new_start..new_end];
+    let low = cursor_line.saturating_sub(SIMILAR_LINE_WINDOW);
+    let high = (cursor_line + SIMILAR_LINE_WINDOW).min(lines.len());
+    for index in low..high {
+        if overlaps(&(index..index + 1), own) {
+            continue;
+        }
+        let line = &text[lines[index].clone()];
+        if !line.contains(pattern[0]) || line.trim() == old.trim() {
+            continue;
+        }
+        let tokens = tokenize(line);
+        for start in 0..tokens.len().saturating_sub(pattern.len() - 1) {
+            let window = &tokens[start..start + pattern.len()];
+            if !window.iter().zip(&pattern).all(|(token, expected)| token.text(line) == *expected) {
+                continue;
+            }
+            let span_start = window[0].start;
+            let span_end = window[pattern.len() - 1].end;
+            // The whitespace inside the pattern must be the same too, so that the replaced
+            // stretch is the same text.
+            if line[span_start..span_end].len() != old[old_tokens[left.start].start..old_tokens[right.end - 1].end].len() {
+                continue;
+            }
+            let base = lines[index].start;
+            let range = base + span_start + before_len..base + span_end - after_len;
+            out.push(Candidate { edit: TextEdit::new(range, replacement), score: SCORE_SAME_CONTEXT, line: index });
+        }
     }
 }
 

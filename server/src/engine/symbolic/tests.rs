@@ -628,3 +628,28 @@ fn a_line_with_little_in_common_gets_nothing() {
     let edited = text.replacen("compute(a)", "compute(a, strict=True)", 1);
     check("a.py", &[text, &edited], expect!["no proposal\n"]);
 }
+
+#[test]
+fn python_token_change_repeats_in_the_same_context() {
+    let text = r#"def rename_a():
+    warn("'a' was renamed. The old name will be removed in Flask 2.1.", DeprecationWarning)
+
+
+def rename_b():
+    warn("The old name will be removed in Flask 2.1.", DeprecationWarning)
+"#;
+    let edited = text.replacen("Flask 2.1.", "Flask 2.2.", 1);
+    check(
+        "a.py",
+        &[text, &edited],
+        expect![[r#"
+            repeat
+            def rename_a():
+                warn("'a' was renamed. The old name will be removed in Flask 2.2.", DeprecationWarning)
+
+
+            def rename_b():
+                warn("The old name will be removed in Flask 2.2.", DeprecationWarning)
+        "#]],
+    );
+}
