@@ -66,28 +66,53 @@ fn generated_file(lines: usize) -> String {
     text
 }
 
-pub(super) fn run(lines: usize) -> (Duration, Duration) {
+/// The latency of the symbolic engine in one scenario.
+#[derive(Debug, Clone)]
+pub struct BenchResult {
+    pub scenario: &'static str,
+    pub lines: usize,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+pub(super) fn run(lines: usize) -> Vec<BenchResult> {
     let text = generated_file(lines);
+    let lines = text.lines().count();
     let middle = text.len() / 2;
     let function_start = text[..middle].rfind("pub fn").unwrap_or(0);
     // A rename of a parameter in the middle of the file.
     let parameter = function_start + text[function_start..].find("count: usize").unwrap_or(0);
     let renamed = format!("{}limit{}", &text[..parameter], &text[parameter + "count".len()..]);
+    // A rename of a function that every other function calls.
+    let helper = text.find("helper(").unwrap_or(0);
+    let global = format!("{}assist{}", &text[..helper], &text[helper + "helper".len()..]);
     // A repeated edit: an argument added to one call.
     let call = function_start + text[function_start..].find("helper(entry, \"count\")").unwrap_or(0);
     let call_end = call + "helper(entry, \"count\"".len();
     let repeated = format!("{}, 3{}", &text[..call_end], &text[call_end..]);
-    let snapshots =
-        [snapshot_after_texts("bench.rs", &[&text, &renamed]), snapshot_after_texts("bench.rs", &[&text, &repeated])];
-    let mut samples = Vec::new();
-    for round in 0..400 {
-        let snapshot = &snapshots[round % snapshots.len()];
-        let started = Instant::now();
-        let proposals = super::propose(snapshot);
-        samples.push(started.elapsed());
-        std::hint::black_box(proposals);
-    }
-    samples.sort();
-    let percentile = |p: usize| samples[(samples.len() * p / 100).min(samples.len() - 1)];
-    (percentile(50), percentile(99))
+    // Typing in the middle of a line that nothing follows from.
+    let typed = format!("{}// note\n{}", &text[..function_start], &text[function_start..]);
+    let scenarios = [
+        ("rename a local", snapshot_after_texts("bench.rs", &[&text, &renamed])),
+        ("rename a function", snapshot_after_texts("bench.rs", &[&text, &global])),
+        ("repeated edit", snapshot_after_texts("bench.rs", &[&text, &repeated])),
+        ("unrelated edit", snapshot_after_texts("bench.rs", &[&text, &typed])),
+    ];
+    // The first call compiles the locals query of the language, once per process.
+    std::hint::black_box(super::propose(&scenarios[0].1));
+    scenarios
+        .iter()
+        .map(|(scenario, snapshot)| {
+            let mut samples: Vec<Duration> = (0..200)
+                .map(|_| {
+                    let started = Instant::now();
+                    std::hint::black_box(super::propose(snapshot));
+                    started.elapsed()
+                })
+                .collect();
+            samples.sort();
+            let percentile = |p: usize| samples[(samples.len() * p / 100).min(samples.len() - 1)];
+            BenchResult { scenario, lines, p50: percentile(50), p99: percentile(99) }
+        })
+        .collect()
 }

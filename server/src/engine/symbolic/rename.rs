@@ -111,7 +111,7 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     let mut prose_contexts = Vec::new();
     for range in &renamed {
         match identifier_at(input.tree, input.language, range.start) {
-            Some(node) if node.byte_range() == *range => code_nodes.push(node),
+            Some(node) if node.byte_range() == *range => code_nodes.push(Located::with_parents(node)),
             _ => match context_at(input.tree, input.language, input.text, range.start) {
                 SyntaxContext::Code => return None,
                 context => prose_contexts.push(context),
@@ -128,7 +128,7 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
         // Without a local binding, a rename shows itself by renaming where the name is
         // introduced (a definition, an import) or by renaming several uses alike; one changed
         // reference is more likely pointed at something new.
-        let evident = renamed_count >= 2 || code_nodes.iter().any(|node| is_binding_site(*node));
+        let evident = renamed_count >= 2 || code_nodes.iter().any(is_binding_site);
         code_candidates(input, &code_nodes, old, fresh && evident)?
     };
     if !prose_contexts.is_empty() {
@@ -185,43 +185,88 @@ fn prose_candidates(input: &Input<'_>, old: &str, contexts: &[SyntaxContext]) ->
         .collect()
 }
 
+/// A node with its ancestors, nearest first. `Node::parent` walks down from the root each time,
+/// which costs a lot in a file with many top-level items; a tree cursor knows the ancestors.
+#[derive(Clone)]
+struct Located<'tree> {
+    node: Node<'tree>,
+    ancestors: Vec<Node<'tree>>,
+}
+
+impl<'tree> Located<'tree> {
+    /// For the few nodes found without a cursor.
+    fn with_parents(node: Node<'tree>) -> Located<'tree> {
+        let mut ancestors = Vec::new();
+        let mut current = node.parent();
+        while let Some(ancestor) = current {
+            ancestors.push(ancestor);
+            current = ancestor.parent();
+        }
+        Located { node, ancestors }
+    }
+
+    fn parent(&self) -> Option<Node<'tree>> {
+        self.ancestors.first().copied()
+    }
+
+    fn range(&self) -> Range<usize> {
+        self.node.byte_range()
+    }
+
+    /// The ancestor just below the root (the node itself at the top level).
+    fn top_level(&self) -> Node<'tree> {
+        match self.ancestors.len() {
+            0 | 1 => self.node,
+            len => self.ancestors[len - 2],
+        }
+    }
+}
+
 /// The code occurrences of `old` that mean what the renamed nodes meant, and the score.
-fn code_candidates(input: &Input<'_>, renamed: &[Node<'_>], old: &str, evident: bool) -> Option<(Vec<Range<usize>>, f32)> {
-    let class = name_class(renamed[0]);
-    if class == NameClass::Ambiguous || renamed.iter().any(|node| name_class(*node) != class) {
+fn code_candidates(input: &Input<'_>, renamed: &[Located<'_>], old: &str, evident: bool) -> Option<(Vec<Range<usize>>, f32)> {
+    let class = name_class(&renamed[0]);
+    if class == NameClass::Ambiguous || renamed.iter().any(|node| name_class(node) != class) {
         return None;
     }
-    let occurrences: Vec<Node<'_>> = whole_word_occurrences(input.text, old)
+    let locals = locals_for(input.language);
+    let analyze = |located: &Located<'_>| match locals {
+        Some(locals) => analyze_node(locals, input.text, located),
+        None => NodeLocals::default(),
+    };
+    let renamed_definition = if class == NameClass::Plain {
+        renamed.iter().find_map(|located| {
+            let info = analyze(located);
+            info.is_definition.then(|| binding_of(located, &info, input.text.len()))
+        })
+    } else {
+        None
+    };
+    // A renamed local binding is looked for only in its scope, which keeps big files fast.
+    let search = renamed_definition.as_ref().map_or(0..input.text.len(), |binding| binding.scope.clone());
+    let starts: Vec<usize> =
+        whole_word_occurrences(&input.text[search.clone()], old).into_iter().map(|start| search.start + start).collect();
+    let occurrences: Vec<Located<'_>> = identifiers_at_starts(input.tree, input.language, &starts, old.len())
         .into_iter()
-        .filter_map(|start| identifier_at(input.tree, input.language, start).filter(|node| node.byte_range() == (start..start + old.len())))
-        .filter(|node| name_class(*node) == class)
+        .filter(|located| name_class(located) == class)
         .collect();
     if class == NameClass::Member {
         if !evident {
             return None;
         }
-        return Some((member_candidates(input, renamed[0], &occurrences), SCORE_GLOBAL));
+        return Some((member_candidates(input, &renamed[0], &occurrences), SCORE_GLOBAL));
     }
-    let locals = locals_for(input.language);
-    let analyze = |node: Node<'_>| match locals {
-        Some(locals) => analyze_node(locals, input.tree, input.text, node),
-        None => NodeLocals::default(),
-    };
     let shadows = same_scope_definitions_shadow(input.language);
     let old_definitions: Vec<Binding> = occurrences
         .iter()
-        .filter_map(|node| {
-            let info = analyze(*node);
-            info.is_definition.then(|| binding_of(*node, &info, input.text.len()))
+        .filter(|located| locals.is_some_and(|locals| locals.may_define(located)))
+        .filter_map(|located| {
+            let info = analyze(located);
+            info.is_definition.then(|| binding_of(located, &info, input.text.len()))
         })
         .collect();
-    let renamed_definition = renamed.iter().find_map(|node| {
-        let info = analyze(*node);
-        info.is_definition.then(|| binding_of(*node, &info, input.text.len()))
-    });
     if let Some(binding) = renamed_definition {
         let candidates =
-            occurrences.iter().map(Node::byte_range).filter(|range| binding.captures(range, &old_definitions, shadows)).collect();
+            occurrences.iter().map(Located::range).filter(|range| binding.captures(range, &old_definitions, shadows)).collect();
         return Some((candidates, SCORE_LOCAL));
     }
     if !evident {
@@ -229,7 +274,7 @@ fn code_candidates(input: &Input<'_>, renamed: &[Node<'_>], old: &str, evident: 
     }
     // The renamed node is a reference: to a local binding that still has the old name, or to
     // something defined elsewhere.
-    let position = renamed[0].byte_range();
+    let position = renamed[0].range();
     let bound_to = old_definitions
         .iter()
         .filter(|definition| definition.captures(&position, &old_definitions, shadows))
@@ -237,12 +282,12 @@ fn code_candidates(input: &Input<'_>, renamed: &[Node<'_>], old: &str, evident: 
     let candidates: Vec<Range<usize>> = match bound_to {
         Some(binding) => occurrences
             .iter()
-            .map(Node::byte_range)
+            .map(Located::range)
             .filter(|range| *range == binding.definition || binding.captures(range, &old_definitions, shadows))
             .collect(),
         None => occurrences
             .iter()
-            .map(Node::byte_range)
+            .map(Located::range)
             .filter(|range| {
                 !old_definitions
                     .iter()
@@ -268,17 +313,16 @@ const IMPORT_KINDS: &[&str] = &[
     "import_declaration", "import_clause", "import_specifier",
 ];
 
-/// Whether `node` is where a name is introduced: a definition's name, an import, or the target
+/// Whether the node is where a name is introduced: a definition's name, an import, or the target
 /// of an assignment (`self.count = 0`, `LIMIT = 3`).
-fn is_binding_site(node: Node<'_>) -> bool {
-    if let Some(parent) = node.parent() {
-        if NAMED_DEFINITION_KINDS.contains(&parent.kind()) && parent.child_by_field_name("name") == Some(node) {
+fn is_binding_site(located: &Located<'_>) -> bool {
+    if let Some(parent) = located.parent() {
+        if NAMED_DEFINITION_KINDS.contains(&parent.kind()) && parent.child_by_field_name("name") == Some(located.node) {
             return true;
         }
     }
-    let mut child = node;
-    let mut current = node.parent();
-    while let Some(ancestor) = current {
+    let mut child = located.node;
+    for ancestor in &located.ancestors {
         if IMPORT_KINDS.contains(&ancestor.kind()) {
             return true;
         }
@@ -288,30 +332,60 @@ fn is_binding_site(node: Node<'_>) -> bool {
         if matches!(ancestor.kind(), "block" | "statement_block" | "expression_statement" | "function_definition" | "class_definition") {
             return false;
         }
-        child = ancestor;
-        current = ancestor.parent();
+        child = *ancestor;
     }
     false
 }
 
+/// The identifier nodes that span exactly `len` bytes from one of `starts` (sorted), with their
+/// ancestors. One cursor moves from each occurrence to the next: up to the nearest ancestor that
+/// holds the next one, then down through the children that hold it.
+fn identifiers_at_starts<'tree>(tree: &'tree Tree, language: &LanguageInfo, starts: &[usize], len: usize) -> Vec<Located<'tree>> {
+    let mut found: Vec<Located<'tree>> = Vec::new();
+    let mut cursor = tree.root_node().walk();
+    // The ancestors of the cursor's node, root first.
+    let mut path: Vec<Node<'tree>> = Vec::new();
+    let holds = |node: Node<'_>, start: usize| node.start_byte() <= start && start + len <= node.end_byte();
+    for &start in starts {
+        while !holds(cursor.node(), start) && cursor.goto_parent() {
+            path.pop();
+        }
+        loop {
+            let node = cursor.node();
+            if !holds(node, start) {
+                break;
+            }
+            if node.byte_range() == (start..start + len) && language.is_identifier_kind(node.kind()) && !node.is_missing() {
+                found.push(Located { node, ancestors: path.iter().rev().copied().collect() });
+                break;
+            }
+            if cursor.goto_first_child_for_byte(start).is_none() {
+                break;
+            }
+            path.push(node);
+        }
+    }
+    found
+}
+
 /// Member occurrences: on `self`/`this` in the same class when the renamed access was, anywhere
 /// otherwise.
-fn member_candidates(input: &Input<'_>, renamed: Node<'_>, occurrences: &[Node<'_>]) -> Vec<Range<usize>> {
-    let on_self = |node: Node<'_>| member_object(input.text, node).is_some_and(|object| object == "self" || object == "this");
+fn member_candidates(input: &Input<'_>, renamed: &Located<'_>, occurrences: &[Located<'_>]) -> Vec<Range<usize>> {
+    let on_self = |located: &Located<'_>| member_object(input.text, located).is_some_and(|object| object == "self" || object == "this");
     if !on_self(renamed) {
-        return occurrences.iter().map(Node::byte_range).collect();
+        return occurrences.iter().map(Located::range).collect();
     }
     let class = enclosing_class(renamed).map(|node| node.byte_range());
     occurrences
         .iter()
-        .filter(|node| on_self(**node) && enclosing_class(**node).map(|class| class.byte_range()) == class)
-        .map(Node::byte_range)
+        .filter(|located| on_self(located) && enclosing_class(located).map(|class| class.byte_range()) == class)
+        .map(Located::range)
         .collect()
 }
 
-/// The text of the object in `object.member`, when `node` is the member of such an access.
-fn member_object<'t>(text: &'t str, node: Node<'_>) -> Option<&'t str> {
-    let parent = node.parent()?;
+/// The text of the object in `object.member`, when the node is the member of such an access.
+fn member_object<'t>(text: &'t str, located: &Located<'_>) -> Option<&'t str> {
+    let parent = located.parent()?;
     let object = match parent.kind() {
         "attribute" => parent.child_by_field_name("object")?,
         "member_expression" => parent.child_by_field_name("object")?,
@@ -321,25 +395,21 @@ fn member_object<'t>(text: &'t str, node: Node<'_>) -> Option<&'t str> {
     text.get(object.byte_range())
 }
 
-fn enclosing_class(node: Node<'_>) -> Option<Node<'_>> {
-    let mut current = node.parent();
-    while let Some(ancestor) = current {
-        if matches!(ancestor.kind(), "class_definition" | "class_declaration" | "class" | "abstract_class_declaration" | "impl_item") {
-            return Some(ancestor);
-        }
-        current = ancestor.parent();
-    }
-    None
+fn enclosing_class<'tree>(located: &Located<'tree>) -> Option<Node<'tree>> {
+    located.ancestors.iter().copied().find(|ancestor| {
+        matches!(ancestor.kind(), "class_definition" | "class_declaration" | "class" | "abstract_class_declaration" | "impl_item")
+    })
 }
 
-fn name_class(node: Node<'_>) -> NameClass {
+fn name_class(located: &Located<'_>) -> NameClass {
+    let node = located.node;
     match node.kind() {
         "field_identifier" | "property_identifier" | "private_property_identifier" => NameClass::Member,
         "shorthand_field_identifier" | "shorthand_property_identifier" | "shorthand_property_identifier_pattern" => {
             NameClass::Ambiguous
         }
         _ => {
-            let Some(parent) = node.parent() else { return NameClass::Plain };
+            let Some(parent) = located.parent() else { return NameClass::Plain };
             let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|child| child == node);
             match parent.kind() {
                 "attribute" if is_field("attribute") => NameClass::Member,
@@ -385,11 +455,10 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end
 }
 
-fn binding_of(node: Node<'_>, info: &NodeLocals, text_len: usize) -> Binding {
+fn binding_of(located: &Located<'_>, info: &NodeLocals, text_len: usize) -> Binding {
     let scope = info.scopes.first().cloned().unwrap_or(0..text_len);
     let mut visible_from = scope.start;
-    let mut current = node.parent();
-    while let Some(ancestor) = current {
+    for ancestor in &located.ancestors {
         if ancestor.start_byte() < scope.start || ancestor.byte_range() == scope {
             break;
         }
@@ -397,9 +466,8 @@ fn binding_of(node: Node<'_>, info: &NodeLocals, text_len: usize) -> Binding {
             visible_from = ancestor.end_byte();
             break;
         }
-        current = ancestor.parent();
     }
-    Binding { definition: node.byte_range(), scope, visible_from }
+    Binding { definition: located.range(), scope, visible_from }
 }
 
 /// A compiled locals query and its capture indices.
@@ -407,6 +475,38 @@ struct Locals {
     query: Query,
     scope: Option<u32>,
     definition: Option<u32>,
+    /// The outermost node kind of every pattern with a `@local.definition` capture: a name can
+    /// be a definition only below one of these, a few levels up at most.
+    definition_roots: Vec<String>,
+}
+
+/// How far above a defined name the outermost node of a definition pattern may be.
+const DEFINITION_PATTERN_DEPTH: usize = 4;
+
+impl Locals {
+    fn may_define(&self, located: &Located<'_>) -> bool {
+        located
+            .ancestors
+            .iter()
+            .take(DEFINITION_PATTERN_DEPTH)
+            .any(|ancestor| self.definition_roots.iter().any(|kind| kind == ancestor.kind()))
+    }
+}
+
+/// The first node kind of each line of a query source that captures `@local.definition`.
+fn definition_roots(source: &str) -> Vec<String> {
+    let mut roots: Vec<String> = source
+        .lines()
+        .filter(|line| line.contains("@local.definition") && !line.trim_start().starts_with(';'))
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix('(')?;
+            let kind: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            (!kind.is_empty()).then_some(kind)
+        })
+        .collect();
+    roots.sort();
+    roots.dedup();
+    roots
 }
 
 fn locals_for(language: &'static LanguageInfo) -> Option<&'static Locals> {
@@ -419,7 +519,8 @@ fn locals_for(language: &'static LanguageInfo) -> Option<&'static Locals> {
         let scope = query.capture_index_for_name("local.scope");
         let definition = query.capture_index_for_name("local.definition");
         // Leaked once per language: queries live as long as the process.
-        Some(&*Box::leak(Box::new(Locals { query, scope, definition })))
+        let definition_roots = definition_roots(source);
+        Some(&*Box::leak(Box::new(Locals { query, scope, definition, definition_roots })))
     })
 }
 
@@ -430,11 +531,14 @@ struct NodeLocals {
     scopes: Vec<Range<usize>>,
 }
 
-fn analyze_node(locals: &Locals, tree: &Tree, text: &str, node: Node<'_>) -> NodeLocals {
+fn analyze_node(locals: &Locals, text: &str, located: &Located<'_>) -> NodeLocals {
+    // Query only the top-level item that holds the node: a query from the root would walk every
+    // top-level item before it, for every occurrence. The root is a scope in every locals query.
+    let node = located.node;
     let mut cursor = QueryCursor::new();
     cursor.set_byte_range(node.byte_range());
     let mut info = NodeLocals::default();
-    let mut captures = cursor.captures(&locals.query, tree.root_node(), text.as_bytes());
+    let mut captures = cursor.captures(&locals.query, located.top_level(), text.as_bytes());
     while let Some((query_match, index)) = captures.next() {
         let capture = query_match.captures[*index];
         if Some(capture.index) == locals.definition && capture.node == node {
@@ -442,6 +546,9 @@ fn analyze_node(locals: &Locals, tree: &Tree, text: &str, node: Node<'_>) -> Nod
         } else if Some(capture.index) == locals.scope && contains(&capture.node.byte_range(), &node.byte_range()) {
             info.scopes.push(capture.node.byte_range());
         }
+    }
+    if let Some(root) = located.ancestors.last() {
+        info.scopes.push(root.byte_range());
     }
     info.scopes.sort_by_key(|scope| scope.len());
     info.scopes.dedup();
