@@ -143,8 +143,6 @@ pub(crate) struct TokenHunk {
 pub(crate) struct EventDiff {
     pub old_text: String,
     pub new_text: String,
-    /// Byte offset of `old_text` in the event's `before` text.
-    pub old_base: usize,
     /// Byte offset of `new_text` in the event's `after` text.
     pub new_base: usize,
     pub old_tokens: Vec<Token>,
@@ -159,7 +157,6 @@ impl EventDiff {
         if old_text == new_text {
             return None;
         }
-        let old_base = line_start_byte(&event.before, event.before_lines.start);
         let new_base = line_start_byte(&event.after, event.after_lines.start);
         let old_tokens = tokenize(&old_text);
         let new_tokens = tokenize(&new_text);
@@ -167,7 +164,7 @@ impl EventDiff {
             return None;
         }
         let hunks = diff_tokens(&old_text, &old_tokens, &new_text, &new_tokens);
-        Some(EventDiff { old_text, new_text, old_base, new_base, old_tokens, new_tokens, hunks })
+        Some(EventDiff { old_text, new_text, new_base, old_tokens, new_tokens, hunks })
     }
 
     pub fn old_token_text(&self, index: usize) -> &str {

@@ -653,3 +653,18 @@ def rename_b():
         "#]],
     );
 }
+
+#[test]
+fn a_rename_still_being_typed_waits_for_the_debounce() {
+    let text = "fn f() {\n    let count = 1;\n    use_it(count);\n}\n";
+    let partly = text.replacen("let count", "let tota", 1);
+    let typed = text.replacen("let count", "let total", 1);
+    let score = |texts: &[&str]| propose(&snapshot_after_texts("a.rs", texts)).first().map_or(0.0, |proposal| proposal.score);
+    // A keystroke inside the new name: the user may go on typing, so the proposal waits for the
+    // model's debounce (it scores between `min_score` and `prefer_over_model`).
+    let while_typing = score(&[text, &partly, &typed]);
+    assert!((0.6..0.8).contains(&while_typing), "{while_typing}");
+    // The whole name replaced at once (a paste, an editor rename of one occurrence): at once.
+    let pasted = score(&[text, &typed]);
+    assert!(pasted >= 0.8, "{pasted}");
+}
