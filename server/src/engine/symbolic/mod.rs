@@ -69,11 +69,10 @@ pub(crate) fn propose_for_text(text: &str, tree: &Tree, language: &'static Langu
     if let Some(proposal) = rename::propose(&input) {
         proposals.push(proposal);
     }
-    if proposals.is_empty() {
-        if let Some(proposal) = repeat::propose(&input) {
+    if proposals.is_empty()
+        && let Some(proposal) = repeat::propose(&input) {
             proposals.push(proposal);
         }
-    }
     proposals.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
     proposals
 }

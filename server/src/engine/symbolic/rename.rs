@@ -316,11 +316,10 @@ const IMPORT_KINDS: &[&str] = &[
 /// Whether the node is where a name is introduced: a definition's name, an import, or the target
 /// of an assignment (`self.count = 0`, `LIMIT = 3`).
 fn is_binding_site(located: &Located<'_>) -> bool {
-    if let Some(parent) = located.parent() {
-        if NAMED_DEFINITION_KINDS.contains(&parent.kind()) && parent.child_by_field_name("name") == Some(located.node) {
+    if let Some(parent) = located.parent()
+        && NAMED_DEFINITION_KINDS.contains(&parent.kind()) && parent.child_by_field_name("name") == Some(located.node) {
             return true;
         }
-    }
     let mut child = located.node;
     for ancestor in &located.ancestors {
         if IMPORT_KINDS.contains(&ancestor.kind()) {

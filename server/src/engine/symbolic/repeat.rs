@@ -90,11 +90,10 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     }
     // Similar lines need two examples of one change, newest first: they tell which words vary.
     let mut examples = line_examples(&blocks);
-    if examples.len() < 2 {
-        if let Some(previous) = events.next().and_then(event_blocks) {
+    if examples.len() < 2
+        && let Some(previous) = events.next().and_then(event_blocks) {
             examples.extend(line_examples(&previous));
         }
-    }
     if let [newest, older, ..] = examples.as_slice() {
         similar_lines(input.text, &lines, (newest, older), &own, cursor_line, &mut candidates);
     }
@@ -459,11 +458,10 @@ fn same_shape<'a>(
             return None;
         }
         // Names must be renamed consistently; numbers are free.
-        if a.kind == TokenKind::Word && super::is_identifier_like(a_text) {
-            if *renaming.entry(a_text).or_insert(b_text) != b_text || *reverse.entry(b_text).or_insert(a_text) != a_text {
+        if a.kind == TokenKind::Word && super::is_identifier_like(a_text)
+            && (*renaming.entry(a_text).or_insert(b_text) != b_text || *reverse.entry(b_text).or_insert(a_text) != a_text) {
                 return None;
             }
-        }
     }
     (exact >= 3).then_some(renaming)
 }
