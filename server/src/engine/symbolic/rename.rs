@@ -244,7 +244,7 @@ fn code_candidates(input: &Input<'_>, renamed: &[Located<'_>], old: &str, eviden
     // A renamed local binding is looked for only in its scope, which keeps big files fast.
     let search = renamed_definition.as_ref().map_or(0..input.text.len(), |binding| binding.scope.clone());
     let starts: Vec<usize> =
-        whole_word_occurrences(&input.text[search.clone()], old).into_iter().map(|start| search.start + start).collect();
+        whole_word_occurrences(input.text.get(search.clone())?, old).into_iter().map(|start| search.start + start).collect();
     let occurrences: Vec<Located<'_>> = identifiers_at_starts(input.tree, input.language, &starts, old.len())
         .into_iter()
         .filter(|located| name_class(located) == class)

@@ -46,6 +46,7 @@ const MAX_MATCHES: usize = 4;
 /// How close an existing copy of inserted lines makes the insertion redundant.
 const NEARBY_LINES: usize = 20;
 
+const SCORE_GROUP: f32 = 0.88;
 const SCORE_SAME_LINES: f32 = 0.86;
 const SCORE_SAME_PLACE: f32 = 0.84;
 const SCORE_SIMILAR_LINE: f32 = 0.82;
@@ -54,7 +55,8 @@ const SCORE_SAME_CONTEXT: f32 = 0.8;
 const CONTEXT_TOKENS: usize = 4;
 
 struct Candidate {
-    edit: TextEdit,
+    /// Sorted, non-overlapping.
+    edits: Vec<TextEdit>,
     score: f32,
     /// Line of the candidate in the current text, to find the nearest.
     line: usize,
@@ -67,6 +69,8 @@ struct Block {
     /// The line above the block and the line below it, in the text before the event.
     above: Option<String>,
     below: Option<String>,
+    /// Where the old lines start in the text before the event.
+    line: usize,
 }
 
 pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
@@ -76,18 +80,21 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     let lines = line_ranges(input.text);
     // The user's own lines in the current text, where nothing is proposed.
     let own = last.after_lines.clone();
-    let cursor_line = input.text[..input.cursor].matches('\n').count();
-    let mut candidates = Vec::new();
+    let cursor_line = input.text.get(..input.cursor).unwrap_or_default().matches('\n').count();
+    let mut per_block: Vec<Vec<Candidate>> = Vec::new();
     for block in &blocks {
-        if block.old.len() > MAX_BLOCK_LINES || block.new.len() > MAX_BLOCK_LINES {
-            continue;
+        let mut found = Vec::new();
+        if block.old.len() <= MAX_BLOCK_LINES && block.new.len() <= MAX_BLOCK_LINES {
+            if block.old.is_empty() {
+                same_place(input.text, &lines, block, &own, &mut found);
+            } else {
+                same_lines(input.text, &lines, block, &own, &mut found);
+            }
         }
-        if block.old.is_empty() {
-            same_place(input.text, &lines, block, &own, &mut candidates);
-        } else {
-            same_lines(input.text, &lines, block, &own, &mut candidates);
-        }
+        per_block.push(found);
     }
+    let mut candidates = block_groups(&blocks, &per_block);
+    candidates.extend(per_block.into_iter().flatten());
     // Similar lines need two examples of one change, newest first: they tell which words vary.
     let mut examples = line_examples(&blocks);
     if examples.len() < 2
@@ -107,14 +114,39 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
             .then(a.line.abs_diff(cursor_line).cmp(&b.line.abs_diff(cursor_line)))
             .then(b.line.cmp(&a.line))
     })?;
-    let cursor_after = best.edit.range.start + best.edit.new_text.len();
-    Some(Proposal {
-        edits: vec![best.edit],
-        cursor_after: Some(cursor_after),
-        source: SuggestionSource::Repeat,
-        score: best.score,
-        group: Vec::new(),
-    })
+    // The cursor goes to the end of the last edit, in the text after all of them.
+    let shift: isize = best.edits.iter().map(|edit| edit.new_text.len() as isize - edit.range.len() as isize).sum();
+    let cursor_after = best.edits.last().map(|edit| (edit.range.end as isize + shift).max(0) as usize);
+    Some(Proposal { edits: best.edits, cursor_after, source: SuggestionSource::Repeat, score: best.score, group: Vec::new() })
+}
+
+/// Candidates that repeat every block of a multi-block event at once: one candidate per block,
+/// at the same distances in lines as the blocks had. A pattern made of parts (a placeholder in a
+/// format string and its argument) is repeated whole, never half.
+fn block_groups(blocks: &[Block], per_block: &[Vec<Candidate>]) -> Vec<Candidate> {
+    let mut groups = Vec::new();
+    if blocks.len() < 2 || per_block.iter().any(Vec::is_empty) {
+        return groups;
+    }
+    for first in &per_block[0] {
+        let mut edits = first.edits.clone();
+        let complete = blocks.iter().zip(per_block).skip(1).all(|(block, found)| {
+            let expected = first.line as isize + block.line as isize - blocks[0].line as isize;
+            match found.iter().find(|candidate| candidate.line as isize == expected) {
+                Some(candidate) => {
+                    edits.extend(candidate.edits.iter().cloned());
+                    true
+                }
+                None => false,
+            }
+        });
+        edits.sort_by_key(|edit| edit.range.start);
+        let disjoint = edits.windows(2).all(|pair| pair[0].range.end <= pair[1].range.start);
+        if complete && disjoint {
+            groups.push(Candidate { edits, score: SCORE_GROUP, line: first.line });
+        }
+    }
+    groups
 }
 
 fn event_blocks(event: &crate::text::EditEvent) -> Option<Vec<Block>> {
@@ -153,7 +185,7 @@ fn line_blocks(old_text: &str, new_text: &str, before: &ropey::Rope, first_line:
         if op.tag() == similar::DiffTag::Equal {
             continue;
         }
-        let mut block = Block { old: Vec::new(), new: Vec::new(), above: None, below: None };
+        let mut block = Block { old: Vec::new(), new: Vec::new(), above: None, below: None, line: first_line + op.old_range().start };
         for change in diff.iter_changes(op) {
             let value = change.value().trim_end_matches(['\n', '\r']).to_owned();
             match change.tag() {
@@ -241,7 +273,7 @@ fn same_lines(text: &str, lines: &[Range<usize>], block: &Block, own: &Range<usi
             let new: Vec<String> = block.new.iter().map(|line| reindent(line, from, to)).collect();
             TextEdit::new(lines[start].start..lines[last].end, new.join("\n"))
         };
-        found.push(Candidate { edit, score: SCORE_SAME_LINES, line: start });
+        found.push(Candidate { edits: vec![edit], score: SCORE_SAME_LINES, line: start });
     }
     // Lines that occur in many places are boilerplate: changing one says little about the rest.
     if found.len() <= MAX_MATCHES {
@@ -281,7 +313,7 @@ fn same_place(text: &str, lines: &[Range<usize>], block: &Block, own: &Range<usi
         let mut inserted = new.join("\n");
         inserted.push('\n');
         let at = lines[index + 1].start;
-        found.push(Candidate { edit: TextEdit::new(at..at, inserted), score: SCORE_SAME_PLACE, line: index + 1 });
+        found.push(Candidate { edits: vec![TextEdit::new(at..at, inserted)], score: SCORE_SAME_PLACE, line: index + 1 });
     }
     if found.len() <= MAX_MATCHES {
         out.extend(found);
@@ -365,7 +397,7 @@ fn similar_lines(
             continue;
         }
         let edit = TextEdit::new(lines[index].clone(), rewritten);
-        out.push(Candidate { edit, score: SCORE_SIMILAR_LINE, line: index });
+        out.push(Candidate { edits: vec![edit], score: SCORE_SIMILAR_LINE, line: index });
     }
 }
 
@@ -426,7 +458,7 @@ fn same_context(
             }
             let base = lines[index].start;
             let range = base + span_start + before_len..base + span_end - after_len;
-            out.push(Candidate { edit: TextEdit::new(range, replacement), score: SCORE_SAME_CONTEXT, line: index });
+            out.push(Candidate { edits: vec![TextEdit::new(range, replacement)], score: SCORE_SAME_CONTEXT, line: index });
         }
     }
 }

@@ -668,3 +668,60 @@ fn a_rename_still_being_typed_waits_for_the_debounce() {
     let pasted = score(&[text, &typed]);
     assert!(pasted >= 0.8, "{pasted}");
 }
+
+#[test]
+fn rust_two_part_edit_is_repeated_whole() {
+    let text = r#"fn report_failure(o: &Output) {
+    panic!(
+        "failed\
+         \n\ncwd: {}\
+         \n\nstatus: {}",
+        self.dir.display(),
+        o.status,
+    );
+}
+
+fn report_success(o: &Output) {
+    panic!(
+        "succeeded\
+         \n\ncwd: {}\
+         \n\nstatus: {}",
+        self.dir.display(),
+        o.status,
+    );
+}
+"#;
+    let edited = text
+        .replacen("\\n\\ncwd: {}\\\n", "\\n\\ncwd: {}\\\n         \\n\\ndir list: {:?}\\\n", 1)
+        .replacen("self.dir.display(),\n", "self.dir.display(),\n        dir_list(&self.dir),\n", 1);
+    check(
+        "a.rs",
+        &[text, &edited],
+        expect![[r#"
+            repeat
+            fn report_failure(o: &Output) {
+                panic!(
+                    "failed\
+                     \n\ncwd: {}\
+                     \n\ndir list: {:?}\
+                     \n\nstatus: {}",
+                    self.dir.display(),
+                    dir_list(&self.dir),
+                    o.status,
+                );
+            }
+
+            fn report_success(o: &Output) {
+                panic!(
+                    "succeeded\
+                     \n\ncwd: {}\
+                     \n\ndir list: {:?}\
+                     \n\nstatus: {}",
+                    self.dir.display(),
+                    dir_list(&self.dir),
+                    o.status,
+                );
+            }
+        "#]],
+    );
+}
