@@ -242,7 +242,15 @@ fn code_candidates(input: &Input<'_>, renamed: &[Located<'_>], old: &str, eviden
         None
     };
     // A renamed local binding is looked for only in its scope, which keeps big files fast.
-    let search = renamed_definition.as_ref().map_or(0..input.text.len(), |binding| binding.scope.clone());
+    // Without a locals query, scopes are unknown: a plain name stays within its top-level item,
+    // unless the rename is of that item's own name.
+    let search = match &renamed_definition {
+        Some(binding) => binding.scope.clone(),
+        None if locals.is_none() && class == NameClass::Plain && !renamed.iter().any(names_top_level_item) => {
+            renamed[0].top_level().byte_range()
+        }
+        None => 0..input.text.len(),
+    };
     let starts: Vec<usize> =
         whole_word_occurrences(input.text.get(search.clone())?, old).into_iter().map(|start| search.start + start).collect();
     let occurrences: Vec<Located<'_>> = identifiers_at_starts(input.tree, input.language, &starts, old.len())
@@ -306,6 +314,11 @@ const NAMED_DEFINITION_KINDS: &[&str] = &[
     "class_declaration", "abstract_class_declaration", "interface_declaration", "type_alias_declaration",
     "enum_declaration", "method_definition", "method_signature", "public_field_definition", "property_signature",
 ];
+
+/// Whether the node is the name of a top-level definition or import.
+fn names_top_level_item(located: &Located<'_>) -> bool {
+    is_binding_site(located) && located.ancestors.len() <= 3
+}
 
 /// Node kinds that import names.
 const IMPORT_KINDS: &[&str] = &[

@@ -725,3 +725,27 @@ fn report_success(o: &Output) {
         "#]],
     );
 }
+
+#[test]
+fn go_rename_without_a_locals_query_stays_in_its_function() {
+    let text = "package main\n\nfunc first() int {\n\tcount := 1\n\treturn count + count\n}\n\nfunc second() int {\n\tcount := 2\n\treturn count\n}\n";
+    let renamed = text.replacen("count := 1", "total := 1", 1).replacen("return count +", "return total +", 1);
+    check(
+        "a.go",
+        &[text, &renamed],
+        expect![[r#"
+            rename, group of 1
+            package main
+
+            func first() int {
+            	total := 1
+            	return total + total
+            }
+
+            func second() int {
+            	count := 2
+            	return count
+            }
+        "#]],
+    );
+}
