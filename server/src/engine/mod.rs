@@ -12,6 +12,7 @@ pub mod documents;
 pub mod model;
 pub mod prompt;
 pub mod suggestion;
+pub mod symbolic;
 pub mod validate;
 
 use std::collections::{HashMap, HashSet};
@@ -263,9 +264,9 @@ impl Engine {
         best.map(|proposal| (proposal, snapshot))
     }
 
-    /// Symbolic proposals (rename propagation, repeated edits); none until that engine is wired.
-    fn symbolic_proposals(&self, _snapshot: &DocumentSnapshot) -> Vec<Proposal> {
-        Vec::new()
+    /// Symbolic proposals (rename propagation, repeated edits).
+    fn symbolic_proposals(&self, snapshot: &DocumentSnapshot) -> Vec<Proposal> {
+        symbolic::propose(snapshot)
     }
 
     /// Model proposals: context -> prompt -> model -> parse -> diff -> checks.
