@@ -129,7 +129,7 @@ fn user_layers() -> SettingsLayers {
         if let Ok(text) = std::fs::read_to_string(&path) {
             match config::parse_toml(&text) {
                 Ok(value) => layers.set(Source::UserFile, value),
-                Err(error) => tracing::warn!("{}: {error}", path.display()),
+                Err(error) => eprintln!("nextedit: {}: {error}", path.display()),
             }
         }
     }
@@ -137,13 +137,32 @@ fn user_layers() -> SettingsLayers {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("nextedit=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+    init_logging_with(&nextedit::config::LogSettings::default());
+}
+
+/// Logs go to stderr, or to `log.file` from the user's config; `RUST_LOG` overrides `log.level`.
+/// Only the user's own config file can name the log file (not a workspace file, not the editor).
+fn init_logging_with(log: &nextedit::config::LogSettings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        let level = if log.level.contains('=') { log.level.clone() } else { format!("nextedit={}", log.level) };
+        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("nextedit=info"))
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false);
+    if let Some(path) = &log.file {
+        match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            Ok(file) => {
+                let _ = builder.with_writer(std::sync::Mutex::new(file)).try_init();
+                return;
+            }
+            Err(error) => eprintln!("nextedit: cannot open the log file {path}: {error}; logging to stderr"),
+        }
+    }
+    let _ = builder.with_writer(std::io::stderr).try_init();
 }
 
 fn serve_stdio() -> ExitCode {
-    init_logging();
+    let layers = user_layers();
+    init_logging_with(&layers.resolve().0.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -151,7 +170,7 @@ fn serve_stdio() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let status = runtime.block_on(nextedit::lsp::serve(tokio::io::stdin(), tokio::io::stdout(), user_layers()));
+    let status = runtime.block_on(nextedit::lsp::serve(tokio::io::stdin(), tokio::io::stdout(), layers));
     // Don't wait for blocked stdin reads or model threads.
     runtime.shutdown_background();
     match status {

@@ -60,3 +60,77 @@ async fn a_rename_is_offered_one_by_one_and_all_at_once() -> Result<()> {
     client.finish().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_reject_and_manual_predict() -> Result<()> {
+    let mut client = TestClient::spawn(&[], &[]).await?;
+    client.initialize(json!({"model": {"backend": "none"}, "diagnostics": true})).await?;
+    client.open(URI, "rust", TEXT).await?;
+    client.change(URI, 1, (1, 8, 1, 13), "total").await?;
+
+    // The suggestion arrives as a Hint diagnostic for editors without an inline UI.
+    let diagnostics = client
+        .wait_for(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["diagnostics"].as_array().is_some_and(|d| !d.is_empty()))
+        .await?;
+    let diagnostic = &diagnostics["params"]["diagnostics"][0];
+    assert_eq!(diagnostic["severity"], 4);
+    assert_eq!(diagnostic["source"], "nextedit");
+    assert_eq!(diagnostic["range"]["start"], json!({"line": 2, "character": 12}));
+    assert!(diagnostic["message"].as_str().unwrap().contains("`count` → `total`"), "{diagnostic}");
+
+    // The manual trigger returns the same suggestion.
+    let predicted = client
+        .call("workspace/executeCommand", json!({"command": "nextedit.predict", "arguments": [{"uri": URI, "position": {"line": 1, "character": 13}}]}))
+        .await?;
+    assert_eq!(predicted["source"], "rename", "{predicted}");
+    let id = predicted["id"].clone();
+
+    // Rejected: not offered again, and the diagnostic goes away.
+    assert_eq!(client.call("workspace/executeCommand", json!({"command": "nextedit.reject", "arguments": [id]})).await?, json!(true));
+    client
+        .wait_for(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["diagnostics"].as_array().is_some_and(|d| d.is_empty()))
+        .await?;
+    let again = client
+        .call("workspace/executeCommand", json!({"command": "nextedit.predict", "arguments": [{"uri": URI}]}))
+        .await?;
+    assert!(again.is_null() || again["edits"][0]["range"]["start"]["line"] != 2, "rejected suggestion offered again: {again}");
+    client.finish().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_completion_offers_insertions_on_the_cursor_line_only() -> Result<()> {
+    let mut client = TestClient::spawn(&[], &[]).await?;
+    client.initialize(json!({"model": {"backend": "none"}})).await?;
+    let uri = "file:///project/src/calls.py";
+    let text = "def main():\n    run(1, 2)\n    run(3, 4)\n    run(5, 6)\n    run(7, 8)\n";
+    client.open(uri, "python", text).await?;
+    // The same insertion twice: `, timeout=5` after the arguments.
+    client.change(uri, 1, (1, 12, 1, 12), ", timeout=5").await?;
+    client.change(uri, 2, (2, 12, 2, 12), ", timeout=5").await?;
+    let inline = client
+        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": uri, "version": 2}, "position": {"line": 2, "character": 23}}))
+        .await?;
+    let edits = inline["edits"].as_array().cloned().unwrap_or_default();
+    assert_eq!(edits.len(), 1, "{inline}");
+    assert_eq!(edits[0]["text"], ", timeout=5");
+    assert_eq!(edits[0]["range"]["start"], json!({"line": 3, "character": 12}));
+    assert_eq!(edits[0]["source"], "repeat");
+
+    let params = |line: u32| {
+        json!({
+            "textDocument": {"uri": uri},
+            "position": {"line": line, "character": 0},
+            "context": {"triggerKind": 2},
+        })
+    };
+    // On the suggestion's line: ghost text.
+    let items = client.call("textDocument/inlineCompletion", params(3)).await?;
+    assert_eq!(items["items"][0]["insertText"], ", timeout=5", "{items}");
+    assert_eq!(items["items"][0]["range"]["start"], json!({"line": 3, "character": 12}));
+    // Elsewhere: nothing (that is the inline-edit routes' job).
+    let items = client.call("textDocument/inlineCompletion", params(0)).await?;
+    assert_eq!(items["items"], json!([]), "{items}");
+    client.finish().await?;
+    Ok(())
+}

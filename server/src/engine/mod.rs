@@ -334,21 +334,30 @@ impl Engine {
     ) -> Option<(Box<dyn prompt::PromptFormat + Send + Sync>, prompt::BuiltPrompt, String, model::GenerationRequest)> {
         let count_tokens = |text: &str| backend.count_tokens(text);
         let path = display_path(&snapshot.uri);
-        let other_events: Vec<context::HistoryEvent> = self.with_documents(|documents| {
-            documents
-                .recent_events(8)
-                .into_iter()
-                .filter(|(uri, _)| *uri != snapshot.uri)
+        // Other files' recent edits, as history and as snippets of where they happened.
+        let (other_events, related) = self.with_documents(|documents| {
+            let recent: Vec<_> = documents.recent_events(8).into_iter().filter(|(uri, _)| *uri != snapshot.uri).collect();
+            let events: Vec<context::HistoryEvent> = recent
+                .iter()
                 .map(|(uri, event)| context::HistoryEvent {
                     path: display_path(uri),
                     old_text: event.old_text(),
                     new_text: event.new_text(),
                     unified_diff: event.unified_diff(2, Duration::from_millis(20)),
                 })
-                .collect()
+                .collect();
+            let mut related: Vec<context::RelatedSnippet> = Vec::new();
+            for (uri, event) in recent.iter().rev() {
+                let path = display_path(uri);
+                if related.len() < 2 && !related.iter().any(|snippet| snippet.path == path) {
+                    related.push(context::RelatedSnippet { path, text: event.new_text_with_context(4) });
+                }
+            }
+            (events, related)
         });
         let cursor = context::cursor_after_last_edit(snapshot);
-        let ctx = context::build(snapshot, &path, cursor, &other_events, &count_tokens, context::ContextBudget::default());
+        let mut ctx = context::build(snapshot, &path, cursor, &other_events, &count_tokens, context::ContextBudget::default());
+        ctx.related = related;
         let info = backend.info();
         let format = prompt::format_for(info.format, &prompt::ModelMetadata::default());
         let budget = prompt::PromptBudget {
@@ -393,6 +402,10 @@ impl Engine {
             last_event: snapshot.history.last(),
             region: None,
         };
+        for proposal in &mut candidates {
+            proposal.edits = suggestion::minimize_edits(&text, &proposal.edits);
+            proposal.group = suggestion::minimize_edits(&text, &proposal.group);
+        }
         candidates.into_iter().find(|proposal| {
             if rejected.contains(&fingerprint(&text, &proposal.edits)) {
                 return false;
@@ -565,13 +578,15 @@ pub fn display_path(uri: &str) -> String {
     path.rsplit('/').next().filter(|name| !name.is_empty()).unwrap_or(path).to_owned()
 }
 
-fn rank_key(proposal: &Proposal) -> (u8, f32) {
+fn rank_key(proposal: &Proposal) -> (u8, f32, i64) {
     let source_rank = match proposal.source {
         suggestion::SuggestionSource::Rename => 2,
         suggestion::SuggestionSource::Repeat => 1,
         suggestion::SuggestionSource::Model => 0,
     };
-    (source_rank, proposal.score)
+    // On a tie, the smaller change first.
+    let size: usize = proposal.edits.iter().map(|edit| edit.range.len() + edit.new_text.len()).sum();
+    (source_rank, proposal.score, -(size as i64))
 }
 
 fn language_enabled(settings: &Settings, snapshot: &DocumentSnapshot) -> bool {

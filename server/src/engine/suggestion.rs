@@ -48,6 +48,32 @@ impl Suggestion {
     }
 }
 
+/// Shrinks each edit to the part that changes: the common prefix and suffix of the replaced text
+/// and the new text are left out. A whole-line rewrite that appends `, x` becomes an insertion.
+pub fn minimize_edits(text: &str, edits: &[TextEdit]) -> Vec<TextEdit> {
+    edits
+        .iter()
+        .filter_map(|edit| {
+            let old = text.get(edit.range.clone())?;
+            let new = edit.new_text.as_str();
+            let mut prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
+            while !old.is_char_boundary(prefix) || !new.is_char_boundary(prefix) {
+                prefix -= 1;
+            }
+            let room = old.len().min(new.len()) - prefix;
+            let mut suffix = old.bytes().rev().zip(new.bytes().rev()).take(room).take_while(|(a, b)| a == b).count();
+            while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
+                suffix -= 1;
+            }
+            Some(TextEdit::new(
+                edit.range.start + prefix..edit.range.end - suffix,
+                &new[prefix..new.len() - suffix],
+            ))
+        })
+        .filter(|edit| !(edit.range.is_empty() && edit.new_text.is_empty()))
+        .collect()
+}
+
 /// A stable key for "the same suggestion", used to remember rejections across versions.
 pub fn fingerprint(text: &str, edits: &[TextEdit]) -> String {
     let mut key = String::new();
@@ -84,6 +110,16 @@ pub fn summarize(text: &str, edits: &[TextEdit]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minimized_edits_keep_only_the_change() {
+        let text = "    run(5, 6)\n";
+        let edits = minimize_edits(text, &[TextEdit::new(0..13, "    run(5, 6, timeout=5)")]);
+        assert_eq!(edits, vec![TextEdit::new(12..12, ", timeout=5")]);
+        let edits = minimize_edits("a😀b", &[TextEdit::new(0..6, "a😁b")]);
+        assert_eq!(edits, vec![TextEdit::new(1..5, "😁")]);
+        assert_eq!(minimize_edits("same", &[TextEdit::new(0..4, "same")]), vec![]);
+    }
 
     #[test]
     fn summaries() {

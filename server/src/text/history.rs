@@ -65,6 +65,11 @@ impl EditEvent {
         lines_text(&self.after, &self.after_lines)
     }
 
+    /// The touched lines after the event with `context` lines around them.
+    pub fn new_text_with_context(&self, context: usize) -> String {
+        lines_text(&self.after, &widen(&self.after_lines, context, self.after.len_lines()))
+    }
+
     pub fn is_noop(&self) -> bool {
         self.old_text() == self.new_text()
     }
