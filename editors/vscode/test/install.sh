@@ -5,7 +5,7 @@ source "$(dirname "$0")/../../test/lib.sh"
 CODE_SERVER_VERSION=4.100.3
 RIPGREP_PACKAGE_VERSION=1.15.11
 DIR=$NEXTEDIT_CLIENTS_CACHE/code-server-$CODE_SERVER_VERSION
-apt_install chromium ripgrep build-essential python3 pkg-config libkrb5-dev fonts-dejavu-core
+apt_install chromium unzip ripgrep build-essential python3 pkg-config libkrb5-dev fonts-dejavu-core
 if [ -f "$DIR/.installed" ]; then exit 0; fi
 mkdir -p "$DIR/tmp"
 export TMPDIR=$DIR/tmp
