@@ -1,1 +1,449 @@
+//! Settings: one schema, filled from layers of increasing precedence: defaults, the user config
+//! file (`~/.config/nextedit/config.toml`), the workspace file (`<root>/nextedit.toml`),
+//! `initializationOptions` and `workspace/didChangeConfiguration`.
+//!
+//! Workspace trust: a repository you clone must not be able to send your code anywhere or load
+//! files from outside it. Keys that open network connections or name files outside the workspace
+//! are dropped from the workspace layer, with a warning.
 
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub model: ModelSettings,
+    pub openai: OpenAiSettings,
+    pub predict: PredictSettings,
+    pub symbolic: SymbolicSettings,
+    /// Publish the suggestion as a Hint diagnostic, for editors without an inline UI.
+    pub diagnostics: bool,
+    pub log: LogSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            model: ModelSettings::default(),
+            openai: OpenAiSettings::default(),
+            predict: PredictSettings::default(),
+            symbolic: SymbolicSettings::default(),
+            diagnostics: false,
+            log: LogSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Llama,
+    Openai,
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSettings {
+    pub backend: BackendKind,
+    /// A GGUF file; when unset, the default model in the cache directory.
+    pub path: Option<String>,
+    /// `auto`, `sweep`, `zeta`, `instinct`, `fim` or `plain`.
+    pub format: String,
+    /// Decode threads; when unset, one less than the cores, at least one.
+    pub threads: Option<u32>,
+    pub gpu_layers: u32,
+    pub context_size: u32,
+    /// LoRA adapter GGUF files.
+    pub lora: Vec<String>,
+}
+
+impl Default for ModelSettings {
+    fn default() -> ModelSettings {
+        ModelSettings {
+            backend: BackendKind::Llama,
+            path: None,
+            format: "auto".to_owned(),
+            threads: None,
+            gpu_layers: 0,
+            context_size: 4096,
+            lora: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenAiSettings {
+    /// Base URL of an OpenAI-compatible server, e.g. `http://127.0.0.1:8080`.
+    pub endpoint: Option<String>,
+    pub model: Option<String>,
+    /// The name of the environment variable that holds the API key (never the key itself).
+    pub api_key_env: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PredictSettings {
+    pub debounce_ms: u64,
+    pub max_tokens: u32,
+    pub candidates: u32,
+    pub temperature: f32,
+    pub top_k: u32,
+    pub top_p: f32,
+    /// Registry language ids to predict in; empty means all.
+    pub languages: Vec<String>,
+    /// Stop once the output has matched the original text again for this many tokens (0 = off).
+    pub resync_tokens: u32,
+    /// How long a next-edit request waits for a pending prediction.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for PredictSettings {
+    fn default() -> PredictSettings {
+        PredictSettings {
+            debounce_ms: 75,
+            max_tokens: 256,
+            candidates: 1,
+            temperature: 0.0,
+            top_k: 40,
+            top_p: 0.95,
+            languages: Vec::new(),
+            resync_tokens: 8,
+            request_timeout_ms: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SymbolicSettings {
+    pub enabled: bool,
+    /// Proposals scoring below this are not shown.
+    pub min_score: f32,
+    /// A symbolic proposal at or above this score wins over the model's.
+    pub prefer_over_model: f32,
+}
+
+impl Default for SymbolicSettings {
+    fn default() -> SymbolicSettings {
+        SymbolicSettings { enabled: true, min_score: 0.6, prefer_over_model: 0.8 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter such as `info` or `nextedit=debug`; `RUST_LOG` wins over it.
+    pub level: String,
+    /// Write logs to this file instead of stderr.
+    pub file: Option<String>,
+}
+
+impl Default for LogSettings {
+    fn default() -> LogSettings {
+        LogSettings { level: "info".to_owned(), file: None }
+    }
+}
+
+/// Where a layer of settings comes from; decides what it may set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    UserFile,
+    Workspace,
+    InitializationOptions,
+    DidChangeConfiguration,
+}
+
+/// The layers as they were given, kept so that a later layer can be replaced and the whole
+/// recomputed.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsLayers {
+    user_file: Option<Value>,
+    workspace: Option<(PathBuf, Value)>,
+    initialization_options: Option<Value>,
+    did_change_configuration: Option<Value>,
+}
+
+impl SettingsLayers {
+    pub fn set(&mut self, source: Source, value: Value) {
+        match source {
+            Source::UserFile => self.user_file = Some(value),
+            Source::Workspace => {}
+            Source::InitializationOptions => self.initialization_options = Some(value),
+            Source::DidChangeConfiguration => self.did_change_configuration = Some(value),
+        }
+    }
+
+    pub fn set_workspace(&mut self, root: &Path, value: Value) {
+        self.workspace = Some((root.to_path_buf(), value));
+    }
+
+    /// Merges the layers into settings. Problems (unknown keys, bad values, untrusted keys) are
+    /// returned as warnings; a bad value keeps the default.
+    pub fn resolve(&self) -> (Settings, Vec<String>) {
+        let mut warnings = Vec::new();
+        let mut merged = serde_json::to_value(Settings::default()).unwrap_or(Value::Null);
+        let known = merged.clone();
+        let mut layers: Vec<(&str, Value)> = Vec::new();
+        if let Some(value) = &self.user_file {
+            layers.push(("user config", value.clone()));
+        }
+        if let Some((root, value)) = &self.workspace {
+            let mut value = value.clone();
+            drop_untrusted_workspace_keys(&mut value, root, &mut warnings);
+            layers.push(("nextedit.toml", value));
+        }
+        if let Some(value) = &self.initialization_options {
+            layers.push(("initializationOptions", value.clone()));
+        }
+        if let Some(value) = &self.did_change_configuration {
+            layers.push(("workspace/didChangeConfiguration", unwrap_section(value.clone())));
+        }
+        for (name, mut value) in layers {
+            if value.is_null() {
+                continue;
+            }
+            if !value.is_object() {
+                warnings.push(format!("{name}: settings must be an object, ignored"));
+                continue;
+            }
+            remove_unknown_keys(&mut value, &known, "", name, &mut warnings);
+            // Apply the layer only if the result still deserialises, so one bad value can't
+            // discard the other layers.
+            let mut candidate = merged.clone();
+            merge(&mut candidate, value.clone());
+            match serde_json::from_value::<Settings>(candidate.clone()) {
+                Ok(_) => merged = candidate,
+                Err(error) => {
+                    warnings.push(format!("{name}: {error}; the values of this layer that fit are used"));
+                    merge_valid_leaves(&mut merged, value, &mut warnings, name);
+                }
+            }
+        }
+        let settings = serde_json::from_value(merged).unwrap_or_default();
+        (settings, warnings)
+    }
+}
+
+/// `didChangeConfiguration` often nests the settings under the server's name.
+fn unwrap_section(value: Value) -> Value {
+    match value {
+        Value::Object(mut map) if map.len() == 1 && map.contains_key("nextedit") => {
+            map.remove("nextedit").unwrap_or(Value::Null)
+        }
+        other => other,
+    }
+}
+
+fn merge(target: &mut Value, layer: Value) {
+    match (target, layer) {
+        (Value::Object(target), Value::Object(layer)) => {
+            for (key, value) in layer {
+                match target.get_mut(&key) {
+                    Some(existing) if existing.is_object() && value.is_object() => merge(existing, value),
+                    _ => {
+                        target.insert(key, value);
+                    }
+                }
+            }
+        }
+        (target, layer) => *target = layer,
+    }
+}
+
+/// Applies the leaves of `layer` one at a time, skipping those that make the settings invalid.
+fn merge_valid_leaves(merged: &mut Value, layer: Value, warnings: &mut Vec<String>, name: &str) {
+    let mut leaves = Vec::new();
+    collect_leaves(&layer, &mut Vec::new(), &mut leaves);
+    for (path, value) in leaves {
+        let mut single = Value::Object(Map::new());
+        let mut cursor = &mut single;
+        for key in &path {
+            cursor = cursor.as_object_mut().expect("built as objects").entry(key.clone()).or_insert(Value::Object(Map::new()));
+        }
+        *cursor = value;
+        let mut candidate = merged.clone();
+        merge(&mut candidate, single);
+        if serde_json::from_value::<Settings>(candidate.clone()).is_ok() {
+            *merged = candidate;
+        } else {
+            warnings.push(format!("{name}: invalid value for `{}`, using the previous one", path.join(".")));
+        }
+    }
+}
+
+fn collect_leaves(value: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, Value)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                path.push(key.clone());
+                collect_leaves(child, path, out);
+                path.pop();
+            }
+        }
+        leaf => out.push((path.clone(), leaf.clone())),
+    }
+}
+
+/// Removes keys that the schema doesn't know, warning about each.
+fn remove_unknown_keys(value: &mut Value, known: &Value, prefix: &str, layer: &str, warnings: &mut Vec<String>) {
+    let (Value::Object(map), Value::Object(known_map)) = (value, known) else { return };
+    let keys: Vec<String> = map.keys().cloned().collect();
+    for key in keys {
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        match known_map.get(&key) {
+            None => {
+                map.remove(&key);
+                warnings.push(format!("{layer}: unknown setting `{path}` ignored"));
+            }
+            Some(known_child @ Value::Object(_)) => {
+                if let Some(child) = map.get_mut(&key) {
+                    remove_unknown_keys(child, known_child, &path, layer, warnings);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// Drops what a workspace file may not set: anything that makes network connections, and paths
+/// outside the workspace.
+fn drop_untrusted_workspace_keys(value: &mut Value, root: &Path, warnings: &mut Vec<String>) {
+    let Value::Object(map) = value else { return };
+    if map.remove("openai").is_some() {
+        warnings.push("nextedit.toml: `openai` settings are only honoured from user settings".to_owned());
+    }
+    if let Some(Value::Object(model)) = map.get_mut("model") {
+        if model.get("backend").and_then(Value::as_str) == Some("openai") {
+            model.remove("backend");
+            warnings.push("nextedit.toml: `model.backend = \"openai\"` is only honoured from user settings".to_owned());
+        }
+        if model.remove("lora").is_some() {
+            warnings.push("nextedit.toml: `model.lora` is only honoured from user settings".to_owned());
+        }
+        if let Some(path) = model.get("path").and_then(Value::as_str) {
+            if !is_inside(root, path) {
+                model.remove("path");
+                warnings.push("nextedit.toml: `model.path` outside the workspace is ignored".to_owned());
+            }
+        }
+    }
+    if let Some(Value::Object(log)) = map.get_mut("log") {
+        if log.remove("file").is_some() {
+            warnings.push("nextedit.toml: `log.file` is only honoured from user settings".to_owned());
+        }
+    }
+}
+
+/// Whether `path` (relative to `root` or absolute) stays inside `root`, judged lexically:
+/// `..` components that climb out make it outside.
+fn is_inside(root: &Path, path: &str) -> bool {
+    let candidate = Path::new(path);
+    let joined = if candidate.is_absolute() { candidate.to_path_buf() } else { root.join(candidate) };
+    let mut normal = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                if !normal.pop() {
+                    return false;
+                }
+            }
+            std::path::Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    normal.starts_with(root)
+}
+
+/// Parses a TOML settings file into a JSON value.
+pub fn parse_toml(text: &str) -> Result<Value, String> {
+    let table: toml::Table = toml::from_str(text).map_err(|error| error.message().to_owned())?;
+    serde_json::to_value(table).map_err(|error| error.to_string())
+}
+
+/// `$XDG_CONFIG_HOME/nextedit/config.toml`, else `~/.config/nextedit/config.toml`.
+pub fn user_config_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME").filter(|dir| !dir.is_empty()) {
+        return Some(PathBuf::from(dir).join("nextedit").join("config.toml"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config").join("nextedit").join("config.toml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn layers_merge_in_order_and_unknown_keys_warn() {
+        let mut layers = SettingsLayers::default();
+        layers.set(Source::UserFile, json!({"predict": {"debounce_ms": 100}, "model": {"threads": 1}}));
+        layers.set_workspace(Path::new("/repo"), json!({"predict": {"debounce_ms": 120, "bogus": 1}}));
+        layers.set(Source::InitializationOptions, json!({"diagnostics": true, "nope": {}}));
+        let (settings, warnings) = layers.resolve();
+        assert_eq!(settings.predict.debounce_ms, 120);
+        assert_eq!(settings.model.threads, Some(1));
+        assert!(settings.diagnostics);
+        assert_eq!(
+            warnings,
+            vec![
+                "nextedit.toml: unknown setting `predict.bogus` ignored".to_owned(),
+                "initializationOptions: unknown setting `nope` ignored".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_value_keeps_the_rest_of_the_layer() {
+        let mut layers = SettingsLayers::default();
+        layers.set(Source::InitializationOptions, json!({"predict": {"debounce_ms": "soon", "max_tokens": 99}}));
+        let (settings, warnings) = layers.resolve();
+        assert_eq!(settings.predict.debounce_ms, 75);
+        assert_eq!(settings.predict.max_tokens, 99);
+        assert!(warnings.iter().any(|w| w.contains("predict.debounce_ms")), "{warnings:?}");
+    }
+
+    #[test]
+    fn workspace_file_cannot_reach_the_network_or_outside_files() {
+        let mut layers = SettingsLayers::default();
+        layers.set_workspace(
+            Path::new("/repo"),
+            json!({
+                "openai": {"endpoint": "http://evil.example", "api_key_env": "HOME"},
+                "model": {"backend": "openai", "path": "../../etc/model.gguf", "lora": ["/x.gguf"]},
+                "log": {"file": "/tmp/leak.log"},
+            }),
+        );
+        let (settings, warnings) = layers.resolve();
+        assert_eq!(settings.openai, OpenAiSettings::default());
+        assert_eq!(settings.model.backend, BackendKind::Llama);
+        assert_eq!(settings.model.path, None);
+        assert!(settings.model.lora.is_empty());
+        assert_eq!(settings.log.file, None);
+        assert_eq!(warnings.len(), 5, "{warnings:?}");
+
+        layers.set_workspace(Path::new("/repo"), json!({"model": {"path": "models/m.gguf"}}));
+        assert_eq!(layers.resolve().0.model.path.as_deref(), Some("models/m.gguf"));
+
+        // The same keys are honoured from the user's own settings.
+        layers.set(Source::InitializationOptions, json!({"openai": {"endpoint": "http://127.0.0.1:8080"}}));
+        assert_eq!(layers.resolve().0.openai.endpoint.as_deref(), Some("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn toml_and_section_wrapping() {
+        let value = parse_toml("[model]\nbackend = \"none\"\n").unwrap();
+        let mut layers = SettingsLayers::default();
+        layers.set(Source::UserFile, value);
+        layers.set(Source::DidChangeConfiguration, json!({"nextedit": {"diagnostics": true}}));
+        let (settings, warnings) = layers.resolve();
+        assert_eq!(settings.model.backend, BackendKind::None);
+        assert!(settings.diagnostics);
+        assert!(warnings.is_empty());
+        assert!(parse_toml("model = [").is_err());
+    }
+}

@@ -1,1 +1,406 @@
+//! Prediction: context -> prompt -> model -> parse -> diff -> validate -> rank, plus the symbolic
+//! engine. Pure with respect to LSP: it takes plain structs, URIs as strings and byte offsets.
+//!
+//! Scheduling: every document change bumps that document's generation and cancels its running
+//! job. A new job runs the symbolic engine at once, then, after the debounce, the model. A result
+//! is kept only if its generation is still current, so a late result for an old version is
+//! dropped. Requests wait on a `watch` channel for the job of the version they ask about.
 
+pub mod context;
+pub mod documents;
+pub mod suggestion;
+pub mod validate;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::text::{HistoryConfig, PositionEncoding, TextChange};
+use documents::{DocumentSnapshot, Documents, SyncError};
+use suggestion::{Proposal, Suggestion, fingerprint};
+use validate::CheckInput;
+
+pub type CancelFlag = Arc<AtomicBool>;
+
+/// Something the delivery layer may want to know about.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    /// The best suggestion for a document changed (or went away).
+    SuggestionChanged { uri: String, suggestion: Option<Suggestion> },
+    /// A prediction failed in a way the user should hear about once.
+    Problem { message: String },
+}
+
+/// Why a request for a suggestion has no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    UnknownDocument,
+    /// The document changed since the version the request names.
+    Stale,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct JobStatus {
+    version: i32,
+    done: bool,
+}
+
+struct DocumentJobs {
+    generation: u64,
+    cancel: CancelFlag,
+    status: watch::Sender<JobStatus>,
+    best: Option<Suggestion>,
+}
+
+type Listener = Box<dyn Fn(EngineEvent) + Send + Sync>;
+
+struct Shared {
+    documents: Mutex<Documents>,
+    settings: RwLock<Settings>,
+    jobs: Mutex<HashMap<String, DocumentJobs>>,
+    rejected: Mutex<HashSet<String>>,
+    next_id: AtomicU64,
+    listener: RwLock<Option<Listener>>,
+    accepted: AtomicU64,
+    shown: AtomicU64,
+}
+
+/// The prediction engine. Cheap to clone; all clones share state.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+impl Engine {
+    pub fn new(settings: Settings) -> Engine {
+        Engine {
+            shared: Arc::new(Shared {
+                documents: Mutex::new(Documents::new(HistoryConfig::default())),
+                settings: RwLock::new(settings),
+                jobs: Mutex::new(HashMap::new()),
+                rejected: Mutex::new(HashSet::new()),
+                next_id: AtomicU64::new(1),
+                listener: RwLock::new(None),
+                accepted: AtomicU64::new(0),
+                shown: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    pub fn set_listener(&self, listener: impl Fn(EngineEvent) + Send + Sync + 'static) {
+        *write(&self.shared.listener) = Some(Box::new(listener));
+    }
+
+    pub fn settings(&self) -> Settings {
+        read(&self.shared.settings).clone()
+    }
+
+    pub fn set_settings(&self, settings: Settings) {
+        *write(&self.shared.settings) = settings;
+    }
+
+    /// Runs `f` with the documents locked. Keep `f` short: typing waits on this lock.
+    pub fn with_documents<R>(&self, f: impl FnOnce(&Documents) -> R) -> R {
+        f(&lock(&self.shared.documents))
+    }
+
+    pub fn open(&self, uri: &str, language_id: &str, version: i32, text: &str) {
+        lock(&self.shared.documents).open(uri, language_id, version, text);
+        self.cancel_job(uri);
+    }
+
+    pub fn close(&self, uri: &str) {
+        lock(&self.shared.documents).close(uri);
+        if let Some(jobs) = lock(&self.shared.jobs).remove(uri) {
+            jobs.cancel.store(true, Ordering::Relaxed);
+        }
+        self.notify(EngineEvent::SuggestionChanged { uri: uri.to_owned(), suggestion: None });
+    }
+
+    /// Applies one `didChange` and schedules a prediction. Must be called in arrival order.
+    pub fn change(
+        &self,
+        uri: &str,
+        version: i32,
+        changes: &[TextChange],
+        encoding: PositionEncoding,
+    ) -> Result<(), SyncError> {
+        lock(&self.shared.documents).apply_changes(uri, version, changes, encoding, Instant::now())?;
+        self.schedule(uri, version);
+        Ok(())
+    }
+
+    fn cancel_job(&self, uri: &str) {
+        if let Some(jobs) = lock(&self.shared.jobs).get_mut(uri) {
+            jobs.generation += 1;
+            jobs.cancel.store(true, Ordering::Relaxed);
+            jobs.best = None;
+        }
+    }
+
+    /// Starts a prediction job for `version`, cancelling the previous one.
+    fn schedule(&self, uri: &str, version: i32) {
+        let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
+        let generation = {
+            let mut jobs = lock(&self.shared.jobs);
+            let entry = jobs.entry(uri.to_owned()).or_insert_with(|| DocumentJobs {
+                generation: 0,
+                cancel: cancel.clone(),
+                status: watch::channel(JobStatus { version, done: false }).0,
+                best: None,
+            });
+            entry.generation += 1;
+            entry.cancel.store(true, Ordering::Relaxed);
+            entry.cancel = cancel.clone();
+            let had_suggestion = entry.best.take().is_some();
+            entry.status.send_replace(JobStatus { version, done: false });
+            if had_suggestion {
+                self.notify(EngineEvent::SuggestionChanged { uri: uri.to_owned(), suggestion: None });
+            }
+            entry.generation
+        };
+        let engine = self.clone();
+        let uri = uri.to_owned();
+        let task = async move {
+            // The job runs in its own task so that a panic inside it is caught here, reported,
+            // and the waiting requests still get their answer.
+            let job_engine = engine.clone();
+            let job_uri = uri.clone();
+            let job = tokio::spawn(async move { job_engine.run_job(&job_uri, version, &cancel, true).await });
+            let proposal = match job.await {
+                Ok(proposal) => proposal,
+                Err(error) => {
+                    tracing::error!("prediction job failed: {error}");
+                    None
+                }
+            };
+            engine.finish_job(&uri, version, generation, proposal);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(task);
+            }
+            Err(_) => tracing::error!("no async runtime to run predictions on"),
+        }
+    }
+
+    /// The whole pipeline for one version of one document.
+    async fn run_job(&self, uri: &str, version: i32, cancel: &CancelFlag, debounce: bool) -> Option<(Proposal, DocumentSnapshot)> {
+        let snapshot = self.with_documents(|documents| documents.snapshot(uri))?;
+        if snapshot.version != version || self.with_documents(|d| d.get(uri).is_some_and(|open| open.unpredictable.is_some())) {
+            return None;
+        }
+        let settings = self.settings();
+        if !language_enabled(&settings, &snapshot) {
+            return None;
+        }
+        let mut candidates = Vec::new();
+        if settings.symbolic.enabled {
+            let started = Instant::now();
+            let symbolic = self.symbolic_proposals(&snapshot);
+            tracing::debug!(elapsed = ?started.elapsed(), count = symbolic.len(), "symbolic engine");
+            candidates.extend(symbolic.into_iter().filter(|p| p.score >= settings.symbolic.min_score));
+        }
+        let symbolic_wins = candidates.iter().any(|p| p.score >= settings.symbolic.prefer_over_model);
+        if !symbolic_wins {
+            if debounce && settings.predict.debounce_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(settings.predict.debounce_ms)).await;
+            }
+            if cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            candidates.extend(self.model_proposals(&snapshot, &settings, cancel).await);
+        }
+        let best = self.rank_and_check(&snapshot, candidates);
+        best.map(|proposal| (proposal, snapshot))
+    }
+
+    /// Symbolic proposals (rename propagation, repeated edits); none until that engine is wired.
+    fn symbolic_proposals(&self, _snapshot: &DocumentSnapshot) -> Vec<Proposal> {
+        Vec::new()
+    }
+
+    /// Model proposals; none until a backend is wired.
+    async fn model_proposals(&self, _snapshot: &DocumentSnapshot, _settings: &Settings, _cancel: &CancelFlag) -> Vec<Proposal> {
+        Vec::new()
+    }
+
+    /// Drops proposals that fail the checks or were rejected, and returns the best of the rest.
+    fn rank_and_check(&self, snapshot: &DocumentSnapshot, mut candidates: Vec<Proposal>) -> Option<Proposal> {
+        let text = snapshot.rope.to_string();
+        candidates.sort_by(|a, b| rank_key(b).partial_cmp(&rank_key(a)).unwrap_or(std::cmp::Ordering::Equal));
+        let rejected = lock(&self.shared.rejected).clone();
+        let input = CheckInput {
+            text: &text,
+            tree: snapshot.tree.as_ref(),
+            language: snapshot.language,
+            last_event: snapshot.history.last(),
+            region: None,
+        };
+        candidates.into_iter().find(|proposal| {
+            if rejected.contains(&fingerprint(&text, &proposal.edits)) {
+                return false;
+            }
+            match validate::check(&input, &proposal.edits) {
+                Ok(()) => true,
+                Err(rejection) => {
+                    tracing::debug!(source = proposal.source.as_str(), "dropped proposal: {}", rejection.as_str());
+                    false
+                }
+            }
+        })
+    }
+
+    fn finish_job(&self, uri: &str, version: i32, generation: u64, result: Option<(Proposal, DocumentSnapshot)>) {
+        let suggestion = {
+            let mut jobs = lock(&self.shared.jobs);
+            let Some(entry) = jobs.get_mut(uri) else { return };
+            if entry.generation != generation {
+                // A newer change superseded this job; its own job reports.
+                return;
+            }
+            let suggestion = result.map(|(proposal, _)| Suggestion {
+                id: self.shared.next_id.fetch_add(1, Ordering::Relaxed),
+                uri: uri.to_owned(),
+                version,
+                proposal,
+            });
+            entry.best = suggestion.clone();
+            entry.status.send_replace(JobStatus { version, done: true });
+            suggestion
+        };
+        if suggestion.is_some() {
+            self.notify(EngineEvent::SuggestionChanged { uri: uri.to_owned(), suggestion });
+        }
+    }
+
+    /// The suggestion for `version` of `uri` (the current version when `None`), waiting up to
+    /// `timeout` for a running job.
+    pub async fn suggestion(&self, uri: &str, version: Option<i32>, timeout: Duration) -> Result<Option<Suggestion>, RequestError> {
+        let current = self.with_documents(|documents| documents.get(uri).map(|open| open.document.version));
+        let Some(current) = current else { return Err(RequestError::UnknownDocument) };
+        let version = version.unwrap_or(current);
+        if version < current {
+            return Err(RequestError::Stale);
+        }
+        let receiver = {
+            let jobs = lock(&self.shared.jobs);
+            match jobs.get(uri) {
+                Some(entry) => entry.status.subscribe(),
+                None => return Ok(None),
+            }
+        };
+        let mut receiver = receiver;
+        let wait = receiver.wait_for(|status| status.done || status.version > version);
+        let _ = tokio::time::timeout(timeout, wait).await;
+        let now = self.with_documents(|documents| documents.get(uri).map(|open| open.document.version));
+        if now != Some(version) {
+            return Err(RequestError::Stale);
+        }
+        let jobs = lock(&self.shared.jobs);
+        Ok(jobs.get(uri).and_then(|entry| entry.best.clone()).filter(|suggestion| suggestion.version == version))
+    }
+
+    /// Runs a prediction now, without the debounce, and returns it.
+    pub async fn predict_now(&self, uri: &str) -> Result<Option<Suggestion>, RequestError> {
+        let version = self
+            .with_documents(|documents| documents.get(uri).map(|open| open.document.version))
+            .ok_or(RequestError::UnknownDocument)?;
+        let generation = {
+            let mut jobs = lock(&self.shared.jobs);
+            let entry = jobs.entry(uri.to_owned()).or_insert_with(|| DocumentJobs {
+                generation: 0,
+                cancel: Arc::new(AtomicBool::new(false)),
+                status: watch::channel(JobStatus { version, done: false }).0,
+                best: None,
+            });
+            if entry.best.as_ref().is_some_and(|best| best.version == version) {
+                return Ok(entry.best.clone());
+            }
+            entry.generation += 1;
+            entry.cancel.store(true, Ordering::Relaxed);
+            entry.cancel = Arc::new(AtomicBool::new(false));
+            entry.status.send_replace(JobStatus { version, done: false });
+            (entry.generation, entry.cancel.clone())
+        };
+        let result = self.run_job(uri, version, &generation.1, false).await;
+        self.finish_job(uri, version, generation.0, result);
+        self.suggestion(uri, Some(version), Duration::ZERO).await
+    }
+
+    /// Finds a current suggestion by id.
+    pub fn suggestion_by_id(&self, id: u64) -> Option<Suggestion> {
+        lock(&self.shared.jobs).values().find_map(|entry| entry.best.clone().filter(|s| s.id == id))
+    }
+
+    /// The user accepted a suggestion. The edit itself arrives as a `didChange`, which chains the
+    /// next prediction.
+    pub fn accept(&self, id: u64) -> bool {
+        self.shared.accepted.fetch_add(1, Ordering::Relaxed);
+        self.suggestion_by_id(id).is_some()
+    }
+
+    /// The user rejected a suggestion: it is not offered again.
+    pub fn reject(&self, id: u64) -> bool {
+        let Some(suggestion) = self.suggestion_by_id(id) else { return false };
+        let text = self.with_documents(|documents| documents.get(&suggestion.uri).map(|open| open.document.text()));
+        if let Some(text) = text {
+            lock(&self.shared.rejected).insert(fingerprint(&text, suggestion.edits()));
+        }
+        let mut jobs = lock(&self.shared.jobs);
+        if let Some(entry) = jobs.get_mut(&suggestion.uri) {
+            entry.best = None;
+        }
+        drop(jobs);
+        self.notify(EngineEvent::SuggestionChanged { uri: suggestion.uri, suggestion: None });
+        true
+    }
+
+    pub fn shown(&self, _id: u64) {
+        self.shared.shown.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> (u64, u64) {
+        (self.shared.shown.load(Ordering::Relaxed), self.shared.accepted.load(Ordering::Relaxed))
+    }
+
+    fn notify(&self, event: EngineEvent) {
+        if let Some(listener) = read(&self.shared.listener).as_ref() {
+            listener(event);
+        }
+    }
+}
+
+fn rank_key(proposal: &Proposal) -> (u8, f32) {
+    let source_rank = match proposal.source {
+        suggestion::SuggestionSource::Rename => 2,
+        suggestion::SuggestionSource::Repeat => 1,
+        suggestion::SuggestionSource::Model => 0,
+    };
+    (source_rank, proposal.score)
+}
+
+fn language_enabled(settings: &Settings, snapshot: &DocumentSnapshot) -> bool {
+    if settings.predict.languages.is_empty() {
+        return true;
+    }
+    let id = snapshot.language.map_or(snapshot.language_id.as_str(), |language| language.id.as_str());
+    settings.predict.languages.iter().any(|language| language == id || *language == snapshot.language_id)
+}
+
+/// Locks a mutex, recovering from poisoning: a panic in one job must not take the server down.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

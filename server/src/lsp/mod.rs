@@ -1,1 +1,44 @@
+//! The only layer that knows LSP and JSON-RPC: framing, handlers, and conversions.
 
+pub mod proto;
+pub mod server;
+pub mod transport;
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+
+use crate::config::SettingsLayers;
+use server::GlobalState;
+
+/// How the server ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// `exit` after `shutdown`, or the end of input.
+    Clean,
+    /// `exit` without `shutdown` (the specification asks for exit code 1).
+    ExitWithoutShutdown,
+}
+
+/// Serves LSP on `input`/`output` until `exit` or the end of input.
+pub async fn serve<I, O>(input: I, output: O, layers: SettingsLayers) -> ExitStatus
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite + Unpin + Send + 'static,
+{
+    let state = GlobalState::new(layers);
+    let (service, socket) = server::build_service(state.clone());
+    let (to_server, server_input) = tokio::io::duplex(1 << 20);
+    let (server_output, from_server) = tokio::io::duplex(1 << 20);
+    let (errors_tx, errors_rx) = mpsc::unbounded_channel();
+    let reader_state: Arc<dyn transport::SyncSink> = state.clone();
+    let initialized = state.initialized_watch();
+    let reader = tokio::spawn(transport::run_reader(input, to_server, errors_tx, reader_state, initialized));
+    let writer = tokio::spawn(transport::run_writer(from_server, errors_rx, output));
+    tower_lsp_server::Server::new(server_input, server_output, socket).serve(service).await;
+    // The server ends only after the reader stopped (at `exit` or the end of input).
+    let saw_exit_notification = reader.await.unwrap_or(false);
+    let _ = writer.await;
+    if saw_exit_notification && !state.shutdown_requested() { ExitStatus::ExitWithoutShutdown } else { ExitStatus::Clean }
+}

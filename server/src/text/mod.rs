@@ -1,1 +1,13 @@
+//! Documents (ropes), positions in the three LSP encodings, and edit history. Pure: no IO, no LSP
+//! types.
 
+pub mod document;
+pub mod history;
+pub mod position;
+
+pub use document::{AppliedChange, BytePoint, Document, TextChange, TextEdit};
+pub use history::{EditEvent, History, HistoryConfig};
+pub use position::{Position, PositionEncoding, PositionRange};
+
+#[cfg(test)]
+mod property_tests;

@@ -1,0 +1,196 @@
+//! The open documents: text, syntax tree and edit history, updated together on every change.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use ropey::Rope;
+
+use crate::syntax::SyntaxTree;
+use crate::text::{AppliedChange, Document, History, HistoryConfig, PositionEncoding, TextChange};
+
+/// Files larger than this are synced but get no syntax tree and no predictions.
+pub const MAX_PREDICTED_FILE_BYTES: usize = 5 * 1024 * 1024;
+/// Files with a line longer than this are synced but get no predictions.
+pub const MAX_PREDICTED_LINE_BYTES: usize = 100_000;
+
+#[derive(Debug)]
+pub struct OpenDocument {
+    pub document: Document,
+    pub syntax: Option<SyntaxTree>,
+    pub history: History,
+    /// Why this document gets no predictions, if it doesn't.
+    pub unpredictable: Option<String>,
+}
+
+/// A cheap copy of a document's state for a prediction job (ropes and trees share structure).
+#[derive(Debug, Clone)]
+pub struct DocumentSnapshot {
+    pub uri: String,
+    pub language_id: String,
+    pub version: i32,
+    pub rope: Rope,
+    pub tree: Option<tree_sitter::Tree>,
+    pub language: Option<&'static nextedit_grammars::LanguageInfo>,
+    pub history: History,
+}
+
+/// Why a sync notification was ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncError {
+    UnknownDocument(String),
+    StaleVersion { uri: String, current: i32, received: i32 },
+}
+
+impl std::fmt::Display for SyncError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyncError::UnknownDocument(uri) => write!(f, "change for a document that is not open: {uri}"),
+            SyncError::StaleVersion { uri, current, received } => {
+                write!(f, "change for {uri} has version {received}, not newer than {current}")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Documents {
+    documents: HashMap<String, OpenDocument>,
+    history_config: HistoryConfig,
+    sequence: u64,
+}
+
+impl Documents {
+    pub fn new(history_config: HistoryConfig) -> Documents {
+        Documents { documents: HashMap::new(), history_config, sequence: 0 }
+    }
+
+    pub fn open(&mut self, uri: &str, language_id: &str, version: i32, text: &str) {
+        let path = uri_path(uri);
+        let language = nextedit_grammars::for_document(language_id, path);
+        let unpredictable = unpredictable_reason(text);
+        let syntax = match (language, &unpredictable) {
+            (Some(language), None) => SyntaxTree::new(language, &Rope::from_str(text)),
+            _ => None,
+        };
+        let document = Document::new(uri, language_id, version, text);
+        let history = History::new(self.history_config);
+        self.documents.insert(uri.to_owned(), OpenDocument { document, syntax, history, unpredictable });
+    }
+
+    pub fn close(&mut self, uri: &str) -> bool {
+        self.documents.remove(uri).is_some()
+    }
+
+    pub fn get(&self, uri: &str) -> Option<&OpenDocument> {
+        self.documents.get(uri)
+    }
+
+    pub fn len(&self) -> usize {
+        self.documents.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.documents.is_empty()
+    }
+
+    pub fn uris(&self) -> impl Iterator<Item = &str> {
+        self.documents.keys().map(String::as_str)
+    }
+
+    /// Applies the changes of one `didChange` in order: rope, incremental reparse and history.
+    pub fn apply_changes(
+        &mut self,
+        uri: &str,
+        version: i32,
+        changes: &[TextChange],
+        encoding: PositionEncoding,
+        now: Instant,
+    ) -> Result<(), SyncError> {
+        let Some(open) = self.documents.get_mut(uri) else {
+            return Err(SyncError::UnknownDocument(uri.to_owned()));
+        };
+        if version <= open.document.version {
+            return Err(SyncError::StaleVersion { uri: uri.to_owned(), current: open.document.version, received: version });
+        }
+        for change in changes {
+            let before = open.document.rope().clone();
+            let applied = open.document.apply_change(change, encoding);
+            self.sequence += 1;
+            open.history.record(&before, open.document.rope(), &applied, now, self.sequence);
+            if let Some(syntax) = &mut open.syntax {
+                syntax.edit(&input_edit(&applied));
+            }
+        }
+        open.document.version = version;
+        if changes.iter().any(|change| change.range.is_none() || change.text.len() > 4096) {
+            // A big change may have made the document too large or too long-lined to predict.
+            let text = open.document.text();
+            open.unpredictable = unpredictable_reason(&text);
+            if open.unpredictable.is_some() {
+                open.syntax = None;
+            } else if open.syntax.is_none() {
+                open.syntax = nextedit_grammars::for_document(&open.document.language_id, uri_path(uri))
+                    .and_then(|language| SyntaxTree::new(language, open.document.rope()));
+            }
+        }
+        if let Some(syntax) = &mut open.syntax {
+            syntax.reparse(open.document.rope());
+        }
+        Ok(())
+    }
+
+    pub fn snapshot(&self, uri: &str) -> Option<DocumentSnapshot> {
+        let open = self.documents.get(uri)?;
+        Some(DocumentSnapshot {
+            uri: uri.to_owned(),
+            language_id: open.document.language_id.clone(),
+            version: open.document.version,
+            rope: open.document.rope().clone(),
+            tree: open.syntax.as_ref().and_then(|syntax| syntax.tree().cloned()),
+            language: open.syntax.as_ref().map(|syntax| syntax.language()),
+            history: open.history.clone(),
+        })
+    }
+
+    /// Recent events of all documents, newest last, for cross-file context.
+    pub fn recent_events(&self, limit: usize) -> Vec<(&str, &crate::text::EditEvent)> {
+        let mut events: Vec<(&str, &crate::text::EditEvent)> = self
+            .documents
+            .iter()
+            .flat_map(|(uri, open)| open.history.events().map(move |event| (uri.as_str(), event)))
+            .collect();
+        events.sort_by_key(|(_, event)| event.sequence);
+        let skip = events.len().saturating_sub(limit);
+        events.split_off(skip)
+    }
+}
+
+fn unpredictable_reason(text: &str) -> Option<String> {
+    if text.len() > MAX_PREDICTED_FILE_BYTES {
+        return Some(format!("the file is larger than {} MB", MAX_PREDICTED_FILE_BYTES / (1024 * 1024)));
+    }
+    if text.as_bytes().contains(&0) {
+        return Some("the file looks binary".to_owned());
+    }
+    if text.split('\n').any(|line| line.len() > MAX_PREDICTED_LINE_BYTES) {
+        return Some(format!("the file has a line longer than {MAX_PREDICTED_LINE_BYTES} bytes"));
+    }
+    None
+}
+
+fn input_edit(applied: &AppliedChange) -> tree_sitter::InputEdit {
+    let point = |p: crate::text::BytePoint| tree_sitter::Point { row: p.row, column: p.column };
+    tree_sitter::InputEdit {
+        start_byte: applied.start_byte,
+        old_end_byte: applied.old_end_byte,
+        new_end_byte: applied.new_end_byte,
+        start_position: point(applied.start_point),
+        old_end_position: point(applied.old_end_point),
+        new_end_position: point(applied.new_end_point),
+    }
+}
+
+/// The path part of a `file://` URI (percent-decoding is not needed for extension lookup).
+pub fn uri_path(uri: &str) -> &str {
+    uri.strip_prefix("file://").unwrap_or(uri)
+}

@@ -1,0 +1,99 @@
+//! What engines propose and what the server offers.
+
+use crate::text::TextEdit;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SuggestionSource {
+    Model,
+    Rename,
+    Repeat,
+}
+
+impl SuggestionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuggestionSource::Model => "model",
+            SuggestionSource::Rename => "rename",
+            SuggestionSource::Repeat => "repeat",
+        }
+    }
+}
+
+/// A candidate next edit from one engine, against one document snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    /// Non-overlapping byte-range edits of the snapshot text, sorted by start.
+    pub edits: Vec<TextEdit>,
+    /// Where the cursor goes after accepting, as a byte offset in the text after the edit.
+    pub cursor_after: Option<usize>,
+    pub source: SuggestionSource,
+    /// Confidence from 0 to 1.
+    pub score: f32,
+    /// For a rename: every remaining occurrence, so that one action can apply all of them.
+    pub group: Vec<TextEdit>,
+}
+
+/// A proposal that passed the checks, tagged for delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    pub id: u64,
+    pub uri: String,
+    pub version: i32,
+    pub proposal: Proposal,
+}
+
+impl Suggestion {
+    pub fn edits(&self) -> &[TextEdit] {
+        &self.proposal.edits
+    }
+}
+
+/// A stable key for "the same suggestion", used to remember rejections across versions.
+pub fn fingerprint(text: &str, edits: &[TextEdit]) -> String {
+    let mut key = String::new();
+    for edit in edits {
+        let start = edit.range.start.min(text.len());
+        let end = edit.range.end.min(text.len()).max(start);
+        // The replaced text and the replacement identify the suggestion; positions shift as the
+        // user types elsewhere.
+        key.push_str(text.get(start..end).unwrap_or_default());
+        key.push('\u{0}');
+        key.push_str(&edit.new_text);
+        key.push('\u{1}');
+    }
+    key
+}
+
+/// A one-line summary of the edits for titles and diagnostics.
+pub fn summarize(text: &str, edits: &[TextEdit]) -> String {
+    let Some(first) = edits.first() else { return "no change".to_owned() };
+    let old = text.get(first.range.clone()).unwrap_or_default();
+    let one_line = |s: &str| {
+        let collapsed: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        if collapsed.chars().count() > 60 { format!("{}…", collapsed.chars().take(60).collect::<String>()) } else { collapsed }
+    };
+    let summary = match (old.trim().is_empty(), first.new_text.trim().is_empty()) {
+        (true, false) => format!("insert `{}`", one_line(&first.new_text)),
+        (false, true) => format!("delete `{}`", one_line(old)),
+        (true, true) => "change whitespace".to_owned(),
+        (false, false) => format!("`{}` → `{}`", one_line(old), one_line(&first.new_text)),
+    };
+    if edits.len() > 1 { format!("{summary} (+{} more)", edits.len() - 1) } else { summary }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries() {
+        let text = "let count = 1;";
+        assert_eq!(summarize(text, &[TextEdit::new(4..9, "total")]), "`count` → `total`");
+        assert_eq!(summarize(text, &[TextEdit::new(13..13, "\n    foo();")]), "insert `foo();`");
+        assert_eq!(summarize(text, &[TextEdit::new(0..4, "")]), "delete `let`");
+        assert_eq!(
+            summarize(text, &[TextEdit::new(4..9, "a"), TextEdit::new(12..13, "2")]),
+            "`count` → `a` (+1 more)"
+        );
+    }
+}

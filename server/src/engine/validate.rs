@@ -1,0 +1,336 @@
+//! The checks every proposal passes before the user sees it, whichever engine made it.
+
+use std::ops::Range;
+
+use tree_sitter::{InputEdit, Parser, Point, Tree};
+
+use crate::syntax::count_errors_in_range;
+use crate::text::{EditEvent, TextEdit};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The edits are out of range, overlap or are unsorted.
+    Malformed,
+    NoOp,
+    RevertsLastEdit,
+    DeletesUntouchedTrailingLines,
+    DegenerateRepetition,
+    NewSyntaxErrors,
+}
+
+impl Rejection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Malformed => "malformed edits",
+            Rejection::NoOp => "no change",
+            Rejection::RevertsLastEdit => "reverts the last edit",
+            Rejection::DeletesUntouchedTrailingLines => "deletes trailing lines the user never touched",
+            Rejection::DegenerateRepetition => "degenerate repetition",
+            Rejection::NewSyntaxErrors => "adds syntax errors",
+        }
+    }
+}
+
+/// What the checks look at besides the edits.
+pub struct CheckInput<'a> {
+    pub text: &'a str,
+    pub tree: Option<&'a Tree>,
+    pub language: Option<&'static nextedit_grammars::LanguageInfo>,
+    pub last_event: Option<&'a EditEvent>,
+    /// The region a model rewrote, if the edits come from a region rewrite.
+    pub region: Option<Range<usize>>,
+}
+
+/// Applies sorted, non-overlapping edits to `text`.
+pub fn apply_edits(text: &str, edits: &[TextEdit]) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut position = 0;
+    for edit in edits {
+        if edit.range.start < position || edit.range.end < edit.range.start || edit.range.end > text.len() {
+            return None;
+        }
+        out.push_str(text.get(position..edit.range.start)?);
+        out.push_str(&edit.new_text);
+        position = edit.range.end;
+    }
+    out.push_str(text.get(position..)?);
+    Some(out)
+}
+
+pub fn check(input: &CheckInput<'_>, edits: &[TextEdit]) -> Result<(), Rejection> {
+    let Some(new_text) = apply_edits(input.text, edits) else { return Err(Rejection::Malformed) };
+    if edits.is_empty() || new_text == input.text {
+        return Err(Rejection::NoOp);
+    }
+    if reverts_last_edit(input, edits) {
+        return Err(Rejection::RevertsLastEdit);
+    }
+    if let Some(region) = &input.region {
+        if deletes_untouched_tail(input, edits, region) {
+            return Err(Rejection::DeletesUntouchedTrailingLines);
+        }
+    }
+    if edits.iter().any(|edit| is_degenerate(input.text.get(edit.range.clone()).unwrap_or_default(), &edit.new_text)) {
+        return Err(Rejection::DegenerateRepetition);
+    }
+    if adds_syntax_errors(input, edits, &new_text) {
+        return Err(Rejection::NewSyntaxErrors);
+    }
+    Ok(())
+}
+
+/// Whether the edits bring the last event's lines back to what they were before it.
+fn reverts_last_edit(input: &CheckInput<'_>, edits: &[TextEdit]) -> bool {
+    let Some(event) = input.last_event else { return false };
+    let old = event.old_text();
+    let new = event.new_text();
+    if old == new {
+        return false;
+    }
+    // The event's lines in the current text: the event is the newest, so they are where `after`
+    // has them, as long as the text is still `after`.
+    if event.after.len_bytes() != input.text.len() {
+        return false;
+    }
+    let rope = &event.after;
+    let start = rope.line_to_byte(event.after_lines.start.min(rope.len_lines()));
+    let end = if event.after_lines.end >= rope.len_lines() {
+        rope.len_bytes()
+    } else {
+        rope.line_to_byte(event.after_lines.end)
+    };
+    if input.text.get(start..end) != Some(new.as_str()) {
+        return false;
+    }
+    if edits.iter().any(|edit| edit.range.start < start || edit.range.end > end) {
+        return false;
+    }
+    let local: Vec<TextEdit> =
+        edits.iter().map(|edit| TextEdit::new(edit.range.start - start..edit.range.end - start, edit.new_text.clone())).collect();
+    apply_edits(&new, &local).is_some_and(|region| region == old)
+}
+
+/// Whether an edit deletes whole lines at the end of the region (a model that stopped early),
+/// outside the lines the user just edited.
+fn deletes_untouched_tail(input: &CheckInput<'_>, edits: &[TextEdit], region: &Range<usize>) -> bool {
+    let Some(last) = edits.last() else { return false };
+    let reaches_end = last.range.end >= region.end.min(input.text.len()) && last.range.end > last.range.start;
+    if !reaches_end {
+        return false;
+    }
+    let removed = input.text.get(last.range.clone()).unwrap_or_default();
+    let removed_lines = removed.matches('\n').count();
+    let added_lines = last.new_text.matches('\n').count();
+    if removed_lines == 0 || added_lines >= removed_lines {
+        return false;
+    }
+    // Lines that the last event touched may legitimately be removed.
+    let touched = input.last_event.is_some_and(|event| {
+        let rope = &event.after;
+        if rope.len_bytes() != input.text.len() {
+            return false;
+        }
+        let line = rope.byte_to_line(last.range.end.min(rope.len_bytes()));
+        event.after_lines.contains(&line)
+    });
+    !touched && !removed.trim().is_empty()
+}
+
+/// Runaway output: a line repeated many times, or a short chunk repeated at the end.
+fn is_degenerate(old: &str, new: &str) -> bool {
+    let max_run = |text: &str| {
+        let mut best = 0;
+        let mut run = 0;
+        let mut previous: Option<&str> = None;
+        for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
+            if Some(line) == previous {
+                run += 1;
+            } else {
+                run = 1;
+                previous = Some(line);
+            }
+            best = best.max(run);
+        }
+        best
+    };
+    let new_run = max_run(new);
+    if new_run >= 4 && new_run > max_run(old) {
+        return true;
+    }
+    // A chunk of 1..=32 chars repeated at least 8 times at the end of the new text.
+    let chars: Vec<char> = new.chars().collect();
+    for period in 1..=32usize {
+        let repeats = 8;
+        if chars.len() < period * repeats {
+            break;
+        }
+        let tail = &chars[chars.len() - period * repeats..];
+        let chunk = &tail[..period];
+        if chunk.iter().all(|c| c.is_whitespace()) {
+            continue;
+        }
+        if tail.chunks(period).all(|piece| piece == chunk) {
+            let chunk: String = chunk.iter().collect();
+            if !old.contains(&chunk.repeat(repeats)) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Whether the edited text has more ERROR or MISSING nodes in the changed lines than before.
+fn adds_syntax_errors(input: &CheckInput<'_>, edits: &[TextEdit], new_text: &str) -> bool {
+    let (Some(tree), Some(language)) = (input.tree, input.language) else { return false };
+    let Some(ts_language) = language.language() else { return false };
+    let (Some(first), Some(last)) = (edits.first(), edits.last()) else { return false };
+    let mut edited = tree.clone();
+    // Later edits first, so each edit's coordinates are still those of the original text.
+    for edit in edits.iter().rev() {
+        edited.edit(&input_edit(input.text, edit));
+    }
+    let mut parser = Parser::new();
+    if parser.set_language(&ts_language).is_err() {
+        return false;
+    }
+    let Some(new_tree) = parser.parse(new_text, Some(&edited)) else { return false };
+    let delta: isize = edits.iter().map(|edit| edit.new_text.len() as isize - edit.range.len() as isize).sum();
+    let old_range = line_span(input.text, first.range.start..last.range.end);
+    let new_end = (last.range.end as isize + delta).max(first.range.start as isize) as usize;
+    let new_range = line_span(new_text, first.range.start..new_end);
+    count_errors_in_range(&new_tree, new_range) > count_errors_in_range(tree, old_range)
+}
+
+/// Widens a byte range to whole lines.
+fn line_span(text: &str, range: Range<usize>) -> Range<usize> {
+    let start = text[..range.start.min(text.len())].rfind('\n').map_or(0, |index| index + 1);
+    let end = text[range.end.min(text.len())..].find('\n').map_or(text.len(), |index| range.end + index + 1);
+    start..end
+}
+
+fn point_at(text: &str, byte: usize) -> Point {
+    let before = &text[..byte];
+    let row = before.matches('\n').count();
+    let column = before.rfind('\n').map_or(byte, |index| byte - index - 1);
+    Point { row, column }
+}
+
+fn input_edit(text: &str, edit: &TextEdit) -> InputEdit {
+    let start_position = point_at(text, edit.range.start);
+    let old_end_position = point_at(text, edit.range.end);
+    let new_lines = edit.new_text.matches('\n').count();
+    let new_end_position = match edit.new_text.rfind('\n') {
+        Some(index) => Point { row: start_position.row + new_lines, column: edit.new_text.len() - index - 1 },
+        None => Point { row: start_position.row, column: start_position.column + edit.new_text.len() },
+    };
+    InputEdit {
+        start_byte: edit.range.start,
+        old_end_byte: edit.range.end,
+        new_end_byte: edit.range.start + edit.new_text.len(),
+        start_position,
+        old_end_position,
+        new_end_position,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use ropey::Rope;
+
+    use super::*;
+    use crate::text::{Document, History, HistoryConfig, Position, PositionEncoding, PositionRange, TextChange};
+
+    fn rust() -> &'static nextedit_grammars::LanguageInfo {
+        nextedit_grammars::by_id("rust").expect("rust grammar")
+    }
+
+    /// Makes a document from `before`, applies one user change, and returns the text and history.
+    fn after_user_edit(before: &str, change: (u32, u32, u32, u32, &str)) -> (String, History) {
+        let mut document = Document::new("file:///t.rs", "rust", 0, before);
+        let mut history = History::new(HistoryConfig::default());
+        let old = document.rope().clone();
+        let (sl, sc, el, ec, text) = change;
+        let applied = document.apply_change(
+            &TextChange { range: Some(PositionRange::new(Position::new(sl, sc), Position::new(el, ec))), text: text.into() },
+            PositionEncoding::Utf32,
+        );
+        history.record(&old, document.rope(), &applied, Instant::now(), 1);
+        (document.text(), history)
+    }
+
+    fn check_edits(text: &str, history: &History, region: Option<Range<usize>>, edits: &[TextEdit]) -> Result<(), Rejection> {
+        let tree = crate::syntax::parse_str(rust(), text);
+        let input = CheckInput { text, tree: tree.as_ref(), language: Some(rust()), last_event: history.last(), region };
+        check(&input, edits)
+    }
+
+    const BEFORE: &str = "fn f(count: u32) -> u32 {\n    let a = count + 1;\n    let b = count * 2;\n    a + b\n}\n";
+
+    #[test]
+    fn accepts_a_plausible_edit() {
+        let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
+        let at = text.find("count + 1").unwrap();
+        assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "total")]), Ok(()));
+    }
+
+    #[test]
+    fn rejects_no_op() {
+        let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
+        let at = text.find("count + 1").unwrap();
+        assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "count")]), Err(Rejection::NoOp));
+        assert_eq!(check_edits(&text, &history, None, &[]), Err(Rejection::NoOp));
+    }
+
+    #[test]
+    fn rejects_reverting_the_last_edit() {
+        let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
+        assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(5..10, "count")]), Err(Rejection::RevertsLastEdit));
+    }
+
+    #[test]
+    fn rejects_deleting_untouched_trailing_lines() {
+        let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
+        let region = 0..text.len();
+        let start = text.find("    let b").unwrap();
+        let edits = [TextEdit::new(start..text.len(), "")];
+        assert_eq!(check_edits(&text, &history, Some(region), &edits), Err(Rejection::DeletesUntouchedTrailingLines));
+    }
+
+    #[test]
+    fn rejects_degenerate_repetition() {
+        let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
+        let at = text.find("    a + b").unwrap();
+        let spam = "    a + b;\n".repeat(5);
+        assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(at..at, spam)]), Err(Rejection::DegenerateRepetition));
+        let at = text.find("count + 1").unwrap();
+        assert_eq!(
+            check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "total))))))))))))))))")]),
+            Err(Rejection::DegenerateRepetition)
+        );
+    }
+
+    #[test]
+    fn rejects_new_syntax_errors_but_not_old_ones() {
+        let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
+        let at = text.find("count + 1").unwrap();
+        assert_eq!(
+            check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "total (")]),
+            Err(Rejection::NewSyntaxErrors)
+        );
+        // A file that is already broken elsewhere still accepts a clean edit.
+        let broken = format!("{text}fn g( {{\n");
+        let at = broken.find("count + 1").unwrap();
+        assert_eq!(check_edits(&broken, &history, None, &[TextEdit::new(at..at + 5, "total")]), Ok(()));
+        let _ = Rope::new();
+    }
+
+    #[test]
+    fn rejects_malformed_edits() {
+        let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
+        let edits = [TextEdit::new(10..12, "x"), TextEdit::new(5..6, "y")];
+        assert_eq!(check_edits(&text, &history, None, &edits), Err(Rejection::Malformed));
+        assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(0..100_000, "")]), Err(Rejection::Malformed));
+    }
+}
