@@ -125,6 +125,7 @@ export class NextEditController implements vscode.Disposable {
     async accept(): Promise<void> {
         const editor = vscode.window.activeTextEditor;
         const suggestion = this.suggestion;
+        logEvent('ACCEPT_COMMAND', { hasSuggestion: suggestion !== undefined });
         if (editor === undefined || suggestion === undefined || editor.document !== suggestion.document) {
             return;
         }
@@ -197,6 +198,12 @@ export class NextEditController implements vscode.Disposable {
             return;
         }
         const editor = vscode.window.activeTextEditor;
+        if (event.document.uri.scheme === 'file') {
+            logEvent('CHANGED', {
+                version: event.document.version,
+                changes: event.contentChanges.map(change => ({ line: change.range.start.line + 1, character: change.range.start.character, removed: change.rangeLength, text: change.text })),
+            });
+        }
         if (this.suggestion !== undefined && this.suggestion.document === event.document) {
             this.clear();
         }

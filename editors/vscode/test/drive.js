@@ -189,6 +189,53 @@ async function symbolicScenario() {
         throw new Error('unexpected saved file:\n' + saved);
     }
     ok('the saved file has the rename and the accepted edit, and not the dismissed one');
+
+    await offScreenScenario();
+}
+
+/** Opens a file of the workspace with Quick Open. */
+async function quickOpen(name) {
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget:not(.hidden) input', { timeout: 10000 });
+    await page.keyboard.type(name);
+    await page.waitForSelector(`.quick-input-list .monaco-list-row >> text=${name}`, { timeout: 10000 });
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`.tab.active >> text=${name}`, { timeout: 10000 });
+}
+
+/** A suggestion far below the cursor: a hint at the cursor, Tab jumps, Tab accepts. */
+async function offScreenScenario() {
+    await quickOpen('far.py');
+    await waitForCondition('far.py to be shown', async () => (await renderedLine('count = len(rows)')) !== undefined);
+    const start = events().length;
+    await page.locator('.monaco-editor .view-line', { hasText: 'count = len(rows)' }).click();
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type('2:5');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Control+D');
+    await page.keyboard.type('total', { delay: 40 });
+    const shown = await waitForEvent('the suggestion on line 48',
+        e => e.kind === 'SHOWN' && e.details.line === 48 && e.details.inserted === 'total', start);
+    if (shown.event.details.onScreen) {
+        throw new Error('line 48 is expected off screen: ' + JSON.stringify(shown.event.details));
+    }
+    const hint = await waitForCondition('the jump hint at the cursor', async () => {
+        const text = await renderedLine('total = len(rows)');
+        return text && text.includes('Tab to jump to next edit, line 48') ? text : undefined;
+    });
+    await screenshot('vscode-jump-hint.png');
+    ok(`an off-screen suggestion shows a hint at the cursor: "${hint.trim()}"`);
+    await page.keyboard.press('Tab');
+    await waitForEvent('the jump', e => e.kind === 'JUMPED' && e.details.line === 48, shown.index);
+    await waitForCondition('the inline diff on line 48', async () => {
+        const text = await renderedLine('print("rows:"');
+        return text && text.includes('counttotal');
+    });
+    ok('Tab jumps to the off-screen suggestion and shows its diff');
+    await page.keyboard.press('Tab');
+    await waitForEvent('the accept', e => e.kind === 'ACCEPTED' && e.details.line === 48, shown.index);
+    await waitForCondition('line 48 after accept', async () => (await renderedLine('print("rows:", total)')) !== undefined);
+    ok('the second Tab accepts it');
 }
 
 async function modelScenario() {

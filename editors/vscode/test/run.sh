@@ -1,9 +1,9 @@
 #!/bin/bash
 # End-to-end test of the VS Code extension in code-server 4.100.3 (VS Code 1.100.3), driven by
 # Playwright in Debian's Chromium. Installs what it needs (cached), builds the extension, installs it
-# from its folder, and runs the symbolic scenario; with NEXTEDIT_MODEL_PATH set (a GGUF file) it also
+# from its folder, and runs the symbolic scenario; with NEXTEDIT_MODEL set (a GGUF file) it also
 # runs the real-model scenario. Also packages the extension into a .vsix with @vscode/vsce.
-# Env: NEXTEDIT_BIN, NEXTEDIT_CLIENTS_CACHE, NEXTEDIT_ARTIFACTS, NEXTEDIT_MODEL_PATH (optional).
+# Env: NEXTEDIT_BIN, NEXTEDIT_CLIENTS_CACHE, NEXTEDIT_ARTIFACTS, NEXTEDIT_MODEL (optional GGUF path).
 source "$(dirname "$0")/../../test/lib.sh"
 require_server
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +34,7 @@ run_scenario() {
     # Installed from its folder: the extension folder packed into the .vsix (production files only).
     unzip -q "$VSIX" 'extension/*' -d "$SCRATCH/unpacked"
     mv "$SCRATCH/unpacked/extension" "$extensions/nextedit.nextedit-0.1.0"
-    cp "$EDITORS_DIR/test/fixtures/stats.py" "$workspace/stats.py"
+    cp "$EDITORS_DIR/test/fixtures/stats.py" "$EDITORS_DIR/test/fixtures/far.py" "$workspace/"
     python3 - "$user_data/User/settings.json" "$NEXTEDIT_BIN" "$extra_settings" <<'EOF'
 import json, sys
 settings = {
@@ -46,6 +46,8 @@ settings = {
     "security.workspace.trust.enabled": False,
     "workbench.tips.enabled": False,
     "editor.minimap.enabled": False,
+    # Word completions would open the suggest widget while the rename is typed; Tab is then its key.
+    "editor.wordBasedSuggestions": "off",
     "telemetry.telemetryLevel": "off",
     "nextedit.server.path": sys.argv[2],
     "nextedit.trace.server": "messages",
@@ -67,7 +69,7 @@ EOF
     local status=0
     # code-server prints this line once it listens.
     local deadline=$((SECONDS + 60))
-    until grep -q 'HTTP server listening' "$SCRATCH/code-server.log"; do
+    until grep -q 'HTTP server listening' "$SCRATCH/code-server.log" 2>/dev/null; do
         if [ $SECONDS -ge $deadline ] || ! kill -0 "$code_server_pid" 2>/dev/null; then
             cat "$SCRATCH/code-server.log" >&2; status=1; break
         fi
@@ -96,9 +98,10 @@ EOF
 }
 
 run_scenario symbolic '{"nextedit.model.backend": "none", "nextedit.predict.debounce_ms": 50}'
-if [ -n "${NEXTEDIT_MODEL_PATH:-}" ]; then
-    run_scenario model "$(python3 -c 'import json, sys; print(json.dumps({"nextedit.model.backend": "llama", "nextedit.model.path": sys.argv[1]}))' "$NEXTEDIT_MODEL_PATH")"
+MODEL_PATH=${NEXTEDIT_MODEL_PATH:-${NEXTEDIT_MODEL:-}}
+if [ -n "$MODEL_PATH" ] && [ -f "$MODEL_PATH" ]; then
+    run_scenario model "$(python3 -c 'import json, sys; print(json.dumps({"nextedit.model.backend": "llama", "nextedit.model.path": sys.argv[1], "nextedit.symbolic.enabled": False}))' "$MODEL_PATH")"
 else
-    echo "# the real-model scenario needs NEXTEDIT_MODEL_PATH (a GGUF file); not run"
+    echo "# the real-model scenario needs NEXTEDIT_MODEL (a GGUF file, scripts/fetch-model --print-path); not run"
 fi
 finish
