@@ -10,11 +10,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 EXTENSION_DIR=$(cd "$HERE/.." && pwd)
 CODE_SERVER_DIR=$NEXTEDIT_CLIENTS_CACHE/code-server-4.100.3
 
-log "installing code-server, Chromium and playwright-core"
-bash "$HERE/install.sh"
-
-log "building the extension"
-(cd "$EXTENSION_DIR" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent compile) >&2
+# The install (mostly compiling code-server's native modules) and the extension build run side by side.
+log "installing code-server, Chromium and playwright-core; building the extension"
+bash "$HERE/install.sh" &
+INSTALL_PID=$!
+BUILD_STATUS=0
+(cd "$EXTENSION_DIR" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent compile) >&2 || BUILD_STATUS=$?
+INSTALL_STATUS=0
+wait $INSTALL_PID || INSTALL_STATUS=$?
+if [ $INSTALL_STATUS != 0 ]; then fail "installing code-server"; finish; fi
+if [ $BUILD_STATUS != 0 ]; then fail "building the extension"; finish; fi
 VSIX=$NEXTEDIT_ARTIFACTS/nextedit-vscode.vsix
 rm -f "$VSIX"
 (cd "$EXTENSION_DIR" && npx --no-install vsce package --allow-missing-repository --skip-license --out "$VSIX") >"$NEXTEDIT_ARTIFACTS/vsce.log" 2>&1 || true
