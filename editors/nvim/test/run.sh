@@ -23,6 +23,7 @@ run_headless() {
     local work=$SCRATCH/$label
     mkdir -p "$work"
     cp "$EDITORS_DIR/test/fixtures/stats.py" "$work/stats.py"
+    cp "$EDITORS_DIR/test/fixtures/stats.py" "$work/second.py"
     log "$label: $($nvim --version | head -n1)"
     local output=$SCRATCH/$label.out status=0
     (cd "$work" && NEXTEDIT_WORK_FILE=$work/stats.py timeout 180 \

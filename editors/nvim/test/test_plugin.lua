@@ -38,11 +38,12 @@ local function virtual_text(details)
   return table.concat(parts)
 end
 
--- Renames `count` to `total` on line 2, as a user would in normal mode.
-local function rename_first_count()
+-- Renames `count` on line 2 (to `total` unless told), as a user would in normal mode.
+local function rename_first_count(new_name)
+  new_name = new_name or 'total'
   vim.api.nvim_win_set_cursor(0, { 2, 4 })
-  H.type('ciwtotal<Esc>')
-  H.eq('    total = 0', lines()[2], 'line 2 after the rename')
+  H.type('ciw' .. new_name .. '<Esc>')
+  H.eq('    ' .. new_name .. ' = 0', lines()[2], 'line 2 after the rename')
 end
 
 local function wait_for_suggestion(row)
@@ -113,17 +114,23 @@ end)
 H.test('<Tab> accepts when enabled and types a tab otherwise', function()
   nextedit.setup({ start_server = false, tab = true, lsp = { cmd = { server } } })
   H.truthy(vim.fn.maparg('<Tab>', 'n') ~= '', 'normal-mode <Tab> mapping')
-  -- Rename the loop variable `value` to `item`; the next occurrence is on line 4.
-  vim.api.nvim_win_set_cursor(0, { 3, 8 })
-  H.type('ciwitem<Esc>')
+  -- A fresh copy of the file: rename `count` again, the next one is on line 4. (Another new name:
+  -- the server suppresses a rejected rename in every document.)
+  vim.cmd('edit ' .. vim.fn.fnameescape(vim.fn.fnamemodify(work_file, ':h') .. '/second.py'))
+  H.wait_until('the nextedit client to attach to second.py', function()
+    return vim.lsp.get_clients({ bufnr = 0, name = 'nextedit' })[1] ~= nil
+  end, 10000)
+  rename_first_count('amount')
   local suggestion = wait_for_suggestion(3)
-  H.eq('value', suggestion.change.deleted, 'the suggestion removes value')
+  H.eq('amount', suggestion.edit.text, 'the suggestion renames count to amount')
   H.type('<Tab>')
-  H.eq('        total += item', lines()[4], 'line 4 after <Tab>')
+  H.wait_until('line 4 to be renamed by <Tab>', function() return lines()[4] == '        amount += value' end, 5000)
   -- Without a suggestion <Tab> keeps its normal behaviour: in insert mode it inserts a tab.
   nextedit.clear(0)
   H.type('GA<Tab>x<Esc>')
-  H.eq('    print(summarize([1, 2, 3]))\tx', lines()[#lines()], 'last line after typing <Tab>x')
+  -- A tab, or spaces to the next tab stop when the filetype sets expandtab.
+  local last = lines()[#lines()]
+  H.truthy(last:match('^    print%(summarize%(%[1, 2, 3%]%)%)[ \t]+x$'), 'a tab typed before x: ' .. vim.inspect(last))
 end)
 
 H.test(':checkhealth nextedit reports the server and the client', function()

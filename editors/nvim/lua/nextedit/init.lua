@@ -445,18 +445,24 @@ local function is_on_screen(bufnr, suggestion)
 end
 
 --- <Tab>: jumps to an off-screen suggestion, accepts a visible one, otherwise types a <Tab>.
+--- An expression mapping: it returns the keys to type, and changes the buffer outside the textlock.
 function M.tab()
   local bufnr = vim.api.nvim_get_current_buf()
   local suggestion = M.suggestion(bufnr)
-  if suggestion then
+  if not suggestion then
+    return '<Tab>'
+  end
+  vim.schedule(function()
+    if M.suggestion(bufnr) ~= suggestion then
+      return
+    end
     if is_on_screen(bufnr, suggestion) then
       M.accept(bufnr)
     else
       M.jump(bufnr)
     end
-    return
-  end
-  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<Tab>', true, false, true), 'n', false)
+  end)
+  return ''
 end
 
 --- The server's state from `nextedit/status`: 'starting', 'loading', 'ready', 'error' or 'off'.
@@ -539,7 +545,7 @@ local function set_keymaps()
   map(config.keymaps.jump, function() M.jump() end, 'jump to the next edit')
   map(config.keymaps.trigger, function() M.request() end, 'suggest the next edit')
   if config.tab then
-    vim.keymap.set({ 'n', 'i' }, '<Tab>', M.tab, { desc = 'nextedit: accept or jump to the next edit', silent = true })
+    vim.keymap.set({ 'n', 'i' }, '<Tab>', M.tab, { expr = true, desc = 'nextedit: accept or jump to the next edit', silent = true })
   end
 end
 
