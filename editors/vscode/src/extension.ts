@@ -22,6 +22,7 @@ type ServerState = 'starting' | 'loading' | 'ready' | 'error' | 'off';
 let client: LanguageClient | undefined;
 let outputChannel: vscode.OutputChannel;
 let statusBarItem: vscode.StatusBarItem;
+let currentState: ServerState = 'starting';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
     outputChannel = vscode.window.createOutputChannel('nextedit');
@@ -41,7 +42,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         vscode.commands.registerCommand('nextedit.restartServer', async () => {
             controller.clear();
             await stopServer();
-            await startServer(context);
+            await startServer();
         }),
         vscode.commands.registerCommand('nextedit.showLog', () => outputChannel.show(true)),
         vscode.workspace.onDidChangeConfiguration(async event => {
@@ -51,7 +52,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
             if (event.affectsConfiguration('nextedit.enable') || event.affectsConfiguration('nextedit.server')) {
                 controller.clear();
                 await stopServer();
-                await startServer(context);
+                await startServer();
                 return;
             }
             if (client !== undefined && client.isRunning()) {
@@ -60,14 +61,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         }),
     );
     logEvent('ACTIVATED');
-    await startServer(context);
+    await startServer();
 }
 
 export async function deactivate(): Promise<void> {
     await stopServer();
 }
 
-async function startServer(context: vscode.ExtensionContext): Promise<void> {
+async function startServer(): Promise<void> {
     if (!isEnabled()) {
         setStatus('off', 'Disabled by the setting nextedit.enable');
         return;
@@ -119,7 +120,6 @@ async function startServer(context: vscode.ExtensionContext): Promise<void> {
         logEvent('ERROR', { message });
         setStatus('error', message);
     }
-    void context;
 }
 
 async function stopServer(): Promise<void> {
@@ -161,8 +161,6 @@ function isExecutableFile(filePath: string): boolean {
         return false;
     }
 }
-
-let currentState: ServerState = 'starting';
 
 function setStatus(state: ServerState, message?: string): void {
     currentState = state;
