@@ -81,6 +81,13 @@ local applied = vim.wait(10000, function()
 end, 20)
 check('the chosen action applies the edit on line 4', applied,
   vim.inspect(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)))
+-- The plugin's setup() on 0.7 only starts the server (no inline UI) and must not fail.
+local test_dir = vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':p:h')
+vim.opt.runtimepath:prepend(vim.fn.fnamemodify(test_dir, ':h'))
+local setup_ok, setup_error = pcall(function()
+  require('nextedit').setup({ start_server = false })
+end)
+check("require('nextedit').setup() works on 0.7", setup_ok, tostring(setup_error))
 vim.lsp.stop_client(client_id)
 vim.wait(3000, function() return vim.lsp.client_is_stopped(client_id) end, 20)
 finish()
