@@ -191,6 +191,19 @@ async function symbolicScenario() {
     ok('the saved file has the rename and the accepted edit, and not the dismissed one');
 
     await offScreenScenario();
+    await restartScenario();
+}
+
+/** The command palette lists the extension's commands; Restart Server starts a new server. */
+async function restartScenario() {
+    const start = events().length;
+    await page.keyboard.press('F1');
+    await page.waitForSelector('.quick-input-widget:not(.hidden) input', { timeout: 10000 });
+    await page.keyboard.type('nextedit: Restart Server');
+    await page.waitForSelector('.quick-input-list .monaco-list-row >> text=Restart Server', { timeout: 10000 });
+    await page.keyboard.press('Enter');
+    await waitForEvent('the server to start again', e => e.kind === 'SERVER_STARTED', start);
+    ok('the command palette runs "nextedit: Restart Server" and the server starts again');
 }
 
 /** Opens a file of the workspace with Quick Open. */
