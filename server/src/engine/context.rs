@@ -54,3 +54,119 @@ impl PredictionContext {
         &self.text[self.excerpt.clone()]
     }
 }
+
+/// Token budgets for a prediction context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextBudget {
+    /// The editable region.
+    pub region_tokens: usize,
+    /// The excerpt, including the region.
+    pub excerpt_tokens: usize,
+    /// All history events together.
+    pub history_tokens: usize,
+    /// At most this many events.
+    pub max_events: usize,
+}
+
+impl Default for ContextBudget {
+    fn default() -> ContextBudget {
+        ContextBudget { region_tokens: 160, excerpt_tokens: 480, history_tokens: 500, max_events: 6 }
+    }
+}
+
+/// The cursor assumed after the user's last edit: the end of the text that edit inserted.
+pub fn cursor_after_last_edit(snapshot: &crate::engine::documents::DocumentSnapshot) -> usize {
+    let len = snapshot.rope.len_bytes();
+    snapshot.history.last().map_or(0, |event| event.last_edit_bytes.end.min(len))
+}
+
+/// Builds the context for a prediction at `cursor` in `snapshot`. `other_events` are recent edits
+/// to other files (path, event), newest last.
+pub fn build(
+    snapshot: &crate::engine::documents::DocumentSnapshot,
+    path: &str,
+    cursor: usize,
+    other_events: &[HistoryEvent],
+    count_tokens: &dyn Fn(&str) -> usize,
+    budget: ContextBudget,
+) -> PredictionContext {
+    let text = snapshot.rope.to_string();
+    let cursor = floor_boundary(&text, cursor.min(text.len()));
+    let editable_region =
+        crate::syntax::grow_region(snapshot.tree.as_ref(), &text, cursor, count_tokens, budget.region_tokens);
+    let excerpt = grow_lines(&text, editable_region.clone(), count_tokens, budget.excerpt_tokens);
+
+    // The current file's events, newest first until the budget is spent, then oldest first.
+    let timeout = std::time::Duration::from_millis(20);
+    let mut events: Vec<HistoryEvent> = Vec::new();
+    let mut spent = 0;
+    let own = snapshot.history.events().rev().filter(|event| !event.is_noop()).map(|event| HistoryEvent {
+        path: path.to_owned(),
+        old_text: event.old_text(),
+        new_text: event.new_text(),
+        unified_diff: event.unified_diff(2, timeout),
+    });
+    for event in own.chain(other_events.iter().rev().cloned()) {
+        if events.len() >= budget.max_events {
+            break;
+        }
+        let cost = count_tokens(&event.unified_diff);
+        if spent + cost > budget.history_tokens {
+            if events.is_empty() {
+                // The newest event alone is over budget: skip it rather than show nothing newer.
+                continue;
+            }
+            break;
+        }
+        spent += cost;
+        events.push(event);
+    }
+    events.reverse();
+    PredictionContext {
+        path: path.to_owned(),
+        language: snapshot.language.map(|language| language.id.clone()),
+        text: text.clone(),
+        cursor,
+        editable_region,
+        excerpt,
+        events,
+        original_text: snapshot.history.original().map(|rope| rope.to_string()),
+        related: Vec::new(),
+    }
+}
+
+/// Widens `range` by whole lines, alternately above and below, while the budget allows.
+fn grow_lines(text: &str, range: Range<usize>, count_tokens: &dyn Fn(&str) -> usize, max_tokens: usize) -> Range<usize> {
+    let mut range = range;
+    let mut used = count_tokens(&text[range.clone()]);
+    let mut grow_up = true;
+    let mut stuck = 0;
+    while stuck < 2 {
+        let candidate = if grow_up {
+            (range.start > 0).then(|| text[..range.start - 1].rfind('\n').map_or(0, |i| i + 1)..range.start)
+        } else {
+            (range.end < text.len()).then(|| range.end..text[range.end..].find('\n').map_or(text.len(), |i| range.end + i + 1))
+        };
+        grow_up = !grow_up;
+        let Some(line) = candidate else {
+            stuck += 1;
+            continue;
+        };
+        let cost = count_tokens(&text[line.clone()]);
+        if used + cost > max_tokens {
+            stuck += 1;
+            continue;
+        }
+        stuck = 0;
+        used += cost;
+        range = range.start.min(line.start)..range.end.max(line.end);
+    }
+    range
+}
+
+fn floor_boundary(text: &str, mut index: usize) -> usize {
+    while index > 0 && !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}

@@ -7,7 +7,10 @@
 //! dropped. Requests wait on a `watch` channel for the job of the version they ask about.
 
 pub mod context;
+pub mod diff;
 pub mod documents;
+pub mod model;
+pub mod prompt;
 pub mod suggestion;
 pub mod validate;
 
@@ -24,7 +27,7 @@ use documents::{DocumentSnapshot, Documents, SyncError};
 use suggestion::{Proposal, Suggestion, fingerprint};
 use validate::CheckInput;
 
-pub type CancelFlag = Arc<AtomicBool>;
+pub use model::CancelFlag;
 
 /// Something the delivery layer may want to know about.
 #[derive(Debug, Clone)]

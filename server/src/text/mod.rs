@@ -4,6 +4,8 @@
 pub mod document;
 pub mod history;
 pub mod position;
+#[doc(hidden)]
+pub mod reference;
 
 pub use document::{AppliedChange, BytePoint, Document, TextChange, TextEdit};
 pub use history::{EditEvent, History, HistoryConfig};

@@ -1,6 +1,7 @@
 //! Random edits in all three encodings, applied to a rope document and to a plain `String` with
 //! an independent, naive position model; the texts must agree after every step.
 
+use super::reference::naive_offset;
 use super::{Document, Position, PositionEncoding, PositionRange, TextChange};
 
 struct Rng(u64);
@@ -15,52 +16,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next() % n }
     }
-}
-
-/// The byte offset of a position, by walking the string one char at a time: lines end at `\n`,
-/// `\r\n` or `\r`; columns past the line end or inside a char clamp to the line end or the char
-/// start; a line past the end means the end of the text.
-fn naive_offset(text: &str, position: Position, encoding: PositionEncoding) -> usize {
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut line = 0u32;
-    let mut index = 0;
-    while line < position.line {
-        loop {
-            if index >= chars.len() {
-                return text.len();
-            }
-            let (_, ch) = chars[index];
-            index += 1;
-            if ch == '\n' {
-                break;
-            }
-            if ch == '\r' {
-                if index < chars.len() && chars[index].1 == '\n' {
-                    index += 1;
-                }
-                break;
-            }
-        }
-        line += 1;
-    }
-    let mut column = 0u64;
-    while index < chars.len() {
-        let (offset, ch) = chars[index];
-        if ch == '\n' || ch == '\r' {
-            return offset;
-        }
-        let width = match encoding {
-            PositionEncoding::Utf8 => ch.len_utf8(),
-            PositionEncoding::Utf16 => ch.len_utf16(),
-            PositionEncoding::Utf32 => 1,
-        } as u64;
-        if column + width > u64::from(position.character) {
-            return offset;
-        }
-        column += width;
-        index += 1;
-    }
-    text.len()
 }
 
 const PIECES: &[&str] = &["a", "é", "😀", "漢", "\n", "\r\n", "\r", "\u{2028}", "xyz", "", "  \t", "🇫🇷"];

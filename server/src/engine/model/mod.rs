@@ -1,0 +1,292 @@
+//! Model backends: a trait for "generate text from a prompt" and its implementations.
+//!
+//! - [`llama`]: llama.cpp through `llama-cpp-2`, on a dedicated thread that owns the model and one
+//!   long-lived context, with KV cache prefix reuse, prompt-lookup speculation, resynchronisation
+//!   and cooperative cancellation.
+//! - [`scripted`]: canned outputs for deterministic unit tests of the pipeline.
+//!
+//! Async code talks to a backend through [`ModelBackend::generate`], which returns a future that
+//! never blocks the executor.
+
+use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use crate::engine::prompt::PromptFormatKind;
+
+pub mod bench;
+pub mod decode;
+pub mod doctor;
+pub mod gguf;
+pub mod llama;
+pub mod scripted;
+
+#[cfg(test)]
+mod real_model_tests;
+
+pub use bench::{ModelBenchOptions, ModelBenchReport, bench_model};
+pub use doctor::{DoctorReport, doctor_report, doctor_report_for_config};
+pub use llama::{LlamaConfig, llama_backend, load_llama, load_llama_blocking};
+pub use scripted::ScriptedBackend;
+
+/// Set by a newer edit to the same document; the decode loop checks it between batches.
+pub type CancelFlag = Arc<AtomicBool>;
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// The file name of the default test model in the model cache directory.
+pub const DEFAULT_MODEL_FILE_NAME: &str = "gemma-3-270m-q4_k_m.gguf";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sampling {
+    /// 0 means greedy decoding (the default); top-k and top-p are ignored then.
+    pub temperature: f32,
+    /// 0 disables top-k.
+    pub top_k: usize,
+    /// 1 disables top-p.
+    pub top_p: f32,
+    pub seed: u64,
+}
+
+impl Sampling {
+    pub const GREEDY: Sampling = Sampling { temperature: 0.0, top_k: 0, top_p: 1.0, seed: 0 };
+
+    pub fn is_greedy(&self) -> bool {
+        self.temperature <= 0.0
+    }
+}
+
+impl Default for Sampling {
+    fn default() -> Sampling {
+        Sampling::GREEDY
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GenerationRequest {
+    pub prompt: String,
+    /// The most tokens generated per candidate.
+    pub max_tokens: usize,
+    /// Generation ends at the first of these strings; the returned text ends with it (it is kept, so
+    /// parsers can tell a finished answer from a truncated one).
+    pub stop: Vec<String>,
+    pub sampling: Sampling,
+    /// How many candidates to generate. Greedy decoding yields one whatever this says.
+    pub candidates: usize,
+    /// The output expected when nothing changes (the editable region in the format's output
+    /// shape): the source of prompt-lookup draft tokens and of the tail spliced back in on
+    /// resynchronisation. `None` disables speculation.
+    pub draft: Option<String>,
+    /// After the output has diverged from `draft` and then matched it again for this many tokens,
+    /// generation stops and the rest of the draft is appended. `None` disables resynchronisation.
+    pub resync_tokens: Option<usize>,
+    pub cancel: CancelFlag,
+}
+
+impl GenerationRequest {
+    /// A greedy request for one candidate without speculation.
+    pub fn greedy(prompt: impl Into<String>, max_tokens: usize) -> GenerationRequest {
+        GenerationRequest {
+            prompt: prompt.into(),
+            max_tokens,
+            stop: Vec::new(),
+            sampling: Sampling::GREEDY,
+            candidates: 1,
+            draft: None,
+            resync_tokens: None,
+            cancel: CancelFlag::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedText {
+    pub text: String,
+    /// Mean log-probability of the generated tokens (spliced-in draft tokens excluded); 0 for
+    /// backends that do not know.
+    pub mean_logprob: f32,
+    pub finish: FinishReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishReason {
+    /// The text ends with this stop string.
+    Stop(String),
+    /// The model produced an end-of-generation token.
+    EndOfText,
+    /// `max_tokens` was reached (the answer is probably truncated).
+    Length,
+    /// The output resynchronised with the draft and the rest of the draft was spliced in.
+    Resync,
+    /// The context window is full.
+    ContextFull,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GenerationStats {
+    /// Tokens in the prompt.
+    pub prompt_tokens: usize,
+    /// Prompt tokens whose KV cache entries were kept from the previous request.
+    pub reused_prompt_tokens: usize,
+    /// Tokens the model produced (draft tokens it accepted included, spliced tokens excluded).
+    pub generated_tokens: usize,
+    /// Draft tokens proposed to and accepted by the model.
+    pub draft_tokens_proposed: usize,
+    pub draft_tokens_accepted: usize,
+    /// Draft tokens appended on resynchronisation without running the model.
+    pub spliced_tokens: usize,
+    /// Model calls (batches) during generation.
+    pub decode_calls: usize,
+    pub prefill_time: Duration,
+    pub decode_time: Duration,
+    /// The request was cancelled; `candidates` is empty then.
+    pub cancelled: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Generation {
+    pub candidates: Vec<GeneratedText>,
+    pub stats: GenerationStats,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// `general.name`, else the file name.
+    pub name: String,
+    /// `llama` or `scripted`.
+    pub backend: &'static str,
+    pub path: Option<PathBuf>,
+    pub format: PromptFormatKind,
+    pub context_size: usize,
+    pub load_time: Duration,
+    pub threads: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LoadProgress {
+    /// Reading the weights, `0.0..=1.0`.
+    Loading(f32),
+    /// Creating the context (allocating the KV cache).
+    CreatingContext,
+    Ready,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelError {
+    /// No model file at this path.
+    MissingFile(PathBuf),
+    /// The file does not start with the GGUF magic bytes.
+    NotGguf(PathBuf),
+    /// The file is shorter than its header says.
+    Truncated { path: PathBuf, detail: String },
+    /// llama.cpp refused the file or the context.
+    LoadFailed(String),
+    /// The request was cancelled before it started (the built-in backends report cancellation
+    /// during decoding through [`GenerationStats::cancelled`]).
+    Cancelled,
+    /// The prompt and the output do not fit the context window.
+    PromptTooLong { prompt_tokens: usize, context_size: usize },
+    /// The model thread is gone (it panicked or was shut down); load the model again.
+    BackendDead,
+    /// llama.cpp failed during decoding.
+    Decode(String),
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::MissingFile(path) => {
+                write!(f, "model file not found: {} (run scripts/fetch-model or set model.path)", path.display())
+            }
+            ModelError::NotGguf(path) => write!(f, "not a GGUF model file: {}", path.display()),
+            ModelError::Truncated { path, detail } => {
+                write!(f, "the model file is truncated or corrupt: {} ({detail})", path.display())
+            }
+            ModelError::LoadFailed(message) => write!(f, "failed to load the model: {message}"),
+            ModelError::Cancelled => write!(f, "the generation was cancelled"),
+            ModelError::PromptTooLong { prompt_tokens, context_size } => write!(
+                f,
+                "the prompt ({prompt_tokens} tokens) and its output do not fit the context of {context_size} tokens"
+            ),
+            ModelError::BackendDead => write!(f, "the model thread has stopped; the model must be loaded again"),
+            ModelError::Decode(message) => write!(f, "model decoding failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+pub trait ModelBackend: Send + Sync {
+    fn generate(&self, request: GenerationRequest) -> BoxFuture<Result<Generation, ModelError>>;
+
+    /// Tokens `text` takes in this model's vocabulary (without a beginning-of-sequence token).
+    fn count_tokens(&self, text: &str) -> usize;
+
+    fn info(&self) -> ModelInfo;
+
+    /// False once the backend can no longer serve requests (its thread died).
+    fn is_alive(&self) -> bool {
+        true
+    }
+}
+
+/// Where `scripts/fetch-model` puts the default model: `$XDG_CACHE_HOME/nextedit/models/` or
+/// `~/.cache/nextedit/models/`. `None` when neither variable is set; the file may not exist.
+pub fn default_model_path() -> Option<PathBuf> {
+    model_cache_dir().map(|dir| dir.join(DEFAULT_MODEL_FILE_NAME))
+}
+
+pub fn model_cache_dir() -> Option<PathBuf> {
+    let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|value| !value.is_empty()) {
+        Some(cache) => PathBuf::from(cache),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|value| !value.is_empty())?).join(".cache"),
+    };
+    Some(cache.join("nextedit").join("models"))
+}
+
+/// The model for tests and benchmarks: `$NEXTEDIT_MODEL`, else the default model in the cache.
+pub fn test_model_path() -> Result<PathBuf, String> {
+    let path = match std::env::var_os("NEXTEDIT_MODEL").filter(|value| !value.is_empty()) {
+        Some(path) => PathBuf::from(path),
+        None => default_model_path().ok_or("neither NEXTEDIT_MODEL, XDG_CACHE_HOME nor HOME is set")?,
+    };
+    if !Path::new(&path).is_file() {
+        return Err(format!(
+            "the test model {} is missing: run scripts/fetch-model first (or set NEXTEDIT_MODEL)",
+            path.display()
+        ));
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_errors_have_clear_messages() {
+        let path = PathBuf::from("/models/x.gguf");
+        let messages = [
+            ModelError::MissingFile(path.clone()).to_string(),
+            ModelError::NotGguf(path.clone()).to_string(),
+            ModelError::Truncated { path, detail: "file ends inside the header".to_owned() }.to_string(),
+            ModelError::BackendDead.to_string(),
+        ];
+        expect_test::expect![[r#"
+            [
+                "model file not found: /models/x.gguf (run scripts/fetch-model or set model.path)",
+                "not a GGUF model file: /models/x.gguf",
+                "the model file is truncated or corrupt: /models/x.gguf (file ends inside the header)",
+                "the model thread has stopped; the model must be loaded again",
+            ]
+        "#]]
+        .assert_debug_eq(&messages);
+        for message in &messages {
+            assert!(!message.ends_with('.'));
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Tests against the real test model (Gemma 3 270M, Q4_K_M). They fail, with a message saying to
+//! run `scripts/fetch-model`, when the model file is missing: `$NEXTEDIT_MODEL`, else the model
+//! cache directory.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::bench::{REWRITE_TOKENS, rewrite_prompt, synthetic_code};
+use super::llama::CRASH_PROMPT;
+use super::{
+    FinishReason, Generation, GenerationRequest, LlamaConfig, LoadProgress, ModelBackend, ModelError,
+    llama_backend, load_llama, load_llama_blocking, test_model_path,
+};
+use crate::engine::prompt::PromptFormatKind;
+
+fn model_path() -> PathBuf {
+    test_model_path().unwrap_or_else(|message| panic!("{message}"))
+}
+
+fn config() -> LlamaConfig {
+    let mut config = LlamaConfig::new(model_path());
+    config.context_size = 2048;
+    config
+}
+
+/// One backend shared by the tests that do not care what else is in its cache.
+fn shared_backend() -> Arc<dyn ModelBackend> {
+    static BACKEND: OnceLock<Arc<dyn ModelBackend>> = OnceLock::new();
+    BACKEND.get_or_init(|| load_llama_blocking(&config(), |_| {}).unwrap_or_else(|error| panic!("{error}"))).clone()
+}
+
+fn block_on<T>(future: impl Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
+}
+
+fn generate(backend: &dyn ModelBackend, request: GenerationRequest) -> Generation {
+    block_on(backend.generate(request)).unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn text(generation: &Generation) -> &str {
+    &generation.candidates[0].text
+}
+
+#[test]
+fn model_loads_reports_progress_and_generates() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let recorded = events.clone();
+    let backend = block_on(load_llama(config(), move |progress| recorded.lock().unwrap().push(progress)))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let events = events.lock().unwrap().clone();
+    assert!(matches!(events.first(), Some(LoadProgress::Loading(_))), "{events:?}");
+    assert_eq!(events.last(), Some(&LoadProgress::Ready));
+
+    let info = backend.info();
+    assert_eq!(info.format, PromptFormatKind::Plain, "{info:?}");
+    assert_eq!(info.backend, "llama");
+    assert!(info.name.to_lowercase().contains("gemma"), "{info:?}");
+    assert!(backend.count_tokens("fn main() {}") > 2);
+
+    let generation = generate(backend.as_ref(), GenerationRequest::greedy("fn add(a: i32, b: i32) -> i32 {\n", 12));
+    assert_eq!(generation.candidates.len(), 1);
+    assert!(!text(&generation).is_empty());
+    assert!(generation.stats.generated_tokens > 0 && generation.stats.generated_tokens <= 12);
+    assert!(generation.stats.prompt_tokens > 5);
+    assert!(generation.candidates[0].mean_logprob < 0.0);
+}
+
+#[test]
+fn kv_cache_reuse_gives_the_same_greedy_output_as_a_cold_run() {
+    // Its own backend: the test asserts what the cache holds.
+    let backend = load_llama_blocking(&config(), |_| {}).unwrap_or_else(|error| panic!("{error}"));
+    let base = synthetic_code(10, 12);
+    let changed = format!("{}{}", &base[..base.len() - synthetic_code(21, 1).len()], synthetic_code(77, 1));
+    let request = |prompt: &str| GenerationRequest::greedy(format!("{prompt}fn scale_"), 24);
+
+    let first = generate(backend.as_ref(), request(&base));
+    assert!(first.stats.reused_prompt_tokens <= 1, "{:?}", first.stats);
+    let reused = generate(backend.as_ref(), request(&changed));
+    let common = reused.stats.prompt_tokens - 2 * backend.count_tokens(&synthetic_code(77, 1));
+    assert!(reused.stats.reused_prompt_tokens > common, "{:?}", reused.stats);
+
+    // Evict the cache with an unrelated prompt, then run the changed prompt from scratch.
+    generate(backend.as_ref(), GenerationRequest::greedy("Unrelated text.", 2));
+    let cold = generate(backend.as_ref(), request(&changed));
+    assert!(cold.stats.reused_prompt_tokens <= 1, "{:?}", cold.stats);
+    assert_eq!(text(&reused), text(&cold));
+
+    // The same prompt twice: everything but the last token is reused.
+    let again = generate(backend.as_ref(), request(&changed));
+    assert_eq!(again.stats.reused_prompt_tokens, again.stats.prompt_tokens - 1);
+    assert_eq!(text(&again), text(&cold));
+}
+
+#[test]
+fn speculation_and_resync_give_the_same_greedy_output_as_plain_decoding() {
+    // Batched verification and one-token decoding are not bit-identical in llama.cpp, and a
+    // near-tie in the logits could flip a choice. The model writes this output with high
+    // confidence at every token (no near-ties), so the outputs must match exactly.
+    let backend = shared_backend();
+    let request = GenerationRequest::greedy(rewrite_prompt(), REWRITE_TOKENS);
+
+    let plain = generate(backend.as_ref(), request.clone());
+    let output = text(&plain).to_owned();
+    let lines: Vec<&str> = output.split_inclusive('\n').collect();
+    assert!(lines.len() >= 12, "the model should write several functions: {output:?}");
+    assert_eq!(plain.candidates[0].finish, FinishReason::Length);
+
+    let mut speculative = request.clone();
+    speculative.draft = Some(output.clone());
+    let speculative = generate(backend.as_ref(), speculative);
+    assert_eq!(text(&speculative), output);
+    assert!(speculative.stats.draft_tokens_accepted > speculative.stats.generated_tokens / 2, "{:?}", speculative.stats);
+    assert!(speculative.stats.decode_calls * 3 < plain.stats.decode_calls, "{:?}", speculative.stats);
+
+    // A draft that differs from the output in its second line: the output diverges there,
+    // resynchronises after K tokens, and the rest of the draft is spliced in.
+    let mut stale_lines = lines.clone();
+    stale_lines[1] = "    // a line the model did not write\n";
+    let mut resync = request.clone();
+    resync.draft = Some(stale_lines.concat());
+    resync.resync_tokens = Some(8);
+    let resynced = generate(backend.as_ref(), resync.clone());
+    assert_eq!(text(&resynced), output);
+    assert!(resynced.stats.spliced_tokens > 100, "{:?}", resynced.stats);
+    assert!(resynced.stats.generated_tokens < plain.stats.generated_tokens, "{:?}", resynced.stats);
+
+    // Speculation alone with the stale draft re-aligns after the change.
+    resync.resync_tokens = None;
+    let speculative_stale = generate(backend.as_ref(), resync);
+    assert_eq!(text(&speculative_stale), output);
+}
+
+#[test]
+fn cancellation_stops_the_decode_loop() {
+    let backend = shared_backend();
+    let request = GenerationRequest::greedy(synthetic_code(300, 3), 1500);
+    let cancel = request.cancel.clone();
+    let future = backend.generate(request);
+    cancel.store(true, Ordering::SeqCst);
+    let generation = block_on(future).unwrap_or_else(|error| panic!("{error}"));
+    assert!(generation.stats.cancelled, "{:?}", generation.stats);
+    assert!(generation.candidates.is_empty());
+    assert!(generation.stats.generated_tokens < 1500);
+
+    // The backend keeps serving after a cancellation.
+    let after = generate(backend.as_ref(), GenerationRequest::greedy("fn main() {", 4));
+    assert!(!after.stats.cancelled);
+}
+
+#[test]
+fn broken_model_files_give_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("nextedit-model-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing.gguf");
+    let not_gguf = dir.join("not-gguf.gguf");
+    std::fs::write(&not_gguf, "this is not a model\n").unwrap();
+    let truncated = dir.join("truncated.gguf");
+    let real = std::fs::read(model_path()).unwrap();
+    std::fs::write(&truncated, &real[..real.len() / 3]).unwrap();
+    let header_only = dir.join("header-only.gguf");
+    std::fs::write(&header_only, &real[..100]).unwrap();
+
+    let load = |path: &PathBuf| match load_llama_blocking(&LlamaConfig::new(path.clone()), |_| {}) {
+        Ok(_) => panic!("{} should not load", path.display()),
+        Err(error) => error,
+    };
+    assert_eq!(load(&missing), ModelError::MissingFile(missing.clone()));
+    assert_eq!(load(&not_gguf), ModelError::NotGguf(not_gguf.clone()));
+    for path in [&truncated, &header_only] {
+        let error = load(path);
+        assert!(matches!(error, ModelError::Truncated { .. }), "{error}");
+        assert!(error.to_string().contains("truncated"), "{error}");
+    }
+    let mut with_missing_lora = config();
+    with_missing_lora.lora = vec![missing.clone()];
+    assert!(matches!(load_llama_blocking(&with_missing_lora, |_| {}), Err(ModelError::MissingFile(_))));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn llama_backend_is_initialised_once_and_shared() {
+    let first = llama_backend().unwrap() as *const _;
+    let second = llama_backend().unwrap() as *const _;
+    assert_eq!(first, second);
+    // Two models in one process share it.
+    let one = shared_backend();
+    let two = load_llama_blocking(&config(), |_| {}).unwrap_or_else(|error| panic!("{error}"));
+    let prompt = "fn main() {\n    println!(";
+    assert_eq!(text(&generate(one.as_ref(), GenerationRequest::greedy(prompt, 6))), text(&generate(two.as_ref(), GenerationRequest::greedy(prompt, 6))));
+}
+
+#[test]
+fn a_dead_model_thread_gives_backend_dead() {
+    let backend = load_llama_blocking(&config(), |_| {}).unwrap_or_else(|error| panic!("{error}"));
+    assert!(backend.is_alive());
+    let crashed = block_on(backend.generate(GenerationRequest::greedy(CRASH_PROMPT, 1)));
+    assert_eq!(crashed, Err(ModelError::BackendDead));
+    let later = block_on(backend.generate(GenerationRequest::greedy("fn main() {", 4)));
+    assert_eq!(later, Err(ModelError::BackendDead));
+    assert!(!backend.is_alive());
+}
+
+#[test]
+fn oversized_prompts_are_refused() {
+    let backend = shared_backend();
+    let result = block_on(backend.generate(GenerationRequest::greedy(synthetic_code(0, 200), 16)));
+    assert!(matches!(result, Err(ModelError::PromptTooLong { .. })), "{result:?}");
+}

@@ -1,0 +1,196 @@
+//! A backend that answers with canned outputs, for deterministic tests of the prediction pipeline.
+//! It applies stop strings and `max_tokens` the way the real backends do, counts tokens with a
+//! simple deterministic rule, and records the requests it saw.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{
+    BoxFuture, FinishReason, GeneratedText, Generation, GenerationRequest, GenerationStats, ModelBackend, ModelError,
+    ModelInfo,
+};
+use crate::engine::prompt::PromptFormatKind;
+
+type Script = dyn Fn(&GenerationRequest) -> String + Send + Sync;
+
+pub struct ScriptedBackend {
+    script: Box<Script>,
+    format: PromptFormatKind,
+    requests: Mutex<Vec<GenerationRequest>>,
+}
+
+impl ScriptedBackend {
+    /// Answers the n-th request with `outputs[n]`; once they run out, with the draft (no change)
+    /// or an empty string.
+    pub fn new(outputs: Vec<String>) -> ScriptedBackend {
+        let queue = Mutex::new(VecDeque::from(outputs));
+        ScriptedBackend::from_fn(move |request| {
+            let next = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop_front();
+            next.unwrap_or_else(|| request.draft.clone().unwrap_or_default())
+        })
+    }
+
+    pub fn from_fn(script: impl Fn(&GenerationRequest) -> String + Send + Sync + 'static) -> ScriptedBackend {
+        ScriptedBackend { script: Box::new(script), format: PromptFormatKind::Plain, requests: Mutex::new(Vec::new()) }
+    }
+
+    /// The prompt format [`ModelBackend::info`] reports (`plain` by default).
+    pub fn with_format(mut self, format: PromptFormatKind) -> ScriptedBackend {
+        self.format = format;
+        self
+    }
+
+    /// The requests seen so far, oldest first.
+    pub fn requests(&self) -> Vec<GenerationRequest> {
+        self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    fn generate_now(&self, request: GenerationRequest) -> Generation {
+        self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(request.clone());
+        let prompt_tokens = count_scripted_tokens(&request.prompt);
+        if request.cancel.load(Ordering::Relaxed) {
+            let stats = GenerationStats { prompt_tokens, cancelled: true, ..GenerationStats::default() };
+            return Generation { candidates: Vec::new(), stats };
+        }
+        let raw = (self.script)(&request);
+        let (text, finish) = apply_limits(&raw, &request.stop, request.max_tokens);
+        let generated_tokens = count_scripted_tokens(&text);
+        Generation {
+            candidates: vec![GeneratedText { text, mean_logprob: 0.0, finish }],
+            stats: GenerationStats {
+                prompt_tokens,
+                generated_tokens,
+                prefill_time: Duration::ZERO,
+                decode_time: Duration::ZERO,
+                ..GenerationStats::default()
+            },
+        }
+    }
+}
+
+impl ModelBackend for ScriptedBackend {
+    fn generate(&self, request: GenerationRequest) -> BoxFuture<Result<Generation, ModelError>> {
+        let generation = self.generate_now(request);
+        Box::pin(async move { Ok(generation) })
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        count_scripted_tokens(text)
+    }
+
+    fn info(&self) -> ModelInfo {
+        ModelInfo {
+            name: "scripted".to_owned(),
+            backend: "scripted",
+            path: None,
+            format: self.format,
+            context_size: usize::MAX,
+            load_time: Duration::ZERO,
+            threads: 0,
+        }
+    }
+}
+
+/// One token per word, per punctuation character and per line break.
+pub fn count_scripted_tokens(text: &str) -> usize {
+    let mut tokens = 0;
+    let mut in_word = false;
+    for char in text.chars() {
+        if char.is_alphanumeric() || char == '_' {
+            if !in_word {
+                tokens += 1;
+            }
+            in_word = true;
+        } else {
+            in_word = false;
+            if !char.is_whitespace() || char == '\n' {
+                tokens += 1;
+            }
+        }
+    }
+    tokens
+}
+
+/// Cuts `text` after the first stop string (kept) or after `max_tokens` scripted tokens.
+fn apply_limits(text: &str, stop: &[String], max_tokens: usize) -> (String, FinishReason) {
+    let first_stop = stop
+        .iter()
+        .filter(|stop| !stop.is_empty())
+        .filter_map(|stop| text.find(stop.as_str()).map(|index| (index + stop.len(), stop)))
+        .min_by_key(|(end, _)| *end);
+    let (text, finish) = match first_stop {
+        Some((end, stop)) => (&text[..end], FinishReason::Stop(stop.clone())),
+        None => (text, FinishReason::EndOfText),
+    };
+    if count_scripted_tokens(text) <= max_tokens {
+        return (text.to_owned(), finish);
+    }
+    let mut end = 0;
+    for (index, char) in text.char_indices() {
+        if count_scripted_tokens(&text[..index + char.len_utf8()]) > max_tokens {
+            break;
+        }
+        end = index + char.len_utf8();
+    }
+    (text[..end].to_owned(), FinishReason::Length)
+}
+
+/// A scripted backend behind the trait object the pipeline uses.
+pub fn scripted_backend(outputs: Vec<String>) -> Arc<dyn ModelBackend> {
+    Arc::new(ScriptedBackend::new(outputs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<T>(future: BoxFuture<T>) -> T {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
+    }
+
+    #[test]
+    fn answers_in_order_then_with_the_draft() {
+        let backend = ScriptedBackend::new(vec!["first[[END]] tail".to_owned(), "second".to_owned()]);
+        let mut request = GenerationRequest::greedy("prompt", 100);
+        request.stop = vec!["[[END]]".to_owned()];
+        request.draft = Some("draft[[END]]".to_owned());
+        let texts: Vec<(String, FinishReason)> = (0..3)
+            .map(|_| {
+                let generation = block_on(backend.generate(request.clone())).unwrap();
+                let candidate = generation.candidates[0].clone();
+                (candidate.text, candidate.finish)
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                ("first[[END]]".to_owned(), FinishReason::Stop("[[END]]".to_owned())),
+                ("second".to_owned(), FinishReason::EndOfText),
+                ("draft[[END]]".to_owned(), FinishReason::Stop("[[END]]".to_owned())),
+            ]
+        );
+        assert_eq!(backend.requests().len(), 3);
+    }
+
+    #[test]
+    fn honours_max_tokens_and_cancellation() {
+        let backend = ScriptedBackend::from_fn(|request| format!("echo {}", request.prompt));
+        let generation = block_on(backend.generate(GenerationRequest::greedy("a b c d", 3))).unwrap();
+        assert_eq!(generation.candidates[0].text, "echo a b ");
+        assert_eq!(generation.candidates[0].finish, FinishReason::Length);
+
+        let request = GenerationRequest::greedy("a", 3);
+        request.cancel.store(true, Ordering::Relaxed);
+        let generation = block_on(backend.generate(request)).unwrap();
+        assert!(generation.stats.cancelled);
+        assert!(generation.candidates.is_empty());
+    }
+
+    #[test]
+    fn counts_tokens_deterministically() {
+        assert_eq!(count_scripted_tokens("fn main() {\n}"), 7);
+        assert_eq!(count_scripted_tokens(""), 0);
+    }
+}
