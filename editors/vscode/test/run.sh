@@ -3,7 +3,8 @@
 # Playwright in Debian's Chromium. Installs what it needs (cached), builds the extension, installs it
 # from its folder, and runs the symbolic scenario; with NEXTEDIT_MODEL set (a GGUF file) it also
 # runs the real-model scenario. Also packages the extension into a .vsix with @vscode/vsce.
-# Env: NEXTEDIT_BIN, NEXTEDIT_CLIENTS_CACHE, NEXTEDIT_ARTIFACTS, NEXTEDIT_MODEL (optional GGUF path).
+# Env: NEXTEDIT_BIN, NEXTEDIT_CLIENTS_CACHE, NEXTEDIT_ARTIFACTS, NEXTEDIT_MODEL (optional GGUF path),
+# NEXTEDIT_VSCODE_MODEL_SCENARIO=0 to skip the real-model scenario even with a model.
 source "$(dirname "$0")/../../test/lib.sh"
 require_server
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -104,7 +105,9 @@ EOF
 
 run_scenario symbolic '{"nextedit.model.backend": "none", "nextedit.predict.debounce_ms": 50}'
 MODEL_PATH=${NEXTEDIT_MODEL_PATH:-${NEXTEDIT_MODEL:-}}
-if [ -n "$MODEL_PATH" ] && [ -f "$MODEL_PATH" ]; then
+if [ "${NEXTEDIT_VSCODE_MODEL_SCENARIO:-1}" = 0 ]; then
+    echo "# the real-model scenario is turned off (NEXTEDIT_VSCODE_MODEL_SCENARIO=0)"
+elif [ -n "$MODEL_PATH" ] && [ -f "$MODEL_PATH" ]; then
     run_scenario model "$(python3 -c 'import json, sys; print(json.dumps({"nextedit.model.backend": "llama", "nextedit.model.path": sys.argv[1], "nextedit.symbolic.enabled": False}))' "$MODEL_PATH")"
 else
     echo "# the real-model scenario needs NEXTEDIT_MODEL (a GGUF file, scripts/fetch-model --print-path); not run"
