@@ -321,6 +321,7 @@ export class NextEditController implements vscode.Disposable {
         this.suggestion = suggestion;
         logEvent('SHOWN', {
             id: suggestion.id,
+            version: suggestion.version,
             line: range.start.line + 1,
             deleted: document.getText(deletedRange),
             inserted: insertedText,

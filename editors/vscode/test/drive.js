@@ -137,8 +137,13 @@ async function renameFirstCount() {
     await page.keyboard.type('2:5');
     await page.keyboard.press('Enter');
     await page.keyboard.press('Control+D'); // selects the word under the cursor
+    const start = events().length;
     await page.keyboard.type('total', { delay: 40 });
     await waitForCondition('the rename on line 2', async () => (await renderedLine('total = 0')) !== undefined);
+    // The extension host sees the last keystroke a little after the page shows it.
+    const lastChange = await waitForEvent('the last keystroke in the extension host', e => e.kind === 'CHANGED'
+        && e.details.changes.some(change => change.line === 2 && change.character === 8 && change.text === 'l'), start);
+    return lastChange.event.details.version;
 }
 
 async function symbolicScenario() {
@@ -255,8 +260,10 @@ async function offScreenScenario() {
 async function modelScenario() {
     await openWorkFile();
     const start = events().length;
-    await renameFirstCount();
-    const shown = await waitForEvent('a suggestion from the model', e => e.kind === 'SHOWN', start);
+    const typedVersion = await renameFirstCount();
+    // A suggestion for the text as typed (earlier ones are cleared by the next keystroke).
+    const shown = await waitForEvent('a suggestion from the model',
+        e => e.kind === 'SHOWN' && e.details.version === typedVersion, start);
     await screenshot('vscode-model-suggestion.png');
     ok('the model suggestion is shown: ' + JSON.stringify(shown.event.details));
     const before = await page.locator('.monaco-editor .view-lines').textContent();
