@@ -8,3 +8,4 @@ pub mod engine;
 pub mod lsp;
 pub mod syntax;
 pub mod text;
+pub mod tools;

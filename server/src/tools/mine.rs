@@ -1,0 +1,715 @@
+//! `nextedit mine REPO_DIR [--out cases.jsonl]`: builds next-edit cases from the history of any
+//! local git repository, the way the shared cases were built.
+//!
+//! A commit (not a merge) that modifies one source file in 2 to 6 hunks (`git diff -U3`) gives
+//! cases: with the hunks in file order, the first k hunks are the user's edits (history) and hunk
+//! k + 1 is the next edit; the same again with the hunks in reverse order (ids end in `-rev`),
+//! where the next edit is above the cursor. The cursor sits at the end of the last line that the
+//! last history hunk added (at the start of the hunk's place when it only deleted). Each case gets
+//! a category:
+//!
+//! - `rename-propagation`: a history hunk swapped an identifier for another (`a -> b`, found in
+//!   the token diff from its removed to its added lines), and the next edit makes the same swap;
+//! - `repeated-pattern`: the next edit's token diff (removed tokens as `-t`, added as `+t`) is
+//!   similar to a history hunk's (sequence ratio >= 0.6);
+//! - `other`.
+//!
+//! Rebuilt from the shared cases' commits, this gives the same `before`, history, cursor and
+//! expected text for every case, and the same category tags.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::tools::eval::cases::{Case, CaseCursor};
+
+pub const MINE_USAGE: &str = "\
+usage: nextedit mine REPO_DIR [options]
+
+  --out FILE            where to write the cases (default cases.jsonl)
+  --rev REV             the revision whose history is mined (default HEAD)
+  --max-commits N       how many commits to look at, newest first (default 5000)
+  --ext LIST            file extensions to consider, comma separated (default: known source languages)
+  --min-hunks N         (default 2)
+  --max-hunks N         (default 6)
+  --no-reverse          no reverse-order cases
+  --max-file-bytes N    skip larger files (default 1000000)";
+
+/// Similarity from which a next edit counts as a repeated pattern.
+pub const PATTERN_SIMILARITY_THRESHOLD: f64 = 0.6;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MineArgs {
+    pub repo: PathBuf,
+    pub out: PathBuf,
+    pub rev: String,
+    pub max_commits: usize,
+    pub extensions: Option<Vec<String>>,
+    pub min_hunks: usize,
+    pub max_hunks: usize,
+    pub reverse: bool,
+    pub max_file_bytes: usize,
+}
+
+impl MineArgs {
+    /// Parses the arguments after `mine`.
+    pub fn parse(args: &[String]) -> Result<MineArgs, String> {
+        let mut repo = None;
+        let mut parsed = MineArgs {
+            repo: PathBuf::new(),
+            out: PathBuf::from("cases.jsonl"),
+            rev: "HEAD".to_owned(),
+            max_commits: 5000,
+            extensions: None,
+            min_hunks: 2,
+            max_hunks: 6,
+            reverse: true,
+            max_file_bytes: 1_000_000,
+        };
+        let mut index = 0;
+        while index < args.len() {
+            let arg = args[index].as_str();
+            let mut value = || {
+                index += 1;
+                args.get(index).cloned().ok_or_else(|| format!("{arg} needs a value"))
+            };
+            let number = |text: String| text.parse::<usize>().map_err(|_| format!("{arg} takes a number, not `{text}`"));
+            match arg {
+                "--help" | "-h" => return Err(MINE_USAGE.to_owned()),
+                "--out" => parsed.out = PathBuf::from(value()?),
+                "--rev" => parsed.rev = value()?,
+                "--max-commits" => parsed.max_commits = number(value()?)?,
+                "--ext" => {
+                    parsed.extensions = Some(
+                        value()?.split(',').map(|ext| ext.trim().trim_start_matches('.').to_owned()).filter(|ext| !ext.is_empty()).collect(),
+                    )
+                }
+                "--min-hunks" => parsed.min_hunks = number(value()?)?,
+                "--max-hunks" => parsed.max_hunks = number(value()?)?,
+                "--no-reverse" => parsed.reverse = false,
+                "--max-file-bytes" => parsed.max_file_bytes = number(value()?)?,
+                flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}`\n\n{MINE_USAGE}")),
+                path => {
+                    if repo.is_some() {
+                        return Err(format!("more than one repository given\n\n{MINE_USAGE}"));
+                    }
+                    repo = Some(PathBuf::from(path));
+                }
+            }
+            index += 1;
+        }
+        parsed.repo = repo.ok_or_else(|| format!("no repository given\n\n{MINE_USAGE}"))?;
+        if parsed.min_hunks < 2 || parsed.max_hunks < parsed.min_hunks {
+            return Err("need 2 <= --min-hunks <= --max-hunks".to_owned());
+        }
+        Ok(parsed)
+    }
+}
+
+/// The language of a source file, from its extension.
+pub fn language_for_path(path: &str) -> Option<&'static str> {
+    let extension = Path::new(path).extension()?.to_str()?;
+    Some(match extension {
+        "rs" => "rust",
+        "py" | "pyi" => "python",
+        "js" | "mjs" | "cjs" | "jsx" => "javascript",
+        "ts" | "mts" | "cts" => "typescript",
+        "tsx" => "tsx",
+        "go" => "go",
+        "c" | "h" => "c",
+        "cc" | "cpp" | "cxx" | "hpp" | "hh" | "hxx" => "cpp",
+        "java" => "java",
+        "rb" => "ruby",
+        "lua" => "lua",
+        "sh" | "bash" => "bash",
+        "cs" => "c_sharp",
+        "kt" | "kts" => "kotlin",
+        "swift" => "swift",
+        "php" => "php",
+        "scala" => "scala",
+        "zig" => "zig",
+        "hs" => "haskell",
+        "ex" | "exs" => "elixir",
+        "ml" | "mli" => "ocaml",
+        _ => return None,
+    })
+}
+
+fn git(repo: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .output()
+        .context("cannot run git")?;
+    if !output.status.success() {
+        bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(output.stdout)
+}
+
+fn git_text(repo: &Path, args: &[&str]) -> anyhow::Result<String> {
+    String::from_utf8(git(repo, args)?).context("git printed something that is not UTF-8")
+}
+
+/// One hunk of a file diff, with lines that keep their line breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHunk {
+    /// Zero-based line of the old file where the hunk starts.
+    pub old_start: usize,
+    /// The hunk's lines, tagged ' ', '-' or '+'.
+    pub lines: Vec<(char, String)>,
+}
+
+impl FileHunk {
+    fn old_lines(&self) -> Vec<&str> {
+        self.lines.iter().filter(|(tag, _)| *tag != '+').map(|(_, line)| line.as_str()).collect()
+    }
+
+    fn new_lines(&self) -> Vec<&str> {
+        self.lines.iter().filter(|(tag, _)| *tag != '-').map(|(_, line)| line.as_str()).collect()
+    }
+
+    fn delta(&self) -> isize {
+        self.new_lines().len() as isize - self.old_lines().len() as isize
+    }
+
+    /// Renders the hunk as a one-hunk unified diff, starting at zero-based line `start` of the
+    /// buffer it applies to.
+    fn render(&self, path: &str, start: usize) -> String {
+        let old_count = self.old_lines().len();
+        let new_count = self.new_lines().len();
+        let header_start = |count: usize| if count == 0 { start } else { start + 1 };
+        let mut out = format!(
+            "--- a/{path}\n+++ b/{path}\n@@ -{},{} +{},{} @@\n",
+            header_start(old_count),
+            old_count,
+            header_start(new_count),
+            new_count
+        );
+        for (tag, line) in &self.lines {
+            out.push(*tag);
+            match line.strip_suffix('\n') {
+                Some(body) => {
+                    out.push_str(body);
+                    out.push('\n');
+                }
+                None => {
+                    out.push_str(line);
+                    out.push_str("\n\\ No newline at end of file\n");
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Reads the hunks of a one-file unified diff as git prints it.
+pub fn parse_git_diff(diff: &str) -> anyhow::Result<Vec<FileHunk>> {
+    let mut hunks: Vec<FileHunk> = Vec::new();
+    let mut in_hunk = false;
+    for line in diff.split_inclusive('\n') {
+        if line.starts_with("@@ ") {
+            let rest = line.strip_prefix("@@ -").context("a bad hunk header")?;
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            let old_start: usize = digits.parse().context("a bad hunk header")?;
+            let count_text = rest[digits.len()..].strip_prefix(',').map(|rest| {
+                rest.chars().take_while(char::is_ascii_digit).collect::<String>()
+            });
+            let old_count: usize = match count_text {
+                Some(text) => text.parse().context("a bad hunk header")?,
+                None => 1,
+            };
+            // `-a,0` names the line before an insertion.
+            let old_start = if old_count == 0 { old_start } else { old_start.saturating_sub(1) };
+            hunks.push(FileHunk { old_start, lines: Vec::new() });
+            in_hunk = true;
+            continue;
+        }
+        if !in_hunk {
+            continue;
+        }
+        let hunk = hunks.last_mut().expect("in a hunk");
+        match line.chars().next() {
+            Some(tag @ (' ' | '-' | '+')) => hunk.lines.push((tag, line[1..].to_owned())),
+            Some('\\') => {
+                if let Some((_, last)) = hunk.lines.last_mut()
+                    && last.ends_with('\n')
+                {
+                    last.pop();
+                }
+            }
+            _ => in_hunk = false,
+        }
+    }
+    Ok(hunks)
+}
+
+/// Applies hunks (by their indices) to `old_lines`, in the given order, returning the new lines.
+fn apply_hunks(old_lines: &[String], hunks: &[FileHunk], applied: &BTreeSet<usize>) -> Vec<String> {
+    let mut lines = old_lines.to_vec();
+    // From the bottom up, so each hunk's old start is still right.
+    for index in applied.iter().rev() {
+        let hunk = &hunks[*index];
+        let old_count = hunk.old_lines().len();
+        let start = hunk.old_start.min(lines.len());
+        let end = (start + old_count).min(lines.len());
+        lines.splice(start..end, hunk.new_lines().into_iter().map(str::to_owned));
+    }
+    lines
+}
+
+/// Where hunk `index` starts in the buffer that has the `applied` hunks.
+fn start_in_buffer(hunks: &[FileHunk], applied: &BTreeSet<usize>, index: usize) -> usize {
+    let shift: isize = applied.iter().filter(|other| **other < index).map(|other| hunks[*other].delta()).sum();
+    (hunks[index].old_start as isize + shift).max(0) as usize
+}
+
+/// Word tokens (letters, digits, `_`) and single punctuation characters; whitespace separates.
+fn tokens(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut word_start = None;
+    for (index, character) in text.char_indices() {
+        let is_word = character.is_alphanumeric() || character == '_';
+        if let Some(start) = word_start
+            && !is_word
+        {
+            out.push(&text[start..index]);
+            word_start = None;
+        }
+        if is_word {
+            if word_start.is_none() {
+                word_start = Some(index);
+            }
+        } else if !character.is_whitespace() {
+            out.push(&text[index..index + character.len_utf8()]);
+        }
+    }
+    if let Some(start) = word_start {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+fn is_identifier(token: &str) -> bool {
+    token.chars().next().is_some_and(|first| first.is_alphabetic() || first == '_')
+        && token.chars().all(|character| character.is_alphanumeric() || character == '_')
+}
+
+/// What a hunk does at the token level: the token diff from its removed lines to its added lines.
+struct EditSignature {
+    /// Removed tokens as `-token`, added tokens as `+token`, in diff order.
+    tokens: Vec<String>,
+    /// Identifier swaps: in a replacement of n tokens by n tokens, each position where two
+    /// identifiers differ.
+    swaps: BTreeSet<(String, String)>,
+}
+
+fn edit_signature(hunk: &FileHunk) -> EditSignature {
+    let joined = |wanted: char| {
+        hunk.lines.iter().filter(|(tag, _)| *tag == wanted).map(|(_, line)| line.trim_end_matches(['\n', '\r'])).collect::<Vec<_>>().join(" ")
+    };
+    let removed_text = joined('-');
+    let added_text = joined('+');
+    let removed = tokens(&removed_text);
+    let added = tokens(&added_text);
+    let mut signature = EditSignature { tokens: Vec::new(), swaps: BTreeSet::new() };
+    for (a_start, a_end, b_start, b_end) in crate::tools::eval::metrics::sequence_changes(&removed, &added) {
+        signature.tokens.extend(removed[a_start..a_end].iter().map(|token| format!("-{token}")));
+        signature.tokens.extend(added[b_start..b_end].iter().map(|token| format!("+{token}")));
+        if a_end - a_start == b_end - b_start {
+            for (old, new) in removed[a_start..a_end].iter().zip(&added[b_start..b_end]) {
+                if old != new && is_identifier(old) && is_identifier(new) {
+                    signature.swaps.insert(((*old).to_owned(), (*new).to_owned()));
+                }
+            }
+        }
+    }
+    signature
+}
+
+/// The category of a next edit given the history hunks, with its evidence.
+fn categorize(history: &[(usize, &FileHunk)], target: &FileHunk) -> (String, Vec<String>, Value) {
+    let mut categories = Vec::new();
+    let mut evidence = serde_json::Map::new();
+    let target_signature = edit_signature(target);
+    let history_signatures: Vec<(usize, EditSignature)> =
+        history.iter().map(|(index, hunk)| (*index, edit_signature(hunk))).collect();
+    for (index, signature) in &history_signatures {
+        let shared: Vec<&(String, String)> = signature.swaps.intersection(&target_signature.swaps).collect();
+        if !shared.is_empty() {
+            categories.push("rename-propagation".to_owned());
+            evidence.insert("rename_pairs".into(), json!(shared.iter().map(|(a, b)| format!("{a}->{b}")).collect::<Vec<_>>()));
+            evidence.insert("rename_history_hunk".into(), json!(index));
+            break;
+        }
+    }
+    let target_tokens: Vec<&str> = target_signature.tokens.iter().map(String::as_str).collect();
+    let mut best: Option<(usize, f64)> = None;
+    for (index, signature) in &history_signatures {
+        if signature.tokens.is_empty() || target_tokens.is_empty() {
+            continue;
+        }
+        let tokens: Vec<&str> = signature.tokens.iter().map(String::as_str).collect();
+        let ratio = crate::tools::eval::metrics::sequence_similarity(&tokens, &target_tokens);
+        if best.is_none_or(|(_, best_ratio)| ratio > best_ratio) {
+            best = Some((*index, ratio));
+        }
+    }
+    if let Some((index, ratio)) = best {
+        evidence.insert("pattern_similarity".into(), json!((ratio * 1000.0).round() / 1000.0));
+        if ratio >= PATTERN_SIMILARITY_THRESHOLD {
+            categories.push("repeated-pattern".to_owned());
+            evidence.insert("pattern_history_hunk".into(), json!(index));
+        }
+    }
+    if categories.is_empty() {
+        categories.push("other".to_owned());
+    }
+    (categories[0].clone(), categories, Value::Object(evidence))
+}
+
+/// What is known about the commit a file change comes from.
+pub struct CommitInfo<'a> {
+    pub repo_name: &'a str,
+    pub commit: &'a str,
+    pub parent: &'a str,
+    pub subject: &'a str,
+    pub other_files: &'a [String],
+}
+
+/// The cases of one file change, forward order first, then reverse order.
+pub fn cases_from_file_change(
+    path: &str,
+    language: &str,
+    old_text: &str,
+    hunks: &[FileHunk],
+    info: &CommitInfo<'_>,
+    reverse: bool,
+) -> Vec<Case> {
+    let old_lines: Vec<String> = old_text.split_inclusive('\n').map(str::to_owned).collect();
+    let forward: Vec<usize> = (0..hunks.len()).collect();
+    let backward: Vec<usize> = (0..hunks.len()).rev().collect();
+    let mut orders = vec![("file", forward)];
+    if reverse {
+        orders.push(("reverse", backward));
+    }
+    let short = &info.commit[..info.commit.len().min(10)];
+    let mut cases = Vec::new();
+    for (order_name, order) in orders {
+        for k in 1..order.len() {
+            let mut applied = BTreeSet::new();
+            let mut history = Vec::new();
+            let mut cursor = CaseCursor::default();
+            for &index in &order[..k] {
+                let start = start_in_buffer(hunks, &applied, index);
+                history.push(hunks[index].render(path, start));
+                applied.insert(index);
+                let hunk = &hunks[index];
+                let new_lines = hunk.new_lines();
+                // The end of the last added line, or the hunk's place when it only deleted.
+                let mut line_in_hunk = None;
+                let mut new_index = 0;
+                for (tag, line) in &hunk.lines {
+                    if *tag == '-' {
+                        continue;
+                    }
+                    if *tag == '+' {
+                        line_in_hunk = Some((new_index, line));
+                    }
+                    new_index += 1;
+                }
+                cursor = match line_in_hunk {
+                    Some((offset, line)) => CaseCursor {
+                        line: (start + offset) as u32,
+                        character: line.trim_end_matches(['\n', '\r']).chars().count() as u32,
+                    },
+                    None => {
+                        let first_deleted = hunk.lines.iter().take_while(|(tag, _)| *tag == ' ').count();
+                        CaseCursor { line: (start + first_deleted.min(new_lines.len())) as u32, character: 0 }
+                    }
+                };
+            }
+            let target_index = order[k];
+            let before = apply_hunks(&old_lines, hunks, &applied).concat();
+            let target_start = start_in_buffer(hunks, &applied, target_index);
+            applied.insert(target_index);
+            let expected_after = apply_hunks(&old_lines, hunks, &applied).concat();
+            let history_hunks: Vec<(usize, &FileHunk)> = order[..k].iter().map(|index| (*index, &hunks[*index])).collect();
+            let (category, categories, evidence) = categorize(&history_hunks, &hunks[target_index]);
+            let suffix = if order_name == "reverse" { "-rev" } else { "" };
+            let mut provenance = json!({
+                "source": "git-history-replay",
+                "repo": info.repo_name,
+                "commit": info.commit,
+                "parent": info.parent,
+                "commit_subject": info.subject,
+                "num_hunks": hunks.len(),
+                "history_hunk_indices": &order[..k],
+                "target_hunk_index": target_index,
+                "diff_context_lines": 3,
+                "hunk_order": order_name,
+                "other_files_in_commit": info.other_files,
+                "cursor_convention": "0-based line, 0-based code-point column, placed after the last added line of the last history hunk",
+                "categories": categories,
+            });
+            provenance["category_evidence"] = evidence;
+            cases.push(Case {
+                id: format!("{}-{short}-h{}of{}{suffix}", info.repo_name, target_index + 1, hunks.len()),
+                language: language.to_owned(),
+                file_path: path.to_owned(),
+                before,
+                history,
+                cursor,
+                expected_after,
+                expected_patch: hunks[target_index].render(path, target_start),
+                category,
+                alternative_patches: Vec::new(),
+                provenance,
+            });
+        }
+    }
+    cases
+}
+
+/// Mines a repository; returns the cases and how many commits gave some.
+pub fn mine_repository(args: &MineArgs) -> anyhow::Result<(Vec<Case>, usize)> {
+    let repo = &args.repo;
+    git(repo, &["rev-parse", "--git-dir"]).with_context(|| format!("{} is not a git repository", repo.display()))?;
+    let top = git_text(repo, &["rev-parse", "--show-toplevel"])?;
+    let repo_name = Path::new(top.trim()).file_name().map_or_else(|| "repo".to_owned(), |name| name.to_string_lossy().into_owned());
+    let max_count = format!("--max-count={}", args.max_commits);
+    let commits = git_text(repo, &["rev-list", "--no-merges", &max_count, &args.rev])?;
+    let mut cases = Vec::new();
+    let mut productive_commits = 0;
+    for commit in commits.lines().map(str::trim).filter(|line| !line.is_empty()) {
+        let Ok(parent) = git_text(repo, &["rev-parse", "--verify", "--quiet", &format!("{commit}^")]) else { continue };
+        let parent = parent.trim().to_owned();
+        let changes = git_text(repo, &["diff-tree", "-r", "--no-commit-id", "--no-renames", "--name-status", &parent, commit])?;
+        let mut source_files = Vec::new();
+        let mut other_files = Vec::new();
+        for line in changes.lines() {
+            let Some((status, path)) = line.split_once('\t') else { continue };
+            let wanted = language_for_path(path).is_some()
+                && args.extensions.as_ref().is_none_or(|extensions| {
+                    Path::new(path).extension().and_then(|ext| ext.to_str()).is_some_and(|ext| extensions.iter().any(|wanted| wanted == ext))
+                });
+            if wanted {
+                source_files.push((status.to_owned(), path.to_owned()));
+            } else {
+                other_files.push(path.to_owned());
+            }
+        }
+        let [(status, path)] = source_files.as_slice() else { continue };
+        if status != "M" {
+            continue;
+        }
+        let Ok(old_text) = git_text(repo, &["show", &format!("{parent}:{path}")]) else { continue };
+        if old_text.len() > args.max_file_bytes || old_text.contains('\0') {
+            continue;
+        }
+        let diff = git_text(repo, &["diff", "--no-color", "--no-ext-diff", "--no-renames", "-U3", &parent, commit, "--", path])?;
+        let hunks = parse_git_diff(&diff)?;
+        if hunks.len() < args.min_hunks || hunks.len() > args.max_hunks {
+            continue;
+        }
+        let subject = git_text(repo, &["log", "-1", "--format=%s", commit]).unwrap_or_default();
+        let info = CommitInfo { repo_name: &repo_name, commit, parent: &parent, subject: subject.trim(), other_files: &other_files };
+        let language = language_for_path(path).unwrap_or("unknown");
+        let mut new_cases = cases_from_file_change(path, language, &old_text, &hunks, &info, args.reverse);
+        // A case must replay and reach the commit's text, or it is not kept.
+        new_cases.retain(|case| case.replay().is_ok());
+        if !new_cases.is_empty() {
+            productive_commits += 1;
+        }
+        cases.extend(new_cases);
+    }
+    Ok((cases, productive_commits))
+}
+
+/// The `mine` subcommand.
+pub fn run_mine(args: MineArgs) -> anyhow::Result<()> {
+    let (cases, commits) = mine_repository(&args)?;
+    let mut text = String::new();
+    for case in &cases {
+        text.push_str(&serde_json::to_string(case)?);
+        text.push('\n');
+    }
+    std::fs::write(&args.out, text).with_context(|| format!("cannot write {}", args.out.display()))?;
+    let mut by_category = std::collections::BTreeMap::new();
+    for case in &cases {
+        *by_category.entry(case.category.as_str()).or_insert(0) += 1;
+    }
+    println!("{} cases from {commits} commits written to {}", cases.len(), args.out.display());
+    for (category, count) in by_category {
+        println!("  {category}: {count}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::eval::tests::temp_dir;
+    use crate::tools::patch::apply_patch;
+
+    fn run_git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&status.stderr));
+    }
+
+    fn commit_file(dir: &Path, path: &str, text: &str, message: &str) {
+        let file = dir.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+        run_git(dir, &["add", "-A"]);
+        run_git(dir, &["commit", "-q", "-m", message]);
+    }
+
+    /// A file of `count` small functions, with `name` as the helper they call.
+    fn functions(count: usize, name: &str, changed: &[usize]) -> String {
+        let mut text = String::from("use std::fmt;\n\n");
+        for index in 0..count {
+            let callee = if changed.contains(&index) { name } else { "old_helper" };
+            text.push_str(&format!("fn function_{index}() -> u32 {{\n    let value = {index};\n    {callee}(value)\n}}\n\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn mines_cases_from_a_small_repository() {
+        let dir = temp_dir("mine");
+        run_git(&dir, &["init", "-q", "-b", "main"]);
+        commit_file(&dir, "src/lib.rs", &functions(12, "old_helper", &[]), "first");
+        // Three hunks that rename the callee: 2 forward and 2 reverse cases.
+        commit_file(&dir, "src/lib.rs", &functions(12, "new_helper", &[1, 5, 9]), "rename the helper");
+        // One hunk: no case.
+        commit_file(&dir, "src/lib.rs", &functions(12, "new_helper", &[1, 3, 5, 9]), "one more");
+        // Two source files: no case.
+        std::fs::write(dir.join("src/other.py"), "x = 1\n").unwrap();
+        commit_file(&dir, "src/lib.rs", &functions(12, "new_helper", &[1, 3, 5, 7, 9]), "two files");
+        // Two hunks in a Python file and a README: 1 forward and 1 reverse case.
+        std::fs::write(dir.join("README.md"), "docs\n").unwrap();
+        let python_before = "import os\n\n\ndef a(x):\n    return x == None\n\n\n\n\n\n\n\ndef b(y):\n    return y == None\n";
+        std::fs::write(dir.join("src/other.py"), python_before).unwrap();
+        run_git(&dir, &["add", "-A"]);
+        run_git(&dir, &["commit", "-q", "-m", "python"]);
+        let python_after = "import os\n\n\ndef a(x):\n    return x is None\n\n\n\n\n\n\n\ndef b(y):\n    return y is None";
+        std::fs::write(dir.join("README.md"), "more docs\n").unwrap();
+        commit_file(&dir, "src/other.py", python_after, "python change without final newline");
+
+        let out = dir.join("cases.jsonl");
+        let args = MineArgs::parse(&[dir.to_string_lossy().into_owned(), "--out".into(), out.to_string_lossy().into_owned()]).unwrap();
+        run_mine(args).unwrap();
+        let loaded = crate::tools::eval::cases::load_cases(std::slice::from_ref(&out)).unwrap();
+        let repo_name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        // Ids are `{repo}-{10 hex digits of the commit}-h{target}of{hunks}[-rev]`.
+        let summary: Vec<(String, String)> = loaded
+            .iter()
+            .map(|loaded| (loaded.case.id[repo_name.len() + 12..].to_owned(), loaded.case.category.clone()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("h2of2".to_owned(), "repeated-pattern".to_owned()),
+                ("h1of2-rev".to_owned(), "repeated-pattern".to_owned()),
+                ("h2of3".to_owned(), "rename-propagation".to_owned()),
+                ("h3of3".to_owned(), "rename-propagation".to_owned()),
+                ("h2of3-rev".to_owned(), "rename-propagation".to_owned()),
+                ("h1of3-rev".to_owned(), "rename-propagation".to_owned()),
+            ]
+        );
+        for loaded in &loaded {
+            let case = &loaded.case;
+            assert!(case.id.starts_with(&format!("{repo_name}-")), "{}", case.id);
+            case.replay().unwrap();
+            // The lenient patch format has no notion of a missing final newline.
+            let patched = apply_patch(&case.before, &case.expected_patch).unwrap();
+            assert_eq!(patched.trim_end(), case.expected_after.trim_end(), "{}", case.id);
+            assert_ne!(case.before, case.expected_after);
+        }
+        let rename = &loaded[2].case;
+        assert_eq!(rename.history.len(), 1);
+        assert_eq!(rename.language, "rust");
+        // The cursor is at the end of the line that the history hunk added.
+        let cursor_line = rename.before.split('\n').nth(rename.cursor.line as usize).unwrap();
+        assert_eq!(cursor_line, "    new_helper(value)");
+        assert_eq!(rename.cursor.character, 21);
+        assert_eq!(rename.provenance["category_evidence"]["rename_pairs"], json!(["old_helper->new_helper"]));
+        let python = &loaded[0].case;
+        assert_eq!(python.provenance["other_files_in_commit"], json!(["README.md"]));
+        assert!(python.expected_after.ends_with("return y is None"));
+        assert_eq!(python.provenance["category_evidence"]["pattern_similarity"], json!(1.0));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Rebuilds the commits behind some shared cases as a repository, mines it, and checks that
+    /// the mined cases are the shared ones.
+    #[test]
+    fn mining_reproduces_the_shared_cases() {
+        let shared_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/dev.jsonl");
+        let shared = crate::tools::eval::cases::load_cases(std::slice::from_ref(&shared_path)).unwrap();
+        let shared: Vec<&Case> = shared.iter().map(|loaded| &loaded.case).collect();
+        let commit_of = |case: &Case| case.provenance["commit"].as_str().unwrap().to_owned();
+        let target_of = |case: &Case| case.provenance["target_hunk_index"].as_u64().unwrap();
+        let dir = temp_dir("mine-shared");
+        run_git(&dir, &["init", "-q", "-b", "main"]);
+        let mut rebuilt = Vec::new();
+        for case in &shared {
+            let commit = commit_of(case);
+            let hunks = case.provenance["num_hunks"].as_u64().unwrap();
+            if target_of(case) != 1 || rebuilt.contains(&commit) {
+                continue;
+            }
+            let Some(last) = shared.iter().find(|other| commit_of(other) == commit && target_of(other) == hunks - 1) else { continue };
+            // The parent's text is the first case's text before its history; the commit's text
+            // is the last case's expected text.
+            let path = format!("c{}/{}", rebuilt.len(), case.file_path);
+            commit_file(&dir, &path, &case.replay().unwrap().initial, "parent");
+            commit_file(&dir, &path, &last.expected_after, &commit);
+            rebuilt.push(commit);
+            if rebuilt.len() == 12 {
+                break;
+            }
+        }
+        let args = MineArgs::parse(&[dir.to_string_lossy().into_owned(), "--no-reverse".into()]).unwrap();
+        let (mined, commits) = mine_repository(&args).unwrap();
+        assert_eq!(commits, rebuilt.len());
+        let body = |diff: &str| diff.splitn(3, '\n').nth(2).unwrap_or("").to_owned();
+        let mut compared = 0;
+        for case in &mined {
+            let subject = case.provenance["commit_subject"].as_str().unwrap();
+            let Some(original) = shared.iter().find(|other| commit_of(other) == subject && target_of(other) == target_of(case)) else {
+                continue;
+            };
+            assert_eq!(case.before, original.before, "{}", original.id);
+            assert_eq!(case.expected_after, original.expected_after, "{}", original.id);
+            assert_eq!(case.cursor, original.cursor, "{}", original.id);
+            assert_eq!(case.history.iter().map(|diff| body(diff)).collect::<Vec<_>>(), original.history.iter().map(|diff| body(diff)).collect::<Vec<_>>(), "{}", original.id);
+            assert_eq!(case.category, original.category, "{}", original.id);
+            compared += 1;
+        }
+        assert!(compared >= 12, "only {compared} cases compared");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn parses_arguments() {
+        let args: Vec<String> = ["repo", "--ext", "rs,.py", "--no-reverse"].iter().map(|arg| (*arg).to_owned()).collect();
+        let parsed = MineArgs::parse(&args).unwrap();
+        assert_eq!(parsed.extensions, Some(vec!["rs".to_owned(), "py".to_owned()]));
+        assert!(!parsed.reverse);
+        assert!(MineArgs::parse(&[]).is_err());
+    }
+}
