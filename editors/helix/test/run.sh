@@ -44,6 +44,16 @@ end-of-line-diagnostics = "hint"
 [editor.inline-diagnostics]
 cursor-line = "hint"
 EOF
+# Waits until no line of the screen matches the extended regex $1, for at most $2 seconds.
+wait_gone() {
+    local deadline=$((SECONDS + $2))
+    while [ $SECONDS -lt $deadline ]; do
+        screen | grep -qE -- "$1" || return 0
+        sleep 0.1
+    done
+    echo "timeout waiting for /$1/ to leave the screen" >&2
+    return 1
+}
 cd "$WORK"
 $T new-session -d -s hx -x 110 -y 30 "$HERE/hx.sh -c $XDG_CONFIG_HOME/helix/config.toml stats.py"
 if wait_for 'def summarize' 20; then pass "Helix opens the file"; else fail "Helix opens the file"; finish; fi
@@ -55,6 +65,8 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
     if tmux_wait_for hx 'nextedit\.accept' 3 2>/dev/null; then server_ready=1; $T send-keys -t hx Escape; break; fi
     $T send-keys -t hx Escape
 done
+# The picker must be closed before the next keys, or it eats them.
+wait_gone 'nextedit\.accept' 5
 if [ $server_ready = 1 ]; then pass "the server starts and lists its commands"; else fail "the server starts and lists its commands"; screen; finish; fi
 
 # Rename `count` to `total` on line 2: go to the line, select the word, change it.
