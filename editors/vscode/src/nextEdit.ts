@@ -31,19 +31,28 @@ interface ProtocolInlineEditResult {
     edits?: ProtocolInlineEdit[];
 }
 
-/** The suggestion currently shown. */
-interface Suggestion {
-    /** The server's id of the suggestion (the accept command's first argument). */
-    id: unknown;
-    protocolEdit: ProtocolInlineEdit;
-    document: vscode.TextDocument;
-    version: number;
+/** One replacement of a suggestion. */
+interface SuggestionPart {
     /** The whole range the server replaces, and the text it puts there. */
     range: vscode.Range;
     text: string;
     /** The minimal part of the change: the text removed and the text inserted at its start. */
     deletedRange: vscode.Range;
     insertedText: string;
+}
+
+/**
+ * The suggestion currently shown. A suggestion can replace several places (the result's edits
+ * that share the accept command's id); the first one, in document order, is where Tab jumps.
+ */
+interface Suggestion extends SuggestionPart {
+    /** The server's id of the suggestion (the accept command's first argument). */
+    id: unknown;
+    protocolEdit: ProtocolInlineEdit;
+    protocolEdits: ProtocolInlineEdit[];
+    parts: SuggestionPart[];
+    document: vscode.TextDocument;
+    version: number;
     /** Shown as ghost text through the inline completion API instead of decorations. */
     asInlineCompletion: boolean;
 }
@@ -142,15 +151,26 @@ export class NextEditController implements vscode.Disposable {
             return;
         }
         this.clear();
-        const startOffset = editor.document.offsetAt(suggestion.range.start);
-        const applied = await editor.edit(builder => builder.replace(suggestion.range, suggestion.text));
+        // The cursor goes to the end of the last replacement, shifted by the ones before it.
+        const document = editor.document;
+        let shift = 0;
+        for (const part of suggestion.parts.slice(0, -1)) {
+            shift += part.text.length - (document.offsetAt(part.range.end) - document.offsetAt(part.range.start));
+        }
+        const last = suggestion.parts[suggestion.parts.length - 1];
+        const cursorOffset = document.offsetAt(last.range.start) + shift + last.text.length;
+        const applied = await editor.edit(builder => {
+            for (const part of suggestion.parts) {
+                builder.replace(part.range, part.text);
+            }
+        });
         if (!applied) {
             logEvent('ACCEPT_FAILED', { id: suggestion.id });
             return;
         }
-        const cursor = editor.document.positionAt(startOffset + suggestion.text.length);
+        const cursor = editor.document.positionAt(cursorOffset);
         editor.selection = new vscode.Selection(cursor, cursor);
-        logEvent('ACCEPTED', { id: suggestion.id, line: suggestion.range.start.line + 1, text: suggestion.text });
+        logEvent('ACCEPTED', { id: suggestion.id, line: suggestion.range.start.line + 1, text: suggestion.text, parts: suggestion.parts.length });
         this.sendAccepted(suggestion);
     }
 
@@ -273,59 +293,61 @@ export class NextEditController implements vscode.Disposable {
             logEvent('NO_EDIT', { number: requestNumber });
             return;
         }
-        if (protocolEdit.textDocument?.version !== undefined && protocolEdit.textDocument.version !== version) {
+        // The edits that share the first one's accept command form one suggestion.
+        const id = protocolEdit.command?.arguments?.[0];
+        const protocolEdits = (result?.edits ?? []).filter(edit =>
+            edit.command?.arguments?.[0] === id && (edit.textDocument?.uri ?? params.textDocument.uri) === params.textDocument.uri);
+        if (protocolEdits.some(edit => edit.textDocument?.version !== undefined && edit.textDocument.version !== version)) {
             logEvent('STALE', { number: requestNumber, version: protocolEdit.textDocument.version });
             return;
         }
-        this.show(editor, protocolEdit, client);
+        this.show(editor, protocolEdits, client);
     }
 
-    private show(editor: vscode.TextEditor, protocolEdit: ProtocolInlineEdit, client: LanguageClient): void {
+    private show(editor: vscode.TextEditor, protocolEdits: ProtocolInlineEdit[], client: LanguageClient): void {
         const document = editor.document;
-        const range = document.validateRange(client.protocol2CodeConverter.asRange(protocolEdit.range));
-        const oldText = document.getText(range);
-        const newText = protocolEdit.text;
-        if (oldText === newText) {
+        const parts: SuggestionPart[] = [];
+        for (const edit of protocolEdits) {
+            const range = document.validateRange(client.protocol2CodeConverter.asRange(edit.range));
+            const part = minimalPart(document, range, edit.text);
+            if (part !== undefined) {
+                parts.push(part);
+            }
+        }
+        parts.sort((left, right) => left.range.start.compareTo(right.range.start));
+        if (parts.length === 0) {
             logEvent('NO_EDIT', { reason: 'no-op' });
             return;
         }
-        // Show only what changes: trim the common prefix and suffix of the old and the new text.
-        let prefix = 0;
-        while (prefix < oldText.length && prefix < newText.length && oldText[prefix] === newText[prefix]) {
-            prefix++;
+        if (parts.some((part, index) => index > 0 && parts[index - 1].range.end.isAfter(part.range.start))) {
+            logEvent('NO_EDIT', { reason: 'overlapping edits' });
+            return;
         }
-        let suffix = 0;
-        while (suffix < oldText.length - prefix && suffix < newText.length - prefix
-            && oldText[oldText.length - 1 - suffix] === newText[newText.length - 1 - suffix]) {
-            suffix++;
-        }
-        const startOffset = document.offsetAt(range.start);
-        const deletedRange = new vscode.Range(
-            document.positionAt(startOffset + prefix),
-            document.positionAt(startOffset + oldText.length - suffix),
-        );
-        const insertedText = newText.slice(prefix, newText.length - suffix);
+        const first = parts[0];
         const cursor = editor.selection.active;
-        const asInlineCompletion = deletedRange.isEmpty && deletedRange.start.isEqual(cursor) && editor.selection.isEmpty;
+        const asInlineCompletion = parts.length === 1 && first.deletedRange.isEmpty
+            && first.deletedRange.start.isEqual(cursor) && editor.selection.isEmpty;
+        const protocolEdit = protocolEdits[0];
         const suggestion: Suggestion = {
+            ...first,
             id: protocolEdit.command?.arguments?.[0],
             protocolEdit,
+            protocolEdits,
+            parts,
             document,
             version: document.version,
-            range,
-            text: newText,
-            deletedRange,
-            insertedText,
             asInlineCompletion,
         };
+        const range = first.range;
         this.suggestion = suggestion;
         logEvent('SHOWN', {
             id: suggestion.id,
             version: suggestion.version,
             line: range.start.line + 1,
-            deleted: document.getText(deletedRange),
-            inserted: insertedText,
-            text: newText,
+            deleted: document.getText(first.deletedRange),
+            inserted: first.insertedText,
+            text: first.text,
+            parts: parts.length,
             inlineCompletion: asInlineCompletion,
             onScreen: isOnScreen(editor, range),
         });
@@ -343,25 +365,39 @@ export class NextEditController implements vscode.Disposable {
         if (suggestion === undefined) {
             return;
         }
-        const insertedLines = suggestion.insertedText.split(/\r?\n/);
-        const insertedLabel = insertedLines.length > 1 ? insertedLines.join(' ⏎ ') : insertedLines[0];
-        editor.setDecorations(this.deletedDecoration, suggestion.deletedRange.isEmpty ? [] : [suggestion.deletedRange]);
-        const insertedOptions: vscode.DecorationOptions[] = insertedLabel.length === 0 ? [] : [{
-            range: new vscode.Range(suggestion.deletedRange.end, suggestion.deletedRange.end),
-            hoverMessage: new vscode.MarkdownString().appendText('Next edit (Tab to accept, Esc to dismiss)\n').appendCodeblock(suggestion.text),
-            renderOptions: {
-                after: {
-                    contentText: insertedLabel,
-                    color: new vscode.ThemeColor('nextedit.insertedTextForeground'),
-                    backgroundColor: new vscode.ThemeColor('nextedit.insertedTextBackground'),
-                    border: '1px solid',
-                    borderColor: new vscode.ThemeColor('nextedit.insertedTextForeground'),
-                },
-            },
-        }];
-        editor.setDecorations(this.insertedDecoration, insertedOptions);
-        const markLine = suggestion.deletedRange.start.line;
-        editor.setDecorations(this.gutterDecoration, [new vscode.Range(markLine, 0, markLine, 0)]);
+        const hoverMessage = new vscode.MarkdownString()
+            .appendText('Next edit (Tab to accept, Esc to dismiss)\n')
+            .appendCodeblock(suggestion.parts.map(part => part.text).join('\n…\n'));
+        const deleted: vscode.DecorationOptions[] = [];
+        const inserted: vscode.DecorationOptions[] = [];
+        const marks: vscode.Range[] = [];
+        for (const part of suggestion.parts) {
+            if (!part.deletedRange.isEmpty) {
+                deleted.push({ range: part.deletedRange, hoverMessage });
+            }
+            const insertedLines = part.insertedText.split(/\r?\n/);
+            const insertedLabel = insertedLines.length > 1 ? insertedLines.join(' ⏎ ') : insertedLines[0];
+            if (insertedLabel.length > 0) {
+                inserted.push({
+                    range: new vscode.Range(part.deletedRange.end, part.deletedRange.end),
+                    hoverMessage,
+                    renderOptions: {
+                        after: {
+                            contentText: insertedLabel,
+                            color: new vscode.ThemeColor('nextedit.insertedTextForeground'),
+                            backgroundColor: new vscode.ThemeColor('nextedit.insertedTextBackground'),
+                            border: '1px solid',
+                            borderColor: new vscode.ThemeColor('nextedit.insertedTextForeground'),
+                        },
+                    },
+                });
+            }
+            const markLine = part.deletedRange.start.line;
+            marks.push(new vscode.Range(markLine, 0, markLine, 0));
+        }
+        editor.setDecorations(this.deletedDecoration, deleted);
+        editor.setDecorations(this.insertedDecoration, inserted);
+        editor.setDecorations(this.gutterDecoration, marks);
         this.renderJumpHint(editor, suggestion);
     }
 
@@ -408,4 +444,28 @@ export class NextEditController implements vscode.Disposable {
 
 function isOnScreen(editor: vscode.TextEditor, range: vscode.Range): boolean {
     return editor.visibleRanges.some(visible => visible.contains(range.start));
+}
+
+/** The replacement of `range` by `text`, trimmed to what changes; undefined for a no-op. */
+function minimalPart(document: vscode.TextDocument, range: vscode.Range, text: string): SuggestionPart | undefined {
+    const oldText = document.getText(range);
+    if (oldText === text) {
+        return undefined;
+    }
+    // Show only what changes: trim the common prefix and suffix of the old and the new text.
+    let prefix = 0;
+    while (prefix < oldText.length && prefix < text.length && oldText[prefix] === text[prefix]) {
+        prefix++;
+    }
+    let suffix = 0;
+    while (suffix < oldText.length - prefix && suffix < text.length - prefix
+        && oldText[oldText.length - 1 - suffix] === text[text.length - 1 - suffix]) {
+        suffix++;
+    }
+    const startOffset = document.offsetAt(range.start);
+    const deletedRange = new vscode.Range(
+        document.positionAt(startOffset + prefix),
+        document.positionAt(startOffset + oldText.length - suffix),
+    );
+    return { range, text, deletedRange, insertedText: text.slice(prefix, text.length - suffix) };
 }
