@@ -226,10 +226,7 @@ local function draw_jump_hint(bufnr, suggestion)
   })
 end
 
-local function draw(bufnr, suggestion)
-  clear_marks(bufnr)
-  suggestion.hint_mark = nil
-  local change = suggestion.change
+local function draw_part(bufnr, change)
   if change.deleted ~= '' then
     vim.api.nvim_buf_set_extmark(bufnr, namespace, change.start_row, change.start_col, {
       end_row = change.end_row,
@@ -258,34 +255,78 @@ local function draw(bufnr, suggestion)
     sign_text = config.sign_text,
     sign_hl_group = 'NexteditSign',
   })
+end
+
+local function draw(bufnr, suggestion)
+  clear_marks(bufnr)
+  suggestion.hint_mark = nil
+  for _, part in ipairs(suggestion.parts) do
+    draw_part(bufnr, part.change)
+  end
   draw_jump_hint(bufnr, suggestion)
 end
 
-local function show(bufnr, client, edit)
-  local encoding = client.offset_encoding or 'utf-16'
+-- One replacement of a suggestion, with the minimal change to draw; nil for a no-op.
+local function make_part(bufnr, edit, encoding)
   local range = to_byte_range(bufnr, edit.range, encoding)
   local old_text = get_text(bufnr, range)
   if old_text == edit.text then
-    return
+    return nil
   end
   local prefix, deleted, inserted = minimal_change(old_text, edit.text)
   local start_row, start_col = advance(range.start_row, range.start_col, old_text:sub(1, prefix))
   local end_row, end_col = advance(start_row, start_col, deleted)
-  local suggestion = {
-    id = edit.command and edit.command.arguments and edit.command.arguments[1],
+  return {
     edit = edit,
-    client_id = client.id,
-    encoding = encoding,
-    version = buffer_version(bufnr),
     range = range,
     change = {
       start_row = start_row, start_col = start_col, end_row = end_row, end_col = end_col,
       deleted = deleted, inserted = inserted,
     },
   }
+end
+
+local function before(left, right)
+  if left.start_row ~= right.start_row then
+    return left.start_row < right.start_row
+  end
+  return left.start_col < right.start_col
+end
+
+-- Shows the edits of one suggestion (those that share the accept command's id).
+local function show(bufnr, client, edits)
+  local encoding = client.offset_encoding or 'utf-16'
+  local parts = {}
+  for _, edit in ipairs(edits) do
+    local part = make_part(bufnr, edit, encoding)
+    if part then
+      table.insert(parts, part)
+    end
+  end
+  if #parts == 0 then
+    return
+  end
+  table.sort(parts, function(left, right) return before(left.range, right.range) end)
+  for index = 2, #parts do
+    local previous, range = parts[index - 1].range, parts[index].range
+    if previous.end_row > range.start_row or (previous.end_row == range.start_row and previous.end_col > range.start_col) then
+      return
+    end
+  end
+  local first = parts[1]
+  local suggestion = {
+    id = first.edit.command and first.edit.command.arguments and first.edit.command.arguments[1],
+    edit = first.edit,
+    range = first.range,
+    change = first.change,
+    parts = parts,
+    client_id = client.id,
+    encoding = encoding,
+    version = buffer_version(bufnr),
+  }
   buffer_state(bufnr).suggestion = suggestion
   draw(bufnr, suggestion)
-  pcall(client_call, client, 'notify', 'textDocument/didShowInlineEdit', { item = edit })
+  pcall(client_call, client, 'notify', 'textDocument/didShowInlineEdit', { item = first.edit })
   vim.api.nvim_exec_autocmds('User', { pattern = 'NexteditSuggestion', modeline = false })
 end
 
@@ -314,14 +355,22 @@ function M.request(bufnr)
     if err or not vim.api.nvim_buf_is_valid(bufnr) or buffer_version(bufnr) ~= version then
       return
     end
-    local edit = result and result.edits and result.edits[1]
-    if not edit then
+    local first = result and result.edits and result.edits[1]
+    if not first then
       return
     end
-    if edit.textDocument and edit.textDocument.version and edit.textDocument.version ~= version then
-      return
+    local id = first.command and first.command.arguments and first.command.arguments[1]
+    local edits = {}
+    for _, edit in ipairs(result.edits) do
+      local edit_id = edit.command and edit.command.arguments and edit.command.arguments[1]
+      if edit_id == id then
+        if edit.textDocument and edit.textDocument.version and edit.textDocument.version ~= version then
+          return
+        end
+        table.insert(edits, edit)
+      end
     end
-    show(bufnr, client, edit)
+    show(bufnr, client, edits)
   end, bufnr)
   if ok and request_id then
     state.request = { client = client, id = request_id }
@@ -388,19 +437,30 @@ function M.accept(bufnr)
     return false
   end
   M.clear(bufnr)
-  local range = suggestion.range
-  local text = suggestion.edit.text
-  local lines = vim.split(text, '\n', { plain = true })
-  vim.api.nvim_buf_set_text(bufnr, range.start_row, range.start_col, range.end_row, range.end_col, lines)
+  -- Apply from the last replacement up, so the ranges before it stay valid; an extmark at the end
+  -- of the last one follows the others' changes and gives the cursor's place.
+  local cursor_mark
+  for index = #suggestion.parts, 1, -1 do
+    local part = suggestion.parts[index]
+    local range = part.range
+    local lines = vim.split(part.edit.text, '\n', { plain = true })
+    vim.api.nvim_buf_set_text(bufnr, range.start_row, range.start_col, range.end_row, range.end_col, lines)
+    if index == #suggestion.parts then
+      local row, col = advance(range.start_row, range.start_col, part.edit.text)
+      cursor_mark = vim.api.nvim_buf_set_extmark(bufnr, namespace, row, col, {})
+    end
+  end
   local window = window_of(bufnr)
   if window then
-    local row, col = advance(range.start_row, range.start_col, text)
+    local position = vim.api.nvim_buf_get_extmark_by_id(bufnr, namespace, cursor_mark, {})
+    local row, col = position[1], position[2]
     local in_insert_mode = vim.api.nvim_get_mode().mode:sub(1, 1) == 'i'
     if not in_insert_mode and col > 0 then
       col = col - 1
     end
     pcall(vim.api.nvim_win_set_cursor, window, { row + 1, col })
   end
+  pcall(vim.api.nvim_buf_del_extmark, bufnr, namespace, cursor_mark)
   send_command(bufnr, suggestion, 'nextedit.accept')
   vim.api.nvim_exec_autocmds('User', { pattern = 'NexteditAccepted', modeline = false })
   return true
