@@ -1,0 +1,101 @@
+#!/bin/bash
+# Real-editor tests of the Neovim integration:
+#   1. Neovim 0.11.4 headless: the plugin (setup, extmarks, jump, accept and chaining, dismiss,
+#      opt-in <Tab>, :checkhealth nextedit);
+#   2. Neovim 0.11.4 headless: lsp/nextedit.lua with vim.lsp.config/vim.lsp.enable, code action;
+#   3. Neovim 0.7.2 (Debian) headless: the code-action route with vim.lsp.buf.code_action();
+#   4. Neovim 0.11.4 in tmux: the rendered suggestion on screen, saved as text and PNG.
+# Env: NEXTEDIT_BIN, NEXTEDIT_CLIENTS_CACHE, NEXTEDIT_ARTIFACTS.
+source "$(dirname "$0")/../../test/lib.sh"
+require_server
+HERE=$(cd "$(dirname "$0")" && pwd)
+PLUGIN_DIR=$(cd "$HERE/.." && pwd)
+bash "$HERE/install.sh"
+NVIM_011=$NEXTEDIT_CLIENTS_CACHE/nvim-0.11.4/venv/bin/nvim
+NVIM_07=/usr/bin/nvim
+
+make_scratch nvim
+trap 'rm -rf "$SCRATCH"' EXIT
+
+# Runs a headless test script: $1 = label, $2 = nvim binary, $3 = script. Counts its ok/FAILED lines.
+run_headless() {
+    local label=$1 nvim=$2 script=$3
+    local work=$SCRATCH/$label
+    mkdir -p "$work"
+    cp "$EDITORS_DIR/test/fixtures/stats.py" "$work/stats.py"
+    cp "$EDITORS_DIR/test/fixtures/stats.py" "$work/second.py"
+    log "$label: $($nvim --version | head -n1)"
+    local output=$SCRATCH/$label.out status=0
+    (cd "$work" && NEXTEDIT_WORK_FILE=$work/stats.py timeout 180 \
+        "$nvim" --headless --clean -u NONE -i NONE -c "luafile $HERE/$script") > "$output" 2>&1 || status=$?
+    # Headless Neovim may interleave mode messages with the output; keep the result lines.
+    grep -oE '(ok - |FAILED - |# ).*' "$output" | sed "s/^/$label: /" || true
+    local ok_count failed_count
+    ok_count=$(grep -cE 'ok - ' "$output" || true)
+    failed_count=$(grep -cE 'FAILED - ' "$output" || true)
+    TESTS_PASSED=$((TESTS_PASSED + ok_count))
+    TESTS_FAILED=$((TESTS_FAILED + failed_count))
+    if [ $status != 0 ] && [ "$failed_count" = 0 ]; then
+        fail "$label exited with $status"
+        tail -30 "$output"
+    elif [ $status != 0 ]; then
+        grep -A12 'FAILED - ' "$output" | head -60
+    fi
+}
+
+run_headless plugin-0.11 "$NVIM_011" test_plugin.lua
+run_headless lsp-config-0.11 "$NVIM_011" test_lsp_config.lua
+run_headless code-action-0.7 "$NVIM_07" test_code_action_0.7.lua
+
+# The rendered suggestion in a real terminal UI.
+WORK=$SCRATCH/tmux
+mkdir -p "$WORK"
+cp "$EDITORS_DIR/test/fixtures/stats.py" "$WORK/stats.py"
+cat > "$WORK/init.lua" <<EOF
+vim.opt.runtimepath:prepend('$PLUGIN_DIR')
+vim.o.termguicolors = true
+vim.o.swapfile = false
+vim.o.signcolumn = 'yes'
+vim.o.number = true
+vim.cmd.colorscheme('habamax')
+vim.api.nvim_create_autocmd('LspAttach', { callback = function() vim.g.nextedit_attached = 'attached'; vim.cmd.redrawstatus() end })
+vim.o.statusline = "%f %= nextedit %{get(g:, 'nextedit_attached', 'starting')} "
+require('nextedit').setup({
+  lsp = { cmd = { '$NEXTEDIT_BIN' }, init_options = { model = { backend = 'none' } } },
+})
+EOF
+SOCKET=nextedit-nvim-$$
+T="tmux -L $SOCKET"
+screen() { $T capture-pane -p -t nv; }
+wait_for() {
+    local deadline=$((SECONDS + $2))
+    while [ $SECONDS -lt $deadline ]; do
+        screen | grep -qE -- "$1" && return 0
+        sleep 0.1
+    done
+    echo "timeout waiting for /$1/ on the screen:" >&2; screen >&2
+    return 1
+}
+(cd "$WORK" && COLORTERM=truecolor $T new-session -d -s nv -x 90 -y 16 "$NVIM_011 -u init.lua -i NONE stats.py")
+if wait_for 'nextedit attached' 20; then
+    $T send-keys -t nv 2G '^' c i w total Escape
+    if wait_for 'next edit: line 4' 20 && wait_for 'counttotal \+= value' 5; then
+        pass "tmux: Neovim shows the suggestion inline with a jump hint"
+    else
+        fail "tmux: Neovim shows the suggestion inline with a jump hint"
+    fi
+    $T capture-pane -e -p -t nv > "$NEXTEDIT_ARTIFACTS/nvim-suggestion.ansi"
+    screen > "$NEXTEDIT_ARTIFACTS/nvim-suggestion.txt"
+    cat "$NEXTEDIT_ARTIFACTS/nvim-suggestion.txt"
+    python3 "$EDITORS_DIR/test/screen_to_html.py" "$NEXTEDIT_ARTIFACTS/nvim-suggestion.ansi" "$SCRATCH/nvim.html" "Neovim"
+    if [ -x /usr/bin/chromium ]; then
+        /usr/bin/chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=830,330 \
+            --screenshot="$NEXTEDIT_ARTIFACTS/nvim-suggestion.png" "file://$SCRATCH/nvim.html" >/dev/null 2>&1 \
+            && echo "# screenshot $NEXTEDIT_ARTIFACTS/nvim-suggestion.png"
+    fi
+    $T send-keys -t nv ':qa!' Enter
+else
+    fail "tmux: the server attaches in the Neovim UI"
+fi
+$T kill-server 2>/dev/null || true
+finish
