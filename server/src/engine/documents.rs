@@ -141,6 +141,13 @@ impl Documents {
         Ok(())
     }
 
+    /// Makes the next edit of `uri` start a new history event.
+    pub fn seal_history(&mut self, uri: &str) {
+        if let Some(open) = self.documents.get_mut(uri) {
+            open.history.seal();
+        }
+    }
+
     pub fn snapshot(&self, uri: &str) -> Option<DocumentSnapshot> {
         let open = self.documents.get(uri)?;
         Some(DocumentSnapshot {

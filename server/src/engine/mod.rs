@@ -407,7 +407,7 @@ impl Engine {
             proposal.group = suggestion::minimize_edits(&text, &proposal.group);
         }
         candidates.into_iter().find(|proposal| {
-            if rejected.contains(&fingerprint(&text, &proposal.edits)) {
+            if rejected.contains(&rejection_key(&snapshot.uri, &text, &proposal.edits)) {
                 return false;
             }
             match validate::check(&input, &proposal.edits) {
@@ -506,7 +506,10 @@ impl Engine {
     /// next prediction.
     pub fn accept(&self, id: u64) -> bool {
         self.shared.accepted.fetch_add(1, Ordering::Relaxed);
-        self.suggestion_by_id(id).is_some()
+        let Some(suggestion) = self.suggestion_by_id(id) else { return false };
+        // The user's next edit starts a new history event instead of joining the accepted one.
+        lock(&self.shared.documents).seal_history(&suggestion.uri);
+        true
     }
 
     /// The user rejected a suggestion: it is not offered again.
@@ -514,7 +517,7 @@ impl Engine {
         let Some(suggestion) = self.suggestion_by_id(id) else { return false };
         let text = self.with_documents(|documents| documents.get(&suggestion.uri).map(|open| open.document.text()));
         if let Some(text) = text {
-            lock(&self.shared.rejected).insert(fingerprint(&text, suggestion.edits()));
+            lock(&self.shared.rejected).insert(rejection_key(&suggestion.uri, &text, suggestion.edits()));
         }
         let mut jobs = lock(&self.shared.jobs);
         if let Some(entry) = jobs.get_mut(&suggestion.uri) {
@@ -576,6 +579,11 @@ pub fn llama_config(settings: &Settings) -> Result<(model::LlamaConfig, Option<S
 pub fn display_path(uri: &str) -> String {
     let path = documents::uri_path(uri);
     path.rsplit('/').next().filter(|name| !name.is_empty()).unwrap_or(path).to_owned()
+}
+
+/// Rejections are remembered per document: the same change may be right in another file.
+fn rejection_key(uri: &str, text: &str, edits: &[crate::text::TextEdit]) -> String {
+    format!("{uri}\u{0}{}", fingerprint(text, edits))
 }
 
 fn rank_key(proposal: &Proposal) -> (u8, f32, i64) {

@@ -24,7 +24,7 @@ impl Rejection {
             Rejection::Malformed => "malformed edits",
             Rejection::NoOp => "no change",
             Rejection::RevertsLastEdit => "reverts the last edit",
-            Rejection::DeletesUntouchedTrailingLines => "deletes trailing lines the user never touched",
+            Rejection::DeletesUntouchedTrailingLines => "deletes lines the user never touched",
             Rejection::DegenerateRepetition => "degenerate repetition",
             Rejection::NewSyntaxErrors => "adds syntax errors",
         }
@@ -66,7 +66,7 @@ pub fn check(input: &CheckInput<'_>, edits: &[TextEdit]) -> Result<(), Rejection
         return Err(Rejection::RevertsLastEdit);
     }
     if let Some(region) = &input.region {
-        if deletes_untouched_tail(input, edits, region) {
+        if deletes_untouched_lines(input, edits, region) {
             return Err(Rejection::DeletesUntouchedTrailingLines);
         }
     }
@@ -112,30 +112,31 @@ fn reverts_last_edit(input: &CheckInput<'_>, edits: &[TextEdit]) -> bool {
     apply_edits(&new, &local).is_some_and(|region| region == old)
 }
 
-/// Whether an edit deletes whole lines at the end of the region (a model that stopped early),
-/// outside the lines the user just edited.
-fn deletes_untouched_tail(input: &CheckInput<'_>, edits: &[TextEdit], region: &Range<usize>) -> bool {
-    let Some(last) = edits.last() else { return false };
-    let reaches_end = last.range.end >= region.end.min(input.text.len()) && last.range.end > last.range.start;
-    if !reaches_end {
-        return false;
-    }
-    let removed = input.text.get(last.range.clone()).unwrap_or_default();
-    let removed_lines = removed.matches('\n').count();
-    let added_lines = last.new_text.matches('\n').count();
-    if removed_lines == 0 || added_lines >= removed_lines {
-        return false;
-    }
-    // Lines that the last event touched may legitimately be removed.
-    let touched = input.last_event.is_some_and(|event| {
-        let rope = &event.after;
-        if rope.len_bytes() != input.text.len() {
+/// Whether a region rewrite deletes whole non-blank lines that the user didn't just edit (a
+/// model that stopped early, or one that dropped lines it should have copied).
+fn deletes_untouched_lines(input: &CheckInput<'_>, edits: &[TextEdit], region: &Range<usize>) -> bool {
+    edits.iter().any(|edit| {
+        if edit.range.start < region.start || edit.range.end > region.end.max(region.start) {
             return false;
         }
-        let line = rope.byte_to_line(last.range.end.min(rope.len_bytes()));
-        event.after_lines.contains(&line)
-    });
-    !touched && !removed.trim().is_empty()
+        let removed = input.text.get(edit.range.clone()).unwrap_or_default();
+        let removed_lines = removed.lines().filter(|line| !line.trim().is_empty()).count();
+        let added_lines = edit.new_text.lines().filter(|line| !line.trim().is_empty()).count();
+        if !removed.contains('\n') || removed_lines <= added_lines {
+            return false;
+        }
+        // Lines that the last event touched may be removed.
+        let touched = input.last_event.is_some_and(|event| {
+            let rope = &event.after;
+            if rope.len_bytes() != input.text.len() {
+                return false;
+            }
+            let first = rope.byte_to_line(edit.range.start.min(rope.len_bytes()));
+            let last = rope.byte_to_line(edit.range.end.min(rope.len_bytes()));
+            event.after_lines.start <= first && last < event.after_lines.end.max(first + 1)
+        });
+        !touched
+    })
 }
 
 /// Runaway output: a line repeated many times, or a short chunk repeated at the end.
@@ -314,7 +315,12 @@ mod tests {
         let region = 0..text.len();
         let start = text.find("    let b").unwrap();
         let edits = [TextEdit::new(start..text.len(), "")];
-        assert_eq!(check_edits(&text, &history, Some(region), &edits), Err(Rejection::DeletesUntouchedTrailingLines));
+        assert_eq!(check_edits(&text, &history, Some(region.clone()), &edits), Err(Rejection::DeletesUntouchedTrailingLines));
+        // A line in the middle, too.
+        let line = text.find("    let a").unwrap()..text.find("    let b").unwrap();
+        let edits = [TextEdit::new(line, "")];
+        assert_eq!(check_edits(&text, &history, Some(region.clone()), &edits), Err(Rejection::DeletesUntouchedTrailingLines));
+        let _ = region;
     }
 
     #[test]

@@ -553,6 +553,7 @@ async fn load_model(state: Arc<GlobalState>, client: Client) {
     let send_status = |slot: &ModelSlot| {
         let message = match slot {
             ModelSlot::Failed(message) => Some(message.clone()),
+            ModelSlot::Off => Some("model off: renames and repeated edits only".to_owned()),
             _ => None,
         };
         json!({"state": slot.state_name(), "message": message})

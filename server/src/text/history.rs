@@ -153,11 +153,13 @@ pub struct History {
     events: VecDeque<EditEvent>,
     /// The text before the oldest kept event; `None` until the first event.
     original: Option<Rope>,
+    /// The next edit starts a new event (set after an accepted suggestion).
+    sealed: bool,
 }
 
 impl History {
     pub fn new(config: HistoryConfig) -> History {
-        History { config, events: VecDeque::new(), original: None }
+        History { config, events: VecDeque::new(), original: None, sealed: false }
     }
 
     pub fn events(&self) -> impl DoubleEndedIterator<Item = &EditEvent> + ExactSizeIterator {
@@ -168,6 +170,11 @@ impl History {
         self.events.back()
     }
 
+    /// Ends the newest event: the next edit starts a new one, however close it is.
+    pub fn seal(&mut self) {
+        self.sealed = true;
+    }
+
     /// The text before the oldest kept event, if there was any edit.
     pub fn original(&self) -> Option<&Rope> {
         self.original.as_ref()
@@ -176,7 +183,8 @@ impl History {
     /// Records one applied change. `before` is the text before it, `after` the text after.
     pub fn record(&mut self, before: &Rope, after: &Rope, change: &AppliedChange, now: Instant, sequence: u64) {
         let edit_bytes = change.start_byte..change.new_end_byte;
-        if let Some(last) = self.events.back_mut() {
+        let sealed = std::mem::take(&mut self.sealed);
+        if let Some(last) = self.events.back_mut().filter(|_| !sealed) {
             let close_in_time = now.saturating_duration_since(last.last_time) <= self.config.coalesce_time;
             let near = ranges_within(&last.after_lines, &change.old_lines, self.config.coalesce_lines);
             if close_in_time && near {
@@ -355,6 +363,21 @@ mod tests {
                 original == first before: true
             "#]],
         );
+    }
+
+    #[test]
+    fn a_sealed_history_starts_a_new_event() {
+        let mut document = Document::new("file:///t.rs", "rust", 0, TEXT);
+        let mut history = History::new(HistoryConfig::default());
+        let now = Instant::now();
+        for (sequence, (line, text)) in [(1u32, "a"), (2, "b")].into_iter().enumerate() {
+            let before = document.rope().clone();
+            let range = PositionRange::new(Position::new(line, 4), Position::new(line, 4));
+            let applied = document.apply_change(&TextChange { range: Some(range), text: text.into() }, PositionEncoding::Utf32);
+            history.record(&before, document.rope(), &applied, now, sequence as u64);
+            history.seal();
+        }
+        assert_eq!(history.events().len(), 2);
     }
 
     #[test]
