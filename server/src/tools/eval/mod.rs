@@ -109,7 +109,8 @@ impl EvalArgs {
                 "--config" => parsed.configs.push(PathBuf::from(flag_value(args, &mut index, arg)?)),
                 "--compare" => {
                     let start = index + 1;
-                    while index + 1 < args.len() && !args[index + 1].starts_with("--") {
+                    // Configuration files end in `.toml`; the case files may follow.
+                    while index + 1 < args.len() && !args[index + 1].starts_with("--") && args[index + 1].ends_with(".toml") {
                         index += 1;
                         parsed.configs.push(PathBuf::from(&args[index]));
                     }

@@ -523,6 +523,9 @@ fn parses_arguments() {
     let configuration = load_configuration(None, &parsed.overrides).unwrap();
     assert_eq!(configuration.settings, json!({"symbolic": {"enabled": false}, "predict": {"max_tokens": 64}}));
     assert!(EvalArgs::parse(&["--compare".to_owned(), "a.toml".to_owned()]).is_err());
+    let strings = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect::<Vec<_>>();
+    let parsed = EvalArgs::parse(&strings(&["--compare", "a.toml", "b.toml", "cases.jsonl"])).unwrap();
+    assert_eq!((parsed.configs.len(), parsed.cases.len()), (2, 1));
     assert!(EvalArgs::parse(&["--bogus".to_owned()]).is_err());
 }
 
