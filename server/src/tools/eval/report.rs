@@ -67,9 +67,20 @@ fn table_row(first_column: &str, group: &GroupSummary) -> String {
 }
 
 /// The Markdown report of one or more runs over the same cases.
-pub fn render_report(runs: &[RunSummary], results: &[Vec<CaseResult>], chart_dir: &str, command: &str) -> String {
+pub fn render_report(
+    runs: &[RunSummary],
+    results: &[Vec<CaseResult>],
+    chart_dir: &str,
+    command: &str,
+    case_files: &[PathBuf],
+) -> String {
     let mut out = String::from("# Next-edit evaluation\n\n");
     let _ = writeln!(out, "Command: `{command}`\n");
+    out.push_str("To check the numbers with the reference scorer (one case file at a time):\n\n");
+    for file in case_files {
+        let _ = writeln!(out, "    python3 score.py {} --pred predictions.jsonl --by category", file.display());
+    }
+    out.push('\n');
     out.push_str("Every case is replayed through the server over LSP as an editor would: open the file as it was \
                   before the history, send each history hunk as `didChange`, ask for the next edit at the cursor, \
                   apply it, compare with the expected file.\n\n");
@@ -149,6 +160,7 @@ pub fn write_report(
     runs: &[RunSummary],
     results: &[Vec<CaseResult>],
     command: &str,
+    case_files: &[PathBuf],
 ) -> anyhow::Result<Vec<PathBuf>> {
     let chart_dir = out_dir.join("charts");
     std::fs::create_dir_all(&chart_dir).with_context(|| format!("cannot create {}", chart_dir.display()))?;
@@ -162,7 +174,7 @@ pub fn write_report(
     write_latency_chart(&latency_path, runs)?;
     written.push(latency_path);
     let report_path = out_dir.join("report.md");
-    std::fs::write(&report_path, render_report(runs, results, "charts/", command))
+    std::fs::write(&report_path, render_report(runs, results, "charts/", command, case_files))
         .with_context(|| format!("cannot write {}", report_path.display()))?;
     written.push(report_path);
     let summary_path = out_dir.join("summary.json");
