@@ -9,6 +9,15 @@ nextedit: a language server that predicts your next edit
 
 Usage:
   nextedit [--stdio]        serve LSP over stdin/stdout (what editors run)
+  nextedit suggest FILE [--line L --column C] [--history PATCH]... [--json] [--config FILE] [--no-model]
+                            predict the next edit of FILE after the edits in the PATCH files
+  nextedit doctor           show the settings, the model, its prompt format, load time and a test generation
+  nextedit eval CASES.jsonl... [--out DIR] [--config A.toml] [--compare A.toml B.toml]
+                            replay next-edit cases through the server and score them
+  nextedit mine REPO_DIR [--out cases.jsonl]
+                            build evaluation cases from a git repository's history
+  nextedit bench [--smoke] [--json]
+                            measure the keystroke path, the symbolic engine and the model
   nextedit --version        print the version
   nextedit --help           print this help
 
@@ -24,6 +33,11 @@ fn main() -> ExitCode {
             println!("nextedit {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Some("suggest") => run_tool(nextedit::tools::suggest::SuggestArgs::parse(&args[1..]), nextedit::tools::suggest::run_suggest),
+        Some("doctor") => doctor(),
+        Some("eval") => run_tool(nextedit::tools::EvalArgs::parse(&args[1..]), nextedit::tools::run_eval),
+        Some("mine") => run_tool(nextedit::tools::MineArgs::parse(&args[1..]), nextedit::tools::run_mine),
+        Some("bench") => run_tool(nextedit::tools::BenchArgs::parse(&args[1..]), nextedit::tools::run_bench),
         Some("--help" | "-h" | "help") => {
             print!("{HELP}");
             ExitCode::SUCCESS
@@ -31,6 +45,79 @@ fn main() -> ExitCode {
         Some(other) => {
             eprintln!("nextedit: unknown command `{other}`; see `nextedit --help`");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs a subcommand whose arguments parsed (or reports why they didn't).
+fn run_tool<A>(args: Result<A, String>, run: impl FnOnce(A) -> anyhow::Result<()>) -> ExitCode {
+    init_logging();
+    let args = match args {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("nextedit: {message}; see `nextedit --help`");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("nextedit: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn doctor() -> ExitCode {
+    init_logging();
+    let settings = match nextedit::tools::suggest::cli_settings(None) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("nextedit: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("nextedit {}", env!("CARGO_PKG_VERSION"));
+    match config::user_config_path() {
+        Some(path) if path.is_file() => println!("user config: {}", path.display()),
+        Some(path) => println!("user config: {} (not present, defaults in use)", path.display()),
+        None => println!("user config: none (HOME is not set)"),
+    }
+    let languages: Vec<&str> = nextedit_grammars::compiled_languages().map(|language| language.id.as_str()).collect();
+    println!("languages: {}", languages.join(", "));
+    println!("symbolic engine: {}", if settings.symbolic.enabled { "on" } else { "off" });
+    match settings.model.backend {
+        config::BackendKind::None => {
+            println!("model backend: none (renames and repeated edits only)");
+            ExitCode::SUCCESS
+        }
+        config::BackendKind::Openai => {
+            println!("model backend: openai: not available in this build yet");
+            ExitCode::FAILURE
+        }
+        config::BackendKind::Llama => {
+            println!("model backend: llama (embedded llama.cpp)");
+            let (llama, warning) = match nextedit::engine::llama_config(&settings) {
+                Ok(pair) => pair,
+                Err(message) => {
+                    println!("model: {message}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            if let Some(warning) = warning {
+                println!("warning: {warning}");
+            }
+            println!("model file: {}", llama.path.display());
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("nextedit: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let report = runtime.block_on(nextedit::engine::model::doctor_report_for_config(llama));
+            print!("{report}");
+            if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
     }
 }

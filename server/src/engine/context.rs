@@ -74,9 +74,12 @@ impl Default for ContextBudget {
     }
 }
 
-/// The cursor assumed after the user's last edit: the end of the text that edit inserted.
+/// The cursor: the caller's, or else the end of the text the user's last edit inserted.
 pub fn cursor_after_last_edit(snapshot: &crate::engine::documents::DocumentSnapshot) -> usize {
     let len = snapshot.rope.len_bytes();
+    if let Some(cursor) = snapshot.cursor {
+        return cursor.min(len);
+    }
     snapshot.history.last().map_or(0, |event| event.last_edit_bytes.end.min(len))
 }
 

@@ -32,6 +32,8 @@ pub struct DocumentSnapshot {
     pub tree: Option<tree_sitter::Tree>,
     pub language: Option<&'static nextedit_grammars::LanguageInfo>,
     pub history: History,
+    /// The cursor, when the caller knows it (a byte offset); otherwise the end of the last edit.
+    pub cursor: Option<usize>,
 }
 
 /// Why a sync notification was ignored.
@@ -149,6 +151,7 @@ impl Documents {
             tree: open.syntax.as_ref().and_then(|syntax| syntax.tree().cloned()),
             language: open.syntax.as_ref().map(|syntax| syntax.language()),
             history: open.history.clone(),
+            cursor: None,
         })
     }
 

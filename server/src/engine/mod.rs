@@ -12,6 +12,7 @@ pub mod documents;
 pub mod model;
 pub mod prompt;
 pub mod suggestion;
+pub mod symbolic;
 pub mod validate;
 
 use std::collections::{HashMap, HashSet};
@@ -61,6 +62,28 @@ struct DocumentJobs {
 
 type Listener = Box<dyn Fn(EngineEvent) + Send + Sync>;
 
+/// The model engine's state.
+#[derive(Clone)]
+pub enum ModelSlot {
+    /// No model is configured (`model.backend = "none"`).
+    Off,
+    Loading,
+    Ready(Arc<dyn model::ModelBackend>),
+    /// Loading failed or the backend died; the message says why.
+    Failed(String),
+}
+
+impl ModelSlot {
+    pub fn state_name(&self) -> &'static str {
+        match self {
+            ModelSlot::Off => "off",
+            ModelSlot::Loading => "loading",
+            ModelSlot::Ready(_) => "ready",
+            ModelSlot::Failed(_) => "error",
+        }
+    }
+}
+
 struct Shared {
     documents: Mutex<Documents>,
     settings: RwLock<Settings>,
@@ -68,6 +91,7 @@ struct Shared {
     rejected: Mutex<HashSet<String>>,
     next_id: AtomicU64,
     listener: RwLock<Option<Listener>>,
+    model: RwLock<ModelSlot>,
     accepted: AtomicU64,
     shown: AtomicU64,
 }
@@ -88,6 +112,7 @@ impl Engine {
                 rejected: Mutex::new(HashSet::new()),
                 next_id: AtomicU64::new(1),
                 listener: RwLock::new(None),
+                model: RwLock::new(ModelSlot::Off),
                 accepted: AtomicU64::new(0),
                 shown: AtomicU64::new(0),
             }),
@@ -104,6 +129,14 @@ impl Engine {
 
     pub fn set_settings(&self, settings: Settings) {
         *write(&self.shared.settings) = settings;
+    }
+
+    pub fn model(&self) -> ModelSlot {
+        read(&self.shared.model).clone()
+    }
+
+    pub fn set_model(&self, slot: ModelSlot) {
+        *write(&self.shared.model) = slot;
     }
 
     /// Runs `f` with the documents locked. Keep `f` short: typing waits on this lock.
@@ -152,11 +185,12 @@ impl Engine {
             let mut jobs = lock(&self.shared.jobs);
             let entry = jobs.entry(uri.to_owned()).or_insert_with(|| DocumentJobs {
                 generation: 0,
-                cancel: cancel.clone(),
+                cancel: Arc::new(AtomicBool::new(false)),
                 status: watch::channel(JobStatus { version, done: false }).0,
                 best: None,
             });
             entry.generation += 1;
+            // Cancel the previous job (a fresh entry's flag belongs to no job).
             entry.cancel.store(true, Ordering::Relaxed);
             entry.cancel = cancel.clone();
             let had_suggestion = entry.best.take().is_some();
@@ -173,7 +207,7 @@ impl Engine {
             // and the waiting requests still get their answer.
             let job_engine = engine.clone();
             let job_uri = uri.clone();
-            let job = tokio::spawn(async move { job_engine.run_job(&job_uri, version, &cancel, true).await });
+            let job = tokio::spawn(async move { job_engine.run_job(&job_uri, version, None, &cancel, true).await });
             let proposal = match job.await {
                 Ok(proposal) => proposal,
                 Err(error) => {
@@ -192,8 +226,16 @@ impl Engine {
     }
 
     /// The whole pipeline for one version of one document.
-    async fn run_job(&self, uri: &str, version: i32, cancel: &CancelFlag, debounce: bool) -> Option<(Proposal, DocumentSnapshot)> {
-        let snapshot = self.with_documents(|documents| documents.snapshot(uri))?;
+    async fn run_job(
+        &self,
+        uri: &str,
+        version: i32,
+        cursor: Option<usize>,
+        cancel: &CancelFlag,
+        debounce: bool,
+    ) -> Option<(Proposal, DocumentSnapshot)> {
+        let mut snapshot = self.with_documents(|documents| documents.snapshot(uri))?;
+        snapshot.cursor = cursor;
         if snapshot.version != version || self.with_documents(|d| d.get(uri).is_some_and(|open| open.unpredictable.is_some())) {
             return None;
         }
@@ -222,14 +264,121 @@ impl Engine {
         best.map(|proposal| (proposal, snapshot))
     }
 
-    /// Symbolic proposals (rename propagation, repeated edits); none until that engine is wired.
-    fn symbolic_proposals(&self, _snapshot: &DocumentSnapshot) -> Vec<Proposal> {
-        Vec::new()
+    /// Symbolic proposals (rename propagation, repeated edits).
+    fn symbolic_proposals(&self, snapshot: &DocumentSnapshot) -> Vec<Proposal> {
+        symbolic::propose(snapshot)
     }
 
-    /// Model proposals; none until a backend is wired.
-    async fn model_proposals(&self, _snapshot: &DocumentSnapshot, _settings: &Settings, _cancel: &CancelFlag) -> Vec<Proposal> {
-        Vec::new()
+    /// Model proposals: context -> prompt -> model -> parse -> diff -> checks.
+    async fn model_proposals(&self, snapshot: &DocumentSnapshot, settings: &Settings, cancel: &CancelFlag) -> Vec<Proposal> {
+        let ModelSlot::Ready(backend) = self.model() else { return Vec::new() };
+        if snapshot.history.last().is_none() {
+            // Nothing to go on before the user's first edit.
+            return Vec::new();
+        }
+        if !backend.is_alive() {
+            let message = model::ModelError::BackendDead.to_string();
+            self.set_model(ModelSlot::Failed(message.clone()));
+            self.notify(EngineEvent::Problem { message: format!("nextedit: {message}") });
+            return Vec::new();
+        }
+        let Some(request) = self.model_request(snapshot, settings, backend.as_ref(), cancel) else { return Vec::new() };
+        let (format, built, context_text, request) = request;
+        let generation = match backend.generate(request).await {
+            Ok(generation) => generation,
+            Err(error) => {
+                tracing::warn!("model generation failed: {error}");
+                self.notify(EngineEvent::Problem { message: format!("nextedit: {error}") });
+                return Vec::new();
+            }
+        };
+        if generation.stats.cancelled || cancel.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
+        tracing::debug!(stats = ?generation.stats, "model generation");
+        let input = CheckInput {
+            text: &context_text,
+            tree: snapshot.tree.as_ref(),
+            language: snapshot.language,
+            last_event: snapshot.history.last(),
+            region: Some(built.region.clone()),
+        };
+        let mut proposals = Vec::new();
+        for candidate in generation.candidates {
+            let new_region = match format.parse(&candidate.text, &built) {
+                Ok(new_region) => new_region,
+                Err(error) => {
+                    tracing::debug!("model output rejected: {error}");
+                    continue;
+                }
+            };
+            let edits = diff::region_edits(&context_text, built.region.clone(), &new_region, Duration::from_millis(20));
+            if let Err(rejection) = validate::check(&input, &edits) {
+                tracing::debug!("model proposal dropped: {}", rejection.as_str());
+                continue;
+            }
+            let score = candidate.mean_logprob.exp().clamp(0.0, 1.0);
+            proposals.push(Proposal { edits, cursor_after: None, source: suggestion::SuggestionSource::Model, score, group: Vec::new() });
+        }
+        proposals
+    }
+
+    /// Builds the generation request for a snapshot, or `None` when there is nothing to ask.
+    #[allow(clippy::type_complexity)]
+    fn model_request(
+        &self,
+        snapshot: &DocumentSnapshot,
+        settings: &Settings,
+        backend: &dyn model::ModelBackend,
+        cancel: &CancelFlag,
+    ) -> Option<(Box<dyn prompt::PromptFormat + Send + Sync>, prompt::BuiltPrompt, String, model::GenerationRequest)> {
+        let count_tokens = |text: &str| backend.count_tokens(text);
+        let path = display_path(&snapshot.uri);
+        let other_events: Vec<context::HistoryEvent> = self.with_documents(|documents| {
+            documents
+                .recent_events(8)
+                .into_iter()
+                .filter(|(uri, _)| *uri != snapshot.uri)
+                .map(|(uri, event)| context::HistoryEvent {
+                    path: display_path(uri),
+                    old_text: event.old_text(),
+                    new_text: event.new_text(),
+                    unified_diff: event.unified_diff(2, Duration::from_millis(20)),
+                })
+                .collect()
+        });
+        let cursor = context::cursor_after_last_edit(snapshot);
+        let ctx = context::build(snapshot, &path, cursor, &other_events, &count_tokens, context::ContextBudget::default());
+        let info = backend.info();
+        let format = prompt::format_for(info.format, &prompt::ModelMetadata::default());
+        let budget = prompt::PromptBudget {
+            max_prompt_tokens: info.context_size.saturating_sub(settings.predict.max_tokens as usize).max(256),
+            max_output_tokens: settings.predict.max_tokens as usize,
+            ..prompt::PromptBudget::default()
+        };
+        let built = match format.build(&ctx, &count_tokens, &budget) {
+            Ok(built) => built,
+            Err(error) => {
+                tracing::debug!("no prompt: {error}");
+                return None;
+            }
+        };
+        let request = model::GenerationRequest {
+            prompt: built.prompt.clone(),
+            max_tokens: built.max_tokens,
+            stop: built.stop.clone(),
+            sampling: model::Sampling {
+                temperature: settings.predict.temperature,
+                top_k: settings.predict.top_k as usize,
+                top_p: settings.predict.top_p,
+                seed: 0,
+            },
+            candidates: settings.predict.candidates.max(1) as usize,
+            draft: Some(built.draft.clone()),
+            resync_tokens: (settings.predict.resync_tokens > 0).then_some(settings.predict.resync_tokens as usize),
+            cancel: cancel.clone(),
+        };
+        Some((format, built, ctx.text, request))
     }
 
     /// Drops proposals that fail the checks or were rejected, and returns the best of the rest.
@@ -308,8 +457,8 @@ impl Engine {
         Ok(jobs.get(uri).and_then(|entry| entry.best.clone()).filter(|suggestion| suggestion.version == version))
     }
 
-    /// Runs a prediction now, without the debounce, and returns it.
-    pub async fn predict_now(&self, uri: &str) -> Result<Option<Suggestion>, RequestError> {
+    /// Runs a prediction now, without the debounce, and returns it. `cursor` is a byte offset.
+    pub async fn predict_now(&self, uri: &str, cursor: Option<usize>) -> Result<Option<Suggestion>, RequestError> {
         let version = self
             .with_documents(|documents| documents.get(uri).map(|open| open.document.version))
             .ok_or(RequestError::UnknownDocument)?;
@@ -321,7 +470,7 @@ impl Engine {
                 status: watch::channel(JobStatus { version, done: false }).0,
                 best: None,
             });
-            if entry.best.as_ref().is_some_and(|best| best.version == version) {
+            if cursor.is_none() && entry.best.as_ref().is_some_and(|best| best.version == version) {
                 return Ok(entry.best.clone());
             }
             entry.generation += 1;
@@ -330,7 +479,7 @@ impl Engine {
             entry.status.send_replace(JobStatus { version, done: false });
             (entry.generation, entry.cancel.clone())
         };
-        let result = self.run_job(uri, version, &generation.1, false).await;
+        let result = self.run_job(uri, version, cursor, &generation.1, false).await;
         self.finish_job(uri, version, generation.0, result);
         self.suggestion(uri, Some(version), Duration::ZERO).await
     }
@@ -376,6 +525,44 @@ impl Engine {
             listener(event);
         }
     }
+}
+
+/// The llama backend's configuration from the settings. The second value is a warning for an
+/// unknown `model.format` (which falls back to detection).
+pub fn llama_config(settings: &Settings) -> Result<(model::LlamaConfig, Option<String>), String> {
+    let path = settings
+        .model
+        .path
+        .clone()
+        .map(std::path::PathBuf::from)
+        .or_else(model::default_model_path)
+        .ok_or("no model.path is set and no cache directory is known (set HOME or XDG_CACHE_HOME)")?;
+    let mut warning = None;
+    let format = match settings.model.format.as_str() {
+        "auto" | "" => None,
+        name => match name.parse::<prompt::PromptFormatKind>() {
+            Ok(kind) => Some(kind),
+            Err(_) => {
+                warning = Some(format!("unknown model.format `{name}`, detecting it from the model instead"));
+                None
+            }
+        },
+    };
+    let config = model::LlamaConfig {
+        threads: settings.model.threads.map(|threads| threads.max(1) as usize),
+        gpu_layers: settings.model.gpu_layers,
+        context_size: settings.model.context_size as usize,
+        lora: settings.model.lora.iter().map(std::path::PathBuf::from).collect(),
+        format,
+        ..model::LlamaConfig::new(path)
+    };
+    Ok((config, warning))
+}
+
+/// A path for prompts: the file name part of a URI's path, percent-encoding left as is.
+pub fn display_path(uri: &str) -> String {
+    let path = documents::uri_path(uri);
+    path.rsplit('/').next().filter(|name| !name.is_empty()).unwrap_or(path).to_owned()
 }
 
 fn rank_key(proposal: &Proposal) -> (u8, f32) {

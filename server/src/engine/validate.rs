@@ -70,7 +70,9 @@ pub fn check(input: &CheckInput<'_>, edits: &[TextEdit]) -> Result<(), Rejection
             return Err(Rejection::DeletesUntouchedTrailingLines);
         }
     }
-    if edits.iter().any(|edit| is_degenerate(input.text.get(edit.range.clone()).unwrap_or_default(), &edit.new_text)) {
+    if edits.iter().any(|edit| is_degenerate(input.text.get(edit.range.clone()).unwrap_or_default(), &edit.new_text))
+        || adds_doubled_lines(input.text, edits, &new_text)
+    {
         return Err(Rejection::DegenerateRepetition);
     }
     if adds_syntax_errors(input, edits, &new_text) {
@@ -177,6 +179,23 @@ fn is_degenerate(old: &str, new: &str) -> bool {
         }
     }
     false
+}
+
+/// Whether the edits leave more pairs of identical adjacent non-blank lines around the change than
+/// there were: small models like to repeat the line they just copied.
+fn adds_doubled_lines(text: &str, edits: &[TextEdit], new_text: &str) -> bool {
+    let (Some(first), Some(last)) = (edits.first(), edits.last()) else { return false };
+    let delta: isize = edits.iter().map(|edit| edit.new_text.len() as isize - edit.range.len() as isize).sum();
+    let new_end = (last.range.end as isize + delta).max(first.range.start as isize) as usize;
+    let doubled = |text: &str, span: Range<usize>| {
+        // One line of context on each side.
+        let start = text[..span.start].trim_end_matches('\n').rfind('\n').map_or(0, |i| i + 1);
+        let end = text[span.end..].find('\n').map_or(text.len(), |i| span.end + i + 1);
+        let lines: Vec<&str> = text[start..end].lines().map(str::trim).collect();
+        lines.windows(2).filter(|pair| !pair[0].is_empty() && pair[0] == pair[1]).count()
+    };
+    doubled(new_text, line_span(new_text, first.range.start..new_end))
+        > doubled(text, line_span(text, first.range.start..last.range.end))
 }
 
 /// Whether the edited text has more ERROR or MISSING nodes in the changed lines than before.
@@ -304,6 +323,11 @@ mod tests {
         let at = text.find("    a + b").unwrap();
         let spam = "    a + b;\n".repeat(5);
         assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(at..at, spam)]), Err(Rejection::DegenerateRepetition));
+        let line = text.find("    let b").unwrap();
+        assert_eq!(
+            check_edits(&text, &history, None, &[TextEdit::new(line..line, "    let b = count * 2;\n")]),
+            Err(Rejection::DegenerateRepetition)
+        );
         let at = text.find("count + 1").unwrap();
         assert_eq!(
             check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "total))))))))))))))))")]),

@@ -14,7 +14,8 @@ use tower_lsp_server::{Client, LanguageServer};
 
 use crate::config::{self, SettingsLayers, Source};
 use crate::engine::suggestion::{Suggestion, SuggestionSource, summarize};
-use crate::engine::{Engine, EngineEvent, RequestError};
+use crate::config::BackendKind;
+use crate::engine::{Engine, EngineEvent, ModelSlot, RequestError, model};
 use crate::lsp::proto;
 use crate::lsp::transport::SyncSink;
 use crate::text::{PositionEncoding, TextChange, position};
@@ -435,12 +436,9 @@ impl LanguageServer for Server {
     }
 
     async fn initialized(&self, _: lsp::InitializedParams) {
-        let settings = self.state.engine.settings();
-        let state = match settings.model.backend {
-            crate::config::BackendKind::None => "off",
-            _ => "ready",
-        };
-        self.client.send_notification::<StatusNotification>(json!({"state": state})).await;
+        let state = self.state.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move { load_model(state, client).await });
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -503,7 +501,18 @@ impl LanguageServer for Server {
                     .and_then(Value::as_str)
                     .ok_or_else(|| Error::invalid_params("expected {uri, position}"))?
                     .to_owned();
-                match self.state.engine.predict_now(&uri).await {
+                let position = argument
+                    .get("position")
+                    .and_then(|position| serde_json::from_value::<lsp::Position>(position.clone()).ok());
+                let encoding = self.state.encoding();
+                let cursor = position.and_then(|position| {
+                    self.state.engine.with_documents(|documents| {
+                        documents.get(&uri).map(|open| {
+                            position::position_to_byte(open.document.rope(), proto::position_from_lsp(position), encoding)
+                        })
+                    })
+                });
+                match self.state.engine.predict_now(&uri, cursor).await {
                     Ok(Some(suggestion)) => {
                         let Some(edits) = self.lsp_edits(&suggestion, false) else { return Err(content_modified()) };
                         Ok(Some(json!({
@@ -536,6 +545,115 @@ impl LanguageServer for Server {
             other => Err(Error::invalid_params(format!("unknown command: {other}"))),
         }
     }
+}
+
+/// Loads the configured model in the background, reporting `$/progress` and `nextedit/status`.
+async fn load_model(state: Arc<GlobalState>, client: Client) {
+    let settings = state.engine.settings();
+    let send_status = |slot: &ModelSlot| {
+        let message = match slot {
+            ModelSlot::Failed(message) => Some(message.clone()),
+            _ => None,
+        };
+        json!({"state": slot.state_name(), "message": message})
+    };
+    match settings.model.backend {
+        BackendKind::None => {
+            state.engine.set_model(ModelSlot::Off);
+            client.send_notification::<StatusNotification>(send_status(&ModelSlot::Off)).await;
+            return;
+        }
+        BackendKind::Openai => {
+            let slot = ModelSlot::Failed("the openai backend is not available in this build yet".to_owned());
+            state.show_once(lsp::MessageType::ERROR, "nextedit: the openai backend is not available in this build yet; set model.backend to \"llama\" or \"none\"".to_owned());
+            client.send_notification::<StatusNotification>(send_status(&slot)).await;
+            state.engine.set_model(slot);
+            return;
+        }
+        BackendKind::Llama => {}
+    }
+    let config = match crate::engine::llama_config(&settings) {
+        Ok((config, warning)) => {
+            if let Some(warning) = warning {
+                state.show_once(lsp::MessageType::WARNING, format!("nextedit: {warning}"));
+            }
+            config
+        }
+        Err(message) => {
+            let slot = ModelSlot::Failed(message);
+            client.send_notification::<StatusNotification>(send_status(&slot)).await;
+            state.engine.set_model(slot);
+            return;
+        }
+    };
+    state.engine.set_model(ModelSlot::Loading);
+    client.send_notification::<StatusNotification>(send_status(&ModelSlot::Loading)).await;
+
+    let progress = if state.support().work_done_progress {
+        let token = lsp::ProgressToken::String("nextedit/model".to_owned());
+        let created = client
+            .send_request::<lsp::request::WorkDoneProgressCreate>(lsp::WorkDoneProgressCreateParams { token: token.clone() })
+            .await;
+        match created {
+            Ok(()) => Some(client.progress(token, "nextedit: loading model").with_percentage(0).begin().await),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let (percent_sender, mut percent_receiver) = tokio::sync::watch::channel(0u32);
+    let loading = model::load_llama(config, move |event| {
+        let percent = match event {
+            model::LoadProgress::Loading(fraction) => (fraction * 90.0) as u32,
+            model::LoadProgress::CreatingContext => 95,
+            model::LoadProgress::Ready => 100,
+        };
+        percent_sender.send_replace(percent);
+    });
+    tokio::pin!(loading);
+    let result = loop {
+        tokio::select! {
+            result = &mut loading => break result,
+            changed = percent_receiver.changed() => {
+                if changed.is_err() {
+                    break loading.await;
+                }
+                let percent = *percent_receiver.borrow();
+                if let Some(progress) = &progress {
+                    progress.report(percent).await;
+                }
+            }
+        }
+    };
+    let slot = match result {
+        Ok(backend) => {
+            let info = backend.info();
+            tracing::info!(
+                "model {} loaded in {:?} ({} format, {} threads)",
+                info.name,
+                info.load_time,
+                info.format.as_str(),
+                info.threads
+            );
+            if let Some(progress) = progress {
+                progress.finish_with_message(format!("{} ready", info.name)).await;
+            }
+            ModelSlot::Ready(backend)
+        }
+        Err(error) => {
+            tracing::error!("{error}");
+            if let Some(progress) = progress {
+                progress.finish_with_message("failed").await;
+            }
+            state.show_once(
+                lsp::MessageType::ERROR,
+                format!("nextedit: {error}. Next-edit suggestions from the model are off; renames and repeated edits still work"),
+            );
+            ModelSlot::Failed(error.to_string())
+        }
+    };
+    client.send_notification::<StatusNotification>(send_status(&slot)).await;
+    state.engine.set_model(slot);
 }
 
 /// `nextedit/status`: model loading, ready, error or off, for status bars.

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod lsp_client;
 pub mod mine;
 pub mod patch;
+pub mod suggest;
 
 pub use bench::{BenchArgs, run_bench};
 pub use eval::{EvalArgs, run_eval};

@@ -1,0 +1,751 @@
+//! Fixture tests: a file, the user's edits as successive texts (one change each), and the text
+//! after accepting the best symbolic proposal.
+
+use expect_test::{Expect, expect};
+
+use super::bench::snapshot_after_texts;
+use super::propose;
+use crate::engine::validate::apply_edits;
+
+/// Renders the best proposal for the last state of `texts`: a header (source, group size) and
+/// the text after applying its edits, or `no proposal`.
+fn check(path: &str, texts: &[&str], expect: Expect) {
+    let snapshot = snapshot_after_texts(path, texts);
+    let proposals = propose(&snapshot);
+    let rendered = match proposals.first() {
+        None => "no proposal\n".to_owned(),
+        Some(proposal) => {
+            let text = texts[texts.len() - 1];
+            let after = apply_edits(text, &proposal.edits).unwrap_or_else(|| "malformed edits".to_owned());
+            let group = if proposal.group.is_empty() { String::new() } else { format!(", group of {}", proposal.group.len()) };
+            format!("{}{group}\n{after}", proposal.source.as_str())
+        }
+    };
+    expect.assert_eq(&rendered);
+}
+
+/// Like [`check`], and also applies the proposal and checks the chained one, until none is left
+/// or `steps` proposals were accepted; renders the final text.
+fn check_chain(path: &str, texts: &[&str], steps: usize, expect: Expect) {
+    let mut states: Vec<String> = texts.iter().map(|text| (*text).to_owned()).collect();
+    let mut log = String::new();
+    for _ in 0..steps {
+        let borrowed: Vec<&str> = states.iter().map(String::as_str).collect();
+        let snapshot = snapshot_after_texts(path, &borrowed);
+        let Some(proposal) = propose(&snapshot).into_iter().next() else { break };
+        let current = states.last().cloned().unwrap_or_default();
+        let Some(after) = apply_edits(&current, &proposal.edits) else { break };
+        log.push_str(&format!("{} (group of {})\n", proposal.source.as_str(), proposal.group.len()));
+        states.push(after);
+    }
+    log.push_str(states.last().map(String::as_str).unwrap_or_default());
+    expect.assert_eq(&log);
+}
+
+const RUST_SHADOWING: &str = r#"fn main() {
+    let count = 1;
+    consume(count);
+    {
+        let count = 2;
+        consume(count);
+    }
+    consume(count + 1);
+}
+"#;
+
+#[test]
+fn rust_rename_of_a_local_skips_a_shadowing_binding() {
+    let renamed = RUST_SHADOWING.replacen("let count = 1", "let total = 1", 1);
+    check(
+        "a.rs",
+        &[RUST_SHADOWING, &renamed],
+        expect![[r#"
+            rename, group of 2
+            fn main() {
+                let total = 1;
+                consume(total);
+                {
+                    let count = 2;
+                    consume(count);
+                }
+                consume(count + 1);
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn rust_rename_chains_through_every_occurrence() {
+    let renamed = RUST_SHADOWING.replacen("let count = 1", "let total = 1", 1);
+    check_chain(
+        "a.rs",
+        &[RUST_SHADOWING, &renamed],
+        5,
+        expect![[r#"
+            rename (group of 2)
+            rename (group of 1)
+            fn main() {
+                let total = 1;
+                consume(total);
+                {
+                    let count = 2;
+                    consume(count);
+                }
+                consume(total + 1);
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn rust_let_initializer_still_means_the_outer_binding() {
+    let text = r#"fn read(read_from: File) {
+    let read_from = wrap(read_from);
+    use_it(read_from);
+    if ready() {
+        again(read_from);
+    }
+}
+"#;
+    let renamed = text.replacen("let read_from", "let decoder", 1);
+    check(
+        "a.rs",
+        &[text, &renamed],
+        expect![[r#"
+            rename, group of 2
+            fn read(read_from: File) {
+                let decoder = wrap(read_from);
+                use_it(decoder);
+                if ready() {
+                    again(read_from);
+                }
+            }
+        "#]],
+    );
+}
+
+const RUST_FIELDS: &str = r#"struct Counter {
+    count: u32,
+}
+
+fn bump(counter: &mut Counter, count: u32) -> u32 {
+    counter.count += count;
+    counter.count * 2
+}
+"#;
+
+#[test]
+fn rust_field_rename_follows_fields_not_locals() {
+    let renamed = RUST_FIELDS.replacen("    count: u32", "    total: u32", 1);
+    check(
+        "a.rs",
+        &[RUST_FIELDS, &renamed],
+        expect![[r#"
+            rename, group of 2
+            struct Counter {
+                total: u32,
+            }
+
+            fn bump(counter: &mut Counter, count: u32) -> u32 {
+                counter.total += count;
+                counter.count * 2
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn rust_local_rename_follows_locals_not_fields() {
+    let renamed = RUST_FIELDS.replacen("count: u32) ->", "amount: u32) ->", 1);
+    check(
+        "a.rs",
+        &[RUST_FIELDS, &renamed],
+        expect![[r#"
+            rename, group of 1
+            struct Counter {
+                count: u32,
+            }
+
+            fn bump(counter: &mut Counter, amount: u32) -> u32 {
+                counter.count += amount;
+                counter.count * 2
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn rust_type_rename_from_an_import() {
+    let text = r#"use thread_local::CachedThreadLocal;
+
+struct Matcher {
+    locs: Arc<CachedThreadLocal<RefCell<u32>>>,
+}
+
+fn make() -> Matcher {
+    // A fresh CachedThreadLocal per clone.
+    Matcher { locs: Arc::new(CachedThreadLocal::new()) }
+}
+"#;
+    let renamed = text.replacen("::CachedThreadLocal;", "::ThreadLocal;", 1);
+    check_chain(
+        "a.rs",
+        &[text, &renamed],
+        5,
+        expect![[r#"
+            rename (group of 2)
+            rename (group of 1)
+            use thread_local::ThreadLocal;
+
+            struct Matcher {
+                locs: Arc<ThreadLocal<RefCell<u32>>>,
+            }
+
+            fn make() -> Matcher {
+                // A fresh CachedThreadLocal per clone.
+                Matcher { locs: Arc::new(ThreadLocal::new()) }
+            }
+        "#]],
+    );
+}
+
+const PYTHON_NAMES: &str = r#"def greet(name):
+    message = "hello name"
+    print(name, message)
+
+
+def other(name):
+    return name
+"#;
+
+#[test]
+fn python_rename_skips_strings_and_other_functions() {
+    let renamed = PYTHON_NAMES.replacen("greet(name)", "greet(person)", 1);
+    check(
+        "a.py",
+        &[PYTHON_NAMES, &renamed],
+        expect![[r#"
+            rename, group of 1
+            def greet(person):
+                message = "hello name"
+                print(person, message)
+
+
+            def other(name):
+                return name
+        "#]],
+    );
+}
+
+#[test]
+fn python_rename_inside_a_string_follows_strings() {
+    let text = r#"def warn_a():
+    warn("'a' is deprecated and will be remoevd in 2.3.")
+
+
+def warn_b():
+    warn("'b' is deprecated and will be remoevd in 2.3.")
+    remoevd = 1
+"#;
+    let renamed = text.replacen("remoevd", "removed", 1);
+    check(
+        "a.py",
+        &[text, &renamed],
+        expect![[r#"
+            rename, group of 1
+            def warn_a():
+                warn("'a' is deprecated and will be removed in 2.3.")
+
+
+            def warn_b():
+                warn("'b' is deprecated and will be removed in 2.3.")
+                remoevd = 1
+        "#]],
+    );
+}
+
+#[test]
+fn python_nested_function_parameter_shadows() {
+    let text = r#"def outer(value):
+    def inner(value):
+        return value * 2
+    return inner(value) + value
+"#;
+    let renamed = text.replacen("outer(value)", "outer(amount)", 1);
+    check_chain(
+        "a.py",
+        &[text, &renamed],
+        5,
+        expect![[r#"
+            rename (group of 2)
+            rename (group of 1)
+            def outer(amount):
+                def inner(value):
+                    return value * 2
+                return inner(amount) + amount
+        "#]],
+    );
+}
+
+#[test]
+fn python_attribute_rename_follows_self_attributes_in_the_class() {
+    let text = r#"class Counter:
+    def __init__(self):
+        self.count = 0
+
+    def bump(self, count):
+        self.count += count
+
+
+class Other:
+    def __init__(self):
+        self.count = 1
+"#;
+    let renamed = text.replacen("self.count = 0", "self.total = 0", 1);
+    check(
+        "a.py",
+        &[text, &renamed],
+        expect![[r#"
+            rename, group of 1
+            class Counter:
+                def __init__(self):
+                    self.total = 0
+
+                def bump(self, count):
+                    self.total += count
+
+
+            class Other:
+                def __init__(self):
+                    self.count = 1
+        "#]],
+    );
+}
+
+#[test]
+fn python_pointing_a_reference_at_another_existing_name_is_not_a_rename() {
+    let text = "a = 1\nb = 2\nprint(a)\nprint(a)\n";
+    let edited = text.replacen("print(a)", "print(b)", 1);
+    check("a.py", &[text, &edited], expect!["no proposal\n"]);
+}
+
+#[test]
+fn a_rename_mixed_with_other_changes_is_not_propagated() {
+    let text = "def f(count):\n    return count + 1\n";
+    let edited = "def f(total, extra):\n    return count + 1\n";
+    check("a.py", &[text, edited], expect!["no proposal\n"]);
+}
+
+const TYPESCRIPT_SCOPES: &str = r#"function area(width: number, height: number): number {
+  const scale = 2;
+  return width * height * scale;
+}
+
+const width = 10;
+console.log(width, { width: 3 });
+"#;
+
+#[test]
+fn typescript_parameter_rename_stays_in_its_function() {
+    let renamed = TYPESCRIPT_SCOPES.replacen("area(width", "area(w", 1);
+    check(
+        "a.ts",
+        &[TYPESCRIPT_SCOPES, &renamed],
+        expect![[r#"
+            rename, group of 1
+            function area(w: number, height: number): number {
+              const scale = 2;
+              return w * height * scale;
+            }
+
+            const width = 10;
+            console.log(width, { width: 3 });
+        "#]],
+    );
+}
+
+#[test]
+fn typescript_property_rename_follows_member_accesses() {
+    let text = r#"interface Point {
+  horizontal: number;
+}
+
+function shift(point: Point, horizontal: number): number {
+  return point.horizontal + horizontal;
+}
+"#;
+    let renamed = text.replacen("  horizontal: number;", "  x: number;", 1);
+    check(
+        "a.ts",
+        &[text, &renamed],
+        expect![[r#"
+            rename, group of 1
+            interface Point {
+              x: number;
+            }
+
+            function shift(point: Point, horizontal: number): number {
+              return point.x + horizontal;
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn one_call_pointed_at_a_new_function_is_not_a_rename() {
+    let text = r#"fn build(program: &str) -> Result<()> {
+    let bin = resolve_binary(Path::new(program))?;
+    Ok(())
+}
+
+pub fn resolve_binary(prog: &Path) -> Result<PathBuf> {
+    Ok(prog.to_path_buf())
+}
+"#;
+    let edited = text.replacen("= resolve_binary", "= try_resolve_binary", 1);
+    check("a.rs", &[text, &edited], expect!["no proposal\n"]);
+}
+
+#[test]
+fn renaming_a_function_definition_renames_its_calls() {
+    let text = r#"fn build(program: &str) -> Result<()> {
+    let bin = resolve_binary(Path::new(program))?;
+    Ok(())
+}
+
+pub fn resolve_binary(prog: &Path) -> Result<PathBuf> {
+    Ok(prog.to_path_buf())
+}
+"#;
+    let edited = text.replacen("fn resolve_binary", "fn find_binary", 1);
+    check(
+        "a.rs",
+        &[text, &edited],
+        expect![[r#"
+            rename, group of 1
+            fn build(program: &str) -> Result<()> {
+                let bin = find_binary(Path::new(program))?;
+                Ok(())
+            }
+
+            pub fn find_binary(prog: &Path) -> Result<PathBuf> {
+                Ok(prog.to_path_buf())
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn rust_repeated_argument_insertion_abstracts_over_the_arguments() {
+    let text = r#"fn run() {
+    let a = fetch(url, retries);
+    log(a);
+    let b = fetch(other_url, 3);
+    log(b);
+    let c = fetch(last_url, 5);
+    let d = fetch(last);
+}
+"#;
+    let first = text.replacen("fetch(url, retries)", "fetch(url, retries, timeout)", 1);
+    let second = first.replacen("fetch(other_url, 3)", "fetch(other_url, 3, timeout)", 1);
+    check(
+        "a.rs",
+        &[text, &first, &second],
+        expect![[r#"
+            repeat
+            fn run() {
+                let a = fetch(url, retries, timeout);
+                log(a);
+                let b = fetch(other_url, 3, timeout);
+                log(b);
+                let c = fetch(last_url, 5, timeout);
+                let d = fetch(last);
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn one_example_of_a_changed_line_is_not_generalised() {
+    let text = r#"fn run() {
+    let a = fetch(url, retries);
+    let b = fetch(other_url, 3);
+}
+"#;
+    let first = text.replacen("fetch(url, retries)", "fetch(url, retries, timeout)", 1);
+    check("a.rs", &[text, &first], expect!["no proposal\n"]);
+}
+
+#[test]
+fn rust_wrapping_in_some_follows_on_sibling_lines() {
+    let text = r#"fn settings() -> Settings {
+    let name = read_name(&config);
+    let port = read_port(&config);
+    let host = read_host(&config);
+    Settings { name, port, host }
+}
+"#;
+    let first = text.replacen("= read_name(&config);", "= Some(read_name(&config));", 1);
+    let second = first.replacen("= read_port(&config);", "= Some(read_port(&config));", 1);
+    check(
+        "a.rs",
+        &[text, &first, &second],
+        expect![[r#"
+            repeat
+            fn settings() -> Settings {
+                let name = Some(read_name(&config));
+                let port = Some(read_port(&config));
+                let host = Some(read_host(&config));
+                Settings { name, port, host }
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn rust_struct_literal_field_addition_follows_other_literals() {
+    let text = r#"fn points() -> Vec<Point> {
+    let origin = Point { x: 0, y: 0 };
+    let corner = Point { x: 10, y: 20 };
+    let other = Point { x: 3, y: 4 };
+    vec![origin, corner, other]
+}
+"#;
+    let first = text.replacen("Point { x: 0, y: 0 }", "Point { x: 0, y: 0, z: 0 }", 1);
+    let second = first.replacen("Point { x: 10, y: 20 }", "Point { x: 10, y: 20, z: 0 }", 1);
+    check(
+        "a.rs",
+        &[text, &first, &second],
+        expect![[r#"
+            repeat
+            fn points() -> Vec<Point> {
+                let origin = Point { x: 0, y: 0, z: 0 };
+                let corner = Point { x: 10, y: 20, z: 0 };
+                let other = Point { x: 3, y: 4, z: 0 };
+                vec![origin, corner, other]
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn python_same_line_change_repeats_where_the_line_repeats() {
+    let text = r#"def test_one(exc):
+    assert type(exc) == ZeroDivisionError
+    called.append(True)
+
+
+def test_two(exc):
+    assert type(exc) == ZeroDivisionError
+    called.append(True)
+"#;
+    let edited = text.replacen("type(exc) ==", "type(exc) is", 1);
+    check(
+        "a.py",
+        &[text, &edited],
+        expect![[r#"
+            repeat
+            def test_one(exc):
+                assert type(exc) is ZeroDivisionError
+                called.append(True)
+
+
+            def test_two(exc):
+                assert type(exc) is ZeroDivisionError
+                called.append(True)
+        "#]],
+    );
+}
+
+#[test]
+fn python_inserted_lines_repeat_between_the_same_lines() {
+    let text = r#"def render(name):
+    ctx = _app_ctx_stack.top
+    ctx.app.update_template_context(context)
+    return name
+
+
+def stream(name):
+    ctx = _app_ctx_stack.top
+    ctx.app.update_template_context(context)
+    return name
+"#;
+    let edited = text.replacen(
+        "    ctx = _app_ctx_stack.top\n",
+        "    ctx = _app_ctx_stack.top\n    if ctx is None:\n        raise RuntimeError(\"no context\")\n",
+        1,
+    );
+    check(
+        "a.py",
+        &[text, &edited],
+        expect![[r#"
+            repeat
+            def render(name):
+                ctx = _app_ctx_stack.top
+                if ctx is None:
+                    raise RuntimeError("no context")
+                ctx.app.update_template_context(context)
+                return name
+
+
+            def stream(name):
+                ctx = _app_ctx_stack.top
+                if ctx is None:
+                    raise RuntimeError("no context")
+                ctx.app.update_template_context(context)
+                return name
+        "#]],
+    );
+}
+
+#[test]
+fn typescript_repeated_argument_insertion() {
+    let text = r#"async function load() {
+  const user = await request("/user", options);
+  const team = await request("/team", options);
+  const plan = await request("/plan", options);
+}
+"#;
+    let first = text.replacen("request(\"/user\", options)", "request(\"/user\", options, signal)", 1);
+    let second = first.replacen("request(\"/team\", options)", "request(\"/team\", options, signal)", 1);
+    check(
+        "a.ts",
+        &[text, &first, &second],
+        expect![[r#"
+            repeat
+            async function load() {
+              const user = await request("/user", options, signal);
+              const team = await request("/team", options, signal);
+              const plan = await request("/plan", options, signal);
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn a_line_with_little_in_common_gets_nothing() {
+    let text = "x = compute(a)\ny = other(b, c)\n";
+    let edited = text.replacen("compute(a)", "compute(a, strict=True)", 1);
+    check("a.py", &[text, &edited], expect!["no proposal\n"]);
+}
+
+#[test]
+fn python_token_change_repeats_in_the_same_context() {
+    let text = r#"def rename_a():
+    warn("'a' was renamed. The old name will be removed in Flask 2.1.", DeprecationWarning)
+
+
+def rename_b():
+    warn("The old name will be removed in Flask 2.1.", DeprecationWarning)
+"#;
+    let edited = text.replacen("Flask 2.1.", "Flask 2.2.", 1);
+    check(
+        "a.py",
+        &[text, &edited],
+        expect![[r#"
+            repeat
+            def rename_a():
+                warn("'a' was renamed. The old name will be removed in Flask 2.2.", DeprecationWarning)
+
+
+            def rename_b():
+                warn("The old name will be removed in Flask 2.2.", DeprecationWarning)
+        "#]],
+    );
+}
+
+#[test]
+fn a_rename_still_being_typed_waits_for_the_debounce() {
+    let text = "fn f() {\n    let count = 1;\n    use_it(count);\n}\n";
+    let partly = text.replacen("let count", "let tota", 1);
+    let typed = text.replacen("let count", "let total", 1);
+    let score = |texts: &[&str]| propose(&snapshot_after_texts("a.rs", texts)).first().map_or(0.0, |proposal| proposal.score);
+    // A keystroke inside the new name: the user may go on typing, so the proposal waits for the
+    // model's debounce (it scores between `min_score` and `prefer_over_model`).
+    let while_typing = score(&[text, &partly, &typed]);
+    assert!((0.6..0.8).contains(&while_typing), "{while_typing}");
+    // The whole name replaced at once (a paste, an editor rename of one occurrence): at once.
+    let pasted = score(&[text, &typed]);
+    assert!(pasted >= 0.8, "{pasted}");
+}
+
+#[test]
+fn rust_two_part_edit_is_repeated_whole() {
+    let text = r#"fn report_failure(o: &Output) {
+    panic!(
+        "failed\
+         \n\ncwd: {}\
+         \n\nstatus: {}",
+        self.dir.display(),
+        o.status,
+    );
+}
+
+fn report_success(o: &Output) {
+    panic!(
+        "succeeded\
+         \n\ncwd: {}\
+         \n\nstatus: {}",
+        self.dir.display(),
+        o.status,
+    );
+}
+"#;
+    let edited = text
+        .replacen("\\n\\ncwd: {}\\\n", "\\n\\ncwd: {}\\\n         \\n\\ndir list: {:?}\\\n", 1)
+        .replacen("self.dir.display(),\n", "self.dir.display(),\n        dir_list(&self.dir),\n", 1);
+    check(
+        "a.rs",
+        &[text, &edited],
+        expect![[r#"
+            repeat
+            fn report_failure(o: &Output) {
+                panic!(
+                    "failed\
+                     \n\ncwd: {}\
+                     \n\ndir list: {:?}\
+                     \n\nstatus: {}",
+                    self.dir.display(),
+                    dir_list(&self.dir),
+                    o.status,
+                );
+            }
+
+            fn report_success(o: &Output) {
+                panic!(
+                    "succeeded\
+                     \n\ncwd: {}\
+                     \n\ndir list: {:?}\
+                     \n\nstatus: {}",
+                    self.dir.display(),
+                    dir_list(&self.dir),
+                    o.status,
+                );
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn go_rename_without_a_locals_query_stays_in_its_function() {
+    let text = "package main\n\nfunc first() int {\n\tcount := 1\n\treturn count + count\n}\n\nfunc second() int {\n\tcount := 2\n\treturn count\n}\n";
+    let renamed = text.replacen("count := 1", "total := 1", 1).replacen("return count +", "return total +", 1);
+    check(
+        "a.go",
+        &[text, &renamed],
+        expect![[r#"
+            rename, group of 1
+            package main
+
+            func first() int {
+            	total := 1
+            	return total + total
+            }
+
+            func second() int {
+            	count := 2
+            	return count
+            }
+        "#]],
+    );
+}

@@ -1,0 +1,191 @@
+//! The real model end to end: the real binary, the real Gemma 3 270M GGUF (fetched by
+//! `scripts/fetch-model`), LSP over stdio. These tests check that a validated suggestion arrives
+//! through each route and that applying it leaves code that parses; the 270M model is too weak for
+//! its suggestions to be *right*, so they don't assert on content.
+
+use nextedit_tests::TestClient;
+use serde_json::{Value, json};
+
+fn model_path() -> String {
+    match nextedit::engine::model::test_model_path() {
+        Ok(path) => path.display().to_string(),
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// Model only (the symbolic engine off, so the model must produce the suggestion), with a generous
+/// request timeout for a loaded CI machine.
+fn model_options() -> Value {
+    json!({
+        "model": {"backend": "llama", "path": model_path()},
+        "symbolic": {"enabled": false},
+        "predict": {"request_timeout_ms": 120000},
+    })
+}
+
+/// Applies LSP text edits (UTF-16 positions; the fixtures are ASCII) to `text`.
+fn apply(text: &str, edits: &[(Value, String)]) -> String {
+    let offset = |position: &Value| {
+        let line = position["line"].as_u64().unwrap() as usize;
+        let character = position["character"].as_u64().unwrap() as usize;
+        let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        line_start + character
+    };
+    let mut sorted: Vec<(usize, usize, &str)> =
+        edits.iter().map(|(range, new_text)| (offset(&range["start"]), offset(&range["end"]), new_text.as_str())).collect();
+    sorted.sort_by_key(|edit| std::cmp::Reverse(edit.0));
+    let mut out = text.to_owned();
+    for (start, end, new_text) in sorted {
+        out.replace_range(start..end, new_text);
+    }
+    out
+}
+
+fn parses(language: &str, text: &str) -> bool {
+    let info = nextedit_grammars::by_id(language).unwrap();
+    let tree = nextedit::syntax::parse_str(info, text).unwrap();
+    nextedit::syntax::count_errors_in_range(&tree, 0..text.len()) == 0
+}
+
+struct Fixture {
+    uri: &'static str,
+    language: &'static str,
+    before: &'static str,
+    /// One typed edit: (line, start column, end column, new text) on one line.
+    edit: (u32, u32, u32, &'static str),
+}
+
+const PYTHON: Fixture = Fixture {
+    uri: "file:///w/geo.py",
+    language: "python",
+    before: "def area(rect):\n    width = rect.width\n    height = rect.height\n    return width * height\n",
+    edit: (1, 4, 9, "w"),
+};
+
+const RUST: Fixture = Fixture {
+    uri: "file:///w/calls.rs",
+    language: "rust",
+    before: "fn main() {\n    let a = compute(1, 2);\n    let b = compute(3, 4);\n    let c = compute(5, 6);\n}\n",
+    edit: (1, 24, 24, ", true"),
+};
+
+async fn suggestion_through_every_route(client: &mut TestClient, fixture: &Fixture) {
+    client.open(fixture.uri, fixture.language, fixture.before).await.unwrap();
+    let (line, start, end, text) = fixture.edit;
+    client.change(fixture.uri, 1, (line, start, line, end), text).await.unwrap();
+    let current = client.document_text(fixture.uri).await.unwrap();
+
+    // copilotInlineEdit waits for the prediction of version 1.
+    let cursor = json!({"line": line, "character": start + text.len() as u32});
+    let result = client
+        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": fixture.uri, "version": 1}, "position": cursor}))
+        .await
+        .unwrap();
+    let edits = result["edits"].as_array().unwrap();
+    assert!(!edits.is_empty(), "no suggestion for {}: {result}", fixture.uri);
+    for edit in edits {
+        assert_eq!(edit["command"]["command"], "nextedit.accept");
+        assert_eq!(edit["textDocument"]["version"], 1);
+    }
+    let inline: Vec<(Value, String)> =
+        edits.iter().map(|edit| (edit["range"].clone(), edit["text"].as_str().unwrap().to_owned())).collect();
+    let after = apply(&current, &inline);
+    assert_ne!(after, current);
+    assert!(parses(fixture.language, &after), "suggestion leaves a syntax error:\n{after}");
+
+    // The same suggestion as a code action with a versioned workspace edit.
+    let actions = client
+        .call(
+            "textDocument/codeAction",
+            json!({
+                "textDocument": {"uri": fixture.uri},
+                "range": {"start": cursor, "end": cursor},
+                "context": {"diagnostics": []},
+            }),
+        )
+        .await
+        .unwrap();
+    let action = &actions[0];
+    assert!(action["title"].as_str().unwrap().starts_with("Next edit: "), "{actions}");
+    assert_eq!(action["kind"], "refactor.rewrite");
+    let document_edit = &action["edit"]["documentChanges"][0];
+    assert_eq!(document_edit["textDocument"]["version"], 1);
+    let action_edits: Vec<(Value, String)> = document_edit["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edit| (edit["range"].clone(), edit["newText"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(apply(&current, &action_edits), after);
+
+    // Accepting: the client applies the edit and tells the server.
+    let id = edits[0]["command"]["arguments"][0].clone();
+    assert_eq!(client.call("workspace/executeCommand", json!({"command": "nextedit.accept", "arguments": [id]})).await.unwrap(), json!(true));
+}
+
+/// A fresh server per fixture, so that one file's edits don't become the other's context.
+async fn check_fixture(fixture: &Fixture) {
+    let mut client = TestClient::spawn(&[], &[]).await.unwrap();
+    client
+        .initialize_with(
+            model_options(),
+            json!({"general": {"positionEncodings": ["utf-16"]}, "workspace": {"workspaceEdit": {"documentChanges": true}}}),
+        )
+        .await
+        .unwrap();
+    // Wait until the model is loaded before typing.
+    loop {
+        let status = client.notification("nextedit/status").await.unwrap();
+        match status["state"].as_str() {
+            Some("ready") => break,
+            Some("loading") => continue,
+            other => panic!("model did not load: {other:?} {status}"),
+        }
+    }
+    suggestion_through_every_route(&mut client, fixture).await;
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_model_suggests_in_python() {
+    check_fixture(&PYTHON).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_model_suggests_in_rust() {
+    check_fixture(&RUST).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_model_is_reported_once_and_the_server_keeps_serving() {
+    let directory = std::env::temp_dir().join(format!("nextedit-truncated-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let truncated = directory.join("truncated.gguf");
+    let bytes = std::fs::read(model_path()).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+
+    let mut client = TestClient::spawn(&[], &[]).await.unwrap();
+    client
+        .initialize(json!({"model": {"backend": "llama", "path": truncated.display().to_string()}}))
+        .await
+        .unwrap();
+    let message = client.notification("window/showMessage").await.unwrap();
+    assert_eq!(message["type"], 1, "{message}");
+    assert!(message["message"].as_str().unwrap().contains("truncated"), "{message}");
+    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    assert!(status["params"]["message"].as_str().is_some());
+
+    // Sync and the symbolic engine still work.
+    let uri = "file:///w/still.py";
+    client.open(uri, "python", "x = 1\n").await.unwrap();
+    client.change(uri, 1, (0, 0, 0, 1), "y").await.unwrap();
+    client.change(uri, 2, (0, 5, 0, 5), "\n").await.unwrap();
+    assert_eq!(client.document_text(uri).await.unwrap(), "y = 1\n\n");
+    let response = client
+        .request("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": uri, "version": 2}, "position": {"line": 1, "character": 0}}))
+        .await
+        .unwrap();
+    assert!(response["result"]["edits"].is_array(), "{response}");
+    assert_eq!(client.finish().await.unwrap(), 0);
+    let _ = std::fs::remove_dir_all(&directory);
+}
