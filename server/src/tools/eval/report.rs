@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::tools::eval::charts::{CHART_METRICS, write_latency_chart, write_metric_chart};
-use crate::tools::eval::summary::{CaseResult, GroupSummary, RunSummary};
+use crate::tools::eval::summary::{CaseResult, GroupSummary, RunSummary, reference_table};
 
 pub const METRIC_DEFINITIONS: &str = "\
 - **exact**: the file after applying the suggestion equals the expected file (or an alternative).
@@ -132,6 +132,19 @@ pub fn render_report(
             let _ = writeln!(out, "- and {} more (see predictions.jsonl)", failures.len() - 30);
         }
         out.push('\n');
+    }
+    out.push_str("## In the reference scorer's format\n\n");
+    for (run, run_results) in runs.iter().zip(results) {
+        let mut sources: Vec<&str> = run_results.iter().map(|result| result.source.as_str()).collect();
+        sources.dedup();
+        for source in sources {
+            let of_source: Vec<CaseResult> = run_results.iter().filter(|result| result.source == source).cloned().collect();
+            let _ = writeln!(out, "{} on {source}, `--by category` and `--by language`:\n", run.name);
+            out.push_str("```\n");
+            out.push_str(&reference_table(&of_source, false));
+            out.push_str(&reference_table(&of_source, true));
+            out.push_str("```\n\n");
+        }
     }
     out.push_str("## Charts\n\n");
     for metric in &CHART_METRICS {
