@@ -109,7 +109,8 @@ impl EvalArgs {
                 "--config" => parsed.configs.push(PathBuf::from(flag_value(args, &mut index, arg)?)),
                 "--compare" => {
                     let start = index + 1;
-                    while index + 1 < args.len() && !args[index + 1].starts_with("--") {
+                    // Configuration files end in `.toml`; the case files may follow.
+                    while index + 1 < args.len() && !args[index + 1].starts_with("--") && args[index + 1].ends_with(".toml") {
                         index += 1;
                         parsed.configs.push(PathBuf::from(&args[index]));
                     }
@@ -360,10 +361,16 @@ pub fn run_eval_with(args: &EvalArgs, launcher: &dyn ServerLauncher) -> anyhow::
     }
     let _ = std::fs::remove_dir_all(&workspace);
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    report::write_report(&args.out, &runs, &all_results, &command)?;
+    report::write_report(&args.out, &runs, &all_results, &command, &args.cases)?;
     if configurations.len() > 1 {
         for (run, results) in runs.iter().zip(&all_results) {
-            report::write_report(&args.out.join(&run.name), std::slice::from_ref(run), std::slice::from_ref(results), &command)?;
+            report::write_report(
+                &args.out.join(&run.name),
+                std::slice::from_ref(run),
+                std::slice::from_ref(results),
+                &command,
+                &args.cases,
+            )?;
         }
     }
     Ok(runs)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::tools::eval::charts::{CHART_METRICS, write_latency_chart, write_metric_chart};
-use crate::tools::eval::summary::{CaseResult, GroupSummary, RunSummary};
+use crate::tools::eval::summary::{CaseResult, GroupSummary, RunSummary, reference_table};
 
 pub const METRIC_DEFINITIONS: &str = "\
 - **exact**: the file after applying the suggestion equals the expected file (or an alternative).
@@ -67,9 +67,20 @@ fn table_row(first_column: &str, group: &GroupSummary) -> String {
 }
 
 /// The Markdown report of one or more runs over the same cases.
-pub fn render_report(runs: &[RunSummary], results: &[Vec<CaseResult>], chart_dir: &str, command: &str) -> String {
+pub fn render_report(
+    runs: &[RunSummary],
+    results: &[Vec<CaseResult>],
+    chart_dir: &str,
+    command: &str,
+    case_files: &[PathBuf],
+) -> String {
     let mut out = String::from("# Next-edit evaluation\n\n");
     let _ = writeln!(out, "Command: `{command}`\n");
+    out.push_str("To check the numbers with the reference scorer (one case file at a time):\n\n");
+    for file in case_files {
+        let _ = writeln!(out, "    python3 score.py {} --pred predictions.jsonl --by category", file.display());
+    }
+    out.push('\n');
     out.push_str("Every case is replayed through the server over LSP as an editor would: open the file as it was \
                   before the history, send each history hunk as `didChange`, ask for the next edit at the cursor, \
                   apply it, compare with the expected file.\n\n");
@@ -122,6 +133,19 @@ pub fn render_report(runs: &[RunSummary], results: &[Vec<CaseResult>], chart_dir
         }
         out.push('\n');
     }
+    out.push_str("## In the reference scorer's format\n\n");
+    for (run, run_results) in runs.iter().zip(results) {
+        let mut sources: Vec<&str> = run_results.iter().map(|result| result.source.as_str()).collect();
+        sources.dedup();
+        for source in sources {
+            let of_source: Vec<CaseResult> = run_results.iter().filter(|result| result.source == source).cloned().collect();
+            let _ = writeln!(out, "{} on {source}, `--by category` and `--by language`:\n", run.name);
+            out.push_str("```\n");
+            out.push_str(&reference_table(&of_source, false));
+            out.push_str(&reference_table(&of_source, true));
+            out.push_str("```\n\n");
+        }
+    }
     out.push_str("## Charts\n\n");
     for metric in &CHART_METRICS {
         let _ = writeln!(out, "![{}]({chart_dir}{}.svg)", metric.title, metric.file_stem);
@@ -149,6 +173,7 @@ pub fn write_report(
     runs: &[RunSummary],
     results: &[Vec<CaseResult>],
     command: &str,
+    case_files: &[PathBuf],
 ) -> anyhow::Result<Vec<PathBuf>> {
     let chart_dir = out_dir.join("charts");
     std::fs::create_dir_all(&chart_dir).with_context(|| format!("cannot create {}", chart_dir.display()))?;
@@ -162,7 +187,7 @@ pub fn write_report(
     write_latency_chart(&latency_path, runs)?;
     written.push(latency_path);
     let report_path = out_dir.join("report.md");
-    std::fs::write(&report_path, render_report(runs, results, "charts/", command))
+    std::fs::write(&report_path, render_report(runs, results, "charts/", command, case_files))
         .with_context(|| format!("cannot write {}", report_path.display()))?;
     written.push(report_path);
     let summary_path = out_dir.join("summary.json");

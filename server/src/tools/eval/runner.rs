@@ -365,7 +365,17 @@ impl<'a> Runner<'a> {
             }
         }
         client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}))?;
-        client.take_notifications();
+        // Messages meant for the user (a missing model, say) go into the report, once each.
+        for notification in client.take_notifications() {
+            if notification.get("method").and_then(Value::as_str) == Some("window/showMessage")
+                && let Some(message) = notification.pointer("/params/message").and_then(Value::as_str)
+            {
+                let note = format!("server message: {message}");
+                if !self.notes.contains(&note) {
+                    self.notes.push(note);
+                }
+            }
+        }
         Ok(match outcome {
             RequestOutcome::Result(result) => match suggestion_edits(method, &result, &uri) {
                 Ok(edits) => (Outcome::Answered, edits, Some(latency)),

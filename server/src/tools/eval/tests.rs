@@ -461,6 +461,10 @@ fn replays_cases_through_a_server_and_writes_the_report() {
     assert!(report.contains("## Overall"), "{report}");
     assert!(report.contains("| rename-propagation | 1 | 100.0 |"), "{report}");
     assert!(report.contains("`fake-crash`: crash"), "{report}");
+    // The report carries the reference scorer's own tables, byte for byte.
+    let reference = run_score_py(&cases_path, &out.join("predictions.jsonl"), "category")
+        + &run_score_py(&cases_path, &out.join("predictions.jsonl"), "language");
+    assert!(report.contains(&format!("```\n{reference}```")), "{report}");
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["overall"]["cases"], 8);
     for chart in ["exact", "exact_ws", "delta_chrf", "loc_hit", "fire_rate", "precision", "reversal_ratio", "latency"] {
@@ -523,6 +527,9 @@ fn parses_arguments() {
     let configuration = load_configuration(None, &parsed.overrides).unwrap();
     assert_eq!(configuration.settings, json!({"symbolic": {"enabled": false}, "predict": {"max_tokens": 64}}));
     assert!(EvalArgs::parse(&["--compare".to_owned(), "a.toml".to_owned()]).is_err());
+    let strings = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect::<Vec<_>>();
+    let parsed = EvalArgs::parse(&strings(&["--compare", "a.toml", "b.toml", "cases.jsonl"])).unwrap();
+    assert_eq!((parsed.configs.len(), parsed.cases.len()), (2, 1));
     assert!(EvalArgs::parse(&["--bogus".to_owned()]).is_err());
 }
 
