@@ -92,6 +92,8 @@ struct Shared {
     next_id: AtomicU64,
     listener: RwLock<Option<Listener>>,
     model: RwLock<ModelSlot>,
+    /// The statistics of the newest model generation, for benchmarks and logs.
+    last_generation: Mutex<Option<model::GenerationStats>>,
     accepted: AtomicU64,
     shown: AtomicU64,
 }
@@ -113,6 +115,7 @@ impl Engine {
                 next_id: AtomicU64::new(1),
                 listener: RwLock::new(None),
                 model: RwLock::new(ModelSlot::Off),
+                last_generation: Mutex::new(None),
                 accepted: AtomicU64::new(0),
                 shown: AtomicU64::new(0),
             }),
@@ -133,6 +136,11 @@ impl Engine {
 
     pub fn model(&self) -> ModelSlot {
         read(&self.shared.model).clone()
+    }
+
+    /// The statistics of the newest model generation.
+    pub fn last_generation(&self) -> Option<model::GenerationStats> {
+        lock(&self.shared.last_generation).clone()
     }
 
     pub fn set_model(&self, slot: ModelSlot) {
@@ -296,6 +304,7 @@ impl Engine {
             return Vec::new();
         }
         tracing::debug!(stats = ?generation.stats, "model generation");
+        *lock(&self.shared.last_generation) = Some(generation.stats.clone());
         let input = CheckInput {
             text: &context_text,
             tree: snapshot.tree.as_ref(),

@@ -21,6 +21,7 @@ usage: nextedit bench [options]
   --sizes LIST          file sizes in lines, comma separated (default 1000,10000,50000)
   --keystrokes N        keystrokes per file (default 400)
   --languages LIST      rust,python (default both)
+  --no-model            skip the model sections (cold vs KV reuse, speculation, end to end)
   --json                print the results as JSON instead of a table
   --svg PATH            write a chart (default bench-keystroke.svg; `none` for no chart)";
 
@@ -38,6 +39,8 @@ pub struct BenchArgs {
     pub languages: Vec<String>,
     pub json: bool,
     pub svg: Option<PathBuf>,
+    pub smoke: bool,
+    pub model: bool,
 }
 
 impl Default for BenchArgs {
@@ -48,6 +51,8 @@ impl Default for BenchArgs {
             languages: vec!["rust".to_owned(), "python".to_owned()],
             json: false,
             svg: Some(PathBuf::from("bench-keystroke.svg")),
+            smoke: false,
+            model: true,
         }
     }
 }
@@ -68,6 +73,7 @@ impl BenchArgs {
                 "--smoke" => {
                     parsed.sizes = vec![200, 1_000];
                     parsed.keystrokes = 60;
+                    parsed.smoke = true;
                 }
                 "--sizes" => {
                     let text = value()?;
@@ -93,6 +99,7 @@ impl BenchArgs {
                     }
                 }
                 "--json" => parsed.json = true,
+                "--no-model" => parsed.model = false,
                 "--svg" => {
                     let path = value()?;
                     parsed.svg = (path != "none").then(|| PathBuf::from(path));
@@ -356,7 +363,11 @@ pub fn measure_all(args: &BenchArgs) -> anyhow::Result<Vec<KeystrokeMeasurement>
 /// The `bench` subcommand (its keystroke part).
 pub fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     let measurements = measure_all(&args)?;
-    let sections = vec![keystroke_section(&measurements)];
+    let mut sections = vec![keystroke_section(&measurements)];
+    sections.push(crate::tools::bench_engine::symbolic_section(if args.smoke { 1_000 } else { 5_000 }));
+    if args.model {
+        sections.extend(crate::tools::bench_engine::model_sections(args.smoke)?);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "sections": sections }))?);
     } else {

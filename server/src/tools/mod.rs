@@ -3,6 +3,7 @@
 //! (`bench`). Nothing in the server depends on this module.
 
 pub mod bench;
+pub mod bench_engine;
 pub mod eval;
 pub mod lsp_client;
 pub mod mine;
