@@ -143,10 +143,12 @@ fn init_logging() {
 /// Logs go to stderr, or to `log.file` from the user's config; `RUST_LOG` overrides `log.level`.
 /// Only the user's own config file can name the log file (not a workspace file, not the editor).
 fn init_logging_with(log: &nextedit::config::LogSettings) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        let level = if log.level.contains('=') { log.level.clone() } else { format!("nextedit={}", log.level) };
-        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("nextedit=info"))
+    let from_env = std::env::var("RUST_LOG").ok().filter(|value| !value.trim().is_empty());
+    let level = from_env.unwrap_or_else(|| {
+        if log.level.contains('=') { log.level.clone() } else { format!("nextedit={}", log.level) }
     });
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("nextedit=info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false);
     if let Some(path) = &log.file {
         match std::fs::OpenOptions::new().create(true).append(true).open(path) {

@@ -278,6 +278,11 @@ impl TestClient {
         Ok(0)
     }
 
+    /// The process id of a spawned server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|child| child.id())
+    }
+
     /// Registers an id sent in a raw frame, so that its response is expected.
     pub fn expect_response_to(&mut self, id: i64) {
         self.outstanding.insert(id);
