@@ -259,7 +259,8 @@ impl Engine {
             candidates.extend(symbolic.into_iter().filter(|p| p.score >= settings.symbolic.min_score));
         }
         let symbolic_wins = candidates.iter().any(|p| p.score >= settings.symbolic.prefer_over_model);
-        if !symbolic_wins {
+        let model_ready = matches!(self.model(), ModelSlot::Ready(_));
+        if !symbolic_wins && model_ready {
             if debounce && settings.predict.debounce_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(settings.predict.debounce_ms)).await;
             }
