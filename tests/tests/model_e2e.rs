@@ -129,10 +129,19 @@ async fn check_fixture(fixture: &Fixture) {
     client
         .initialize_with(
             model_options(),
-            json!({"general": {"positionEncodings": ["utf-16"]}, "workspace": {"workspaceEdit": {"documentChanges": true}}}),
+            json!({
+                "general": {"positionEncodings": ["utf-16"]},
+                "workspace": {"workspaceEdit": {"documentChanges": true}},
+                "window": {"workDoneProgress": true},
+            }),
         )
         .await
         .unwrap();
+    // Model loading reports progress: the token is created, then begin ... end.
+    client.wait_for(|m| m["method"] == "window/workDoneProgress/create").await.unwrap();
+    let begin = client.wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin").await.unwrap();
+    assert!(begin["params"]["value"]["title"].as_str().unwrap().contains("loading model"), "{begin}");
+    client.wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end").await.unwrap();
     // Wait until the model is loaded before typing.
     loop {
         let status = client.notification("nextedit/status").await.unwrap();
