@@ -259,8 +259,9 @@ impl Engine {
             candidates.extend(symbolic.into_iter().filter(|p| p.score >= settings.symbolic.min_score));
         }
         let symbolic_wins = candidates.iter().any(|p| p.score >= settings.symbolic.prefer_over_model);
-        let model_ready = matches!(self.model(), ModelSlot::Ready(_));
-        if !symbolic_wins && model_ready {
+        // A proposal below `prefer_over_model` (a rename while the new name may still be being
+        // typed) waits for the debounce even without a model: the next keystroke supersedes it.
+        if !symbolic_wins {
             if debounce && settings.predict.debounce_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(settings.predict.debounce_ms)).await;
             }

@@ -62,7 +62,7 @@ pub fn check(input: &CheckInput<'_>, edits: &[TextEdit]) -> Result<(), Rejection
     if edits.is_empty() || new_text == input.text {
         return Err(Rejection::NoOp);
     }
-    if reverts_last_edit(input, edits) {
+    if reverts_last_edit(input, edits) || partly_reverts_last_edit(input, edits) {
         return Err(Rejection::RevertsLastEdit);
     }
     if let Some(region) = &input.region {
@@ -110,6 +110,59 @@ fn reverts_last_edit(input: &CheckInput<'_>, edits: &[TextEdit]) -> bool {
     let local: Vec<TextEdit> =
         edits.iter().map(|edit| TextEdit::new(edit.range.start - start..edit.range.end - start, edit.new_text.clone())).collect();
     apply_edits(&new, &local).is_some_and(|region| region == old)
+}
+
+/// Whether an edit at the last event's lines deletes a line the user just added, or adds back a
+/// line the user just deleted (lines compared trimmed; lines without a letter or digit don't count).
+fn partly_reverts_last_edit(input: &CheckInput<'_>, edits: &[TextEdit]) -> bool {
+    let Some(event) = input.last_event else { return false };
+    let rope = &event.after;
+    if rope.len_bytes() != input.text.len() {
+        return false;
+    }
+    let region_start = rope.line_to_byte(event.after_lines.start.min(rope.len_lines()));
+    let region_end = if event.after_lines.end >= rope.len_lines() {
+        rope.len_bytes()
+    } else {
+        rope.line_to_byte(event.after_lines.end)
+    };
+    let (old, new) = (event.old_text(), event.new_text());
+    let added_by_user = line_difference(&new, &old);
+    let removed_by_user = line_difference(&old, &new);
+    if added_by_user.is_empty() && removed_by_user.is_empty() {
+        return false;
+    }
+    edits.iter().any(|edit| {
+        let touches = edit.range.start <= region_end && edit.range.end >= region_start;
+        if !touches {
+            return false;
+        }
+        let span = line_span(input.text, edit.range.clone());
+        let before = &input.text[span.clone()];
+        let after = format!(
+            "{}{}{}",
+            &input.text[span.start..edit.range.start],
+            edit.new_text,
+            &input.text[edit.range.end..span.end]
+        );
+        let deleted = line_difference(before, &after);
+        let inserted = line_difference(&after, before);
+        deleted.iter().any(|line| added_by_user.contains(line)) || inserted.iter().any(|line| removed_by_user.contains(line))
+    })
+}
+
+/// Trimmed lines with a letter or digit that occur more often in `a` than in `b`.
+fn line_difference<'a>(a: &'a str, b: &'a str) -> Vec<&'a str> {
+    let mut counts: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for line in a.lines().map(str::trim).filter(|line| line.chars().any(char::is_alphanumeric)) {
+        *counts.entry(line).or_default() += 1;
+    }
+    for line in b.lines().map(str::trim) {
+        if let Some(count) = counts.get_mut(line) {
+            *count -= 1;
+        }
+    }
+    counts.into_iter().filter(|(_, count)| *count > 0).map(|(line, _)| line).collect()
 }
 
 /// Whether a region rewrite deletes whole non-blank lines that the user didn't just edit (a
@@ -307,6 +360,18 @@ mod tests {
     fn rejects_reverting_the_last_edit() {
         let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
         assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(5..10, "count")]), Err(Rejection::RevertsLastEdit));
+    }
+
+    #[test]
+    fn rejects_partly_reverting_the_last_edit() {
+        // The user added a line; a proposal that deletes it again is a reversal.
+        let (text, history) = after_user_edit(BEFORE, (1, 22, 1, 22, "\n    let c = a;"));
+        let line = text.find("    let c").unwrap();
+        let edits = [TextEdit::new(line..line + "    let c = a;\n".len(), "")];
+        assert_eq!(check_edits(&text, &history, None, &edits), Err(Rejection::RevertsLastEdit));
+        // Changing something else on a line next to it is not.
+        let at = text.find("count * 2").unwrap();
+        assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "c")]), Ok(()));
     }
 
     #[test]
