@@ -175,6 +175,40 @@ impl LspClient {
         }
     }
 
+    /// Waits for a notification that `wanted` accepts (notifications already received count
+    /// too), answering the server's requests meanwhile. `None` when the time runs out.
+    pub fn wait_for_notification(
+        &mut self,
+        wanted: impl Fn(&Value) -> bool,
+        timeout: Duration,
+    ) -> anyhow::Result<Option<Value>> {
+        if let Some(index) = self.notifications.iter().position(&wanted) {
+            return Ok(Some(self.notifications.remove(index)));
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let message = match self.incoming.recv_timeout(remaining) {
+                Ok(Incoming::Message(message)) => message,
+                Ok(Incoming::Closed(reason)) => {
+                    self.closed = Some(reason.clone());
+                    bail!(reason);
+                }
+                Err(RecvTimeoutError::Timeout) => return Ok(None),
+                Err(RecvTimeoutError::Disconnected) => {
+                    let reason = "the server's reader stopped".to_owned();
+                    self.closed = Some(reason.clone());
+                    bail!(reason);
+                }
+            };
+            // No request is pending: any response other than a late one is unexpected.
+            self.dispatch(message, -1)?;
+            if let Some(index) = self.notifications.iter().position(&wanted) {
+                return Ok(Some(self.notifications.remove(index)));
+            }
+        }
+    }
+
     /// Handles one incoming message while waiting for `waiting_for`; returns its outcome when it
     /// is the awaited response.
     fn dispatch(&mut self, message: Value, waiting_for: i64) -> anyhow::Result<Option<RequestOutcome>> {

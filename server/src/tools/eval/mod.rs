@@ -257,6 +257,7 @@ pub fn evaluate_configuration(
         settings: configuration.settings.clone(),
         workspace: workspace.to_owned(),
         verify_sync: args.verify_sync,
+        model_load_timeout: Duration::from_secs(600),
     };
     let mut runner = Runner::new(launcher, options);
     runner.ensure_started().with_context(|| format!("cannot start the server for `{}`", configuration.name))?;

@@ -129,6 +129,8 @@ pub struct RunnerOptions {
     /// After each case, ask the server for its text (`nextedit.debugDocument`) and check that it
     /// equals `before`.
     pub verify_sync: bool,
+    /// How long to wait for the server's model to load before the first case.
+    pub model_load_timeout: Duration,
 }
 
 /// One live server plus what is needed to restart it.
@@ -202,7 +204,42 @@ impl<'a> Runner<'a> {
         };
         self.encoding = Encoding::from_lsp(result.pointer("/capabilities/positionEncoding").and_then(Value::as_str));
         client.notify("initialized", json!({}))?;
+        self.wait_for_model(&mut client)?;
         self.client = Some(client);
+        Ok(())
+    }
+
+    /// Waits until the server's model is loaded (or off, or failed), so that no case runs
+    /// against a model that is still loading. The server tells with `nextedit/status`
+    /// notifications; a server that sends none within a few seconds is not waited for.
+    fn wait_for_model(&mut self, client: &mut LspClient) -> anyhow::Result<()> {
+        let is_status = |message: &Value| message.get("method").and_then(Value::as_str) == Some("nextedit/status");
+        let state = |message: &Value| message.pointer("/params/state").and_then(Value::as_str).unwrap_or("").to_owned();
+        let started = Instant::now();
+        let Some(first) = client.wait_for_notification(is_status, Duration::from_secs(5))? else { return Ok(()) };
+        let mut status = first;
+        if state(&status) == "loading" {
+            let settled = client.wait_for_notification(
+                |message| is_status(message) && state(message) != "loading",
+                self.options.model_load_timeout,
+            )?;
+            match settled {
+                Some(settled) => status = settled,
+                None => {
+                    self.notes.push(format!("the model was still loading after {:?}", self.options.model_load_timeout));
+                    return Ok(());
+                }
+            }
+        }
+        let message = status.pointer("/params/message").and_then(Value::as_str).unwrap_or("");
+        let note = match state(&status).as_str() {
+            "ready" => format!("model ready after {:.1} s", started.elapsed().as_secs_f64()),
+            "error" => format!("model failed to load: {message}"),
+            other => format!("model: {other}"),
+        };
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
         Ok(())
     }
 

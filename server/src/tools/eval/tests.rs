@@ -283,6 +283,9 @@ fn fake_server(reader: std::io::PipeReader, mut writer: std::io::PipeWriter, ans
                 assert_eq!(params.pointer("/initializationOptions/model/backend"), Some(&json!("none")));
                 respond(&mut writer, json!({"capabilities": {"positionEncoding": "utf-16"}}));
             }
+            "initialized" => {
+                write_frame(&mut writer, &json!({"jsonrpc": "2.0", "method": "nextedit/status", "params": {"state": "off"}})).unwrap();
+            }
             "textDocument/didOpen" => {
                 let uri = params.pointer("/textDocument/uri").and_then(Value::as_str).unwrap().to_owned();
                 let text = params.pointer("/textDocument/text").and_then(Value::as_str).unwrap().to_owned();
@@ -562,6 +565,10 @@ while True:
     method, params = msg.get("method"), msg.get("params") or {}
     if method == "initialize":
         send({"jsonrpc": "2.0", "id": msg["id"], "result": {"capabilities": {"positionEncoding": "utf-8"}}})
+    elif method == "initialized":
+        send({"jsonrpc": "2.0", "method": "nextedit/status", "params": {"state": "loading"}})
+        send({"jsonrpc": "2.0", "id": "progress-1", "method": "window/workDoneProgress/create", "params": {"token": "t"}})
+        send({"jsonrpc": "2.0", "method": "nextedit/status", "params": {"state": "ready"}})
     elif method == "textDocument/didOpen":
         docs[params["textDocument"]["uri"]] = params["textDocument"]["text"]
     elif method == "textDocument/copilotInlineEdit":
@@ -578,7 +585,7 @@ while True:
         send({"jsonrpc": "2.0", "id": msg["id"], "result": None})
     elif method == "exit":
         break
-    elif "id" in msg:
+    elif "id" in msg and "method" in msg:
         send({"jsonrpc": "2.0", "id": msg["id"], "result": None})
 "#;
 
@@ -617,6 +624,8 @@ fn replays_through_a_server_process_and_restarts_it_after_a_crash() {
     assert_eq!(runs[0].position_encoding, "utf-8");
     // The hung request was cancelled and never answered: the report says so.
     assert!(runs[0].notes.iter().any(|note| note.contains("never answered")), "{:?}", runs[0].notes);
+    // It waited for the model, which the fake reports as loading, then ready.
+    assert!(runs[0].notes.iter().any(|note| note.starts_with("model ready after")), "{:?}", runs[0].notes);
     let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
     assert_eq!(log.matches("fake server started").count(), 2, "{log}");
     std::fs::remove_dir_all(dir).unwrap();
