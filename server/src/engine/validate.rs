@@ -112,8 +112,8 @@ fn reverts_last_edit(input: &CheckInput<'_>, edits: &[TextEdit]) -> bool {
     apply_edits(&new, &local).is_some_and(|region| region == old)
 }
 
-/// Whether an edit at the last event's lines deletes a line the user just added, or adds back a
-/// line the user just deleted (lines compared trimmed; lines without a letter or digit don't count).
+/// Whether an edit at the last event's lines deletes a line the user just added (without
+/// rewriting it), or adds back a line the user just deleted (lines compared trimmed; lines without a letter or digit don't count).
 fn partly_reverts_last_edit(input: &CheckInput<'_>, edits: &[TextEdit]) -> bool {
     let Some(event) = input.last_event else { return false };
     let rope = &event.after;
@@ -147,7 +147,10 @@ fn partly_reverts_last_edit(input: &CheckInput<'_>, edits: &[TextEdit]) -> bool 
         );
         let deleted = line_difference(before, &after);
         let inserted = line_difference(&after, before);
-        deleted.iter().any(|line| added_by_user.contains(line)) || inserted.iter().any(|line| removed_by_user.contains(line))
+        // Rewriting a line the user just added is how edits continue; deleting it outright isn't.
+        let removes_lines = deleted.len() > inserted.len();
+        (removes_lines && deleted.iter().any(|line| added_by_user.contains(line)))
+            || inserted.iter().any(|line| removed_by_user.contains(line))
     })
 }
 

@@ -556,24 +556,9 @@ fn strip_stop<'a>(output: &'a str, stop: &[String]) -> (&'a str, bool) {
 pub(crate) mod test_support {
     use super::*;
 
-    /// A rough stand-in for a tokenizer: one token per word or punctuation character.
+    /// A rough stand-in for a tokenizer: the scripted backend's count.
     pub(crate) fn count_tokens(text: &str) -> usize {
-        let mut tokens = 0;
-        let mut in_word = false;
-        for char in text.chars() {
-            if char.is_alphanumeric() || char == '_' {
-                if !in_word {
-                    tokens += 1;
-                }
-                in_word = true;
-            } else {
-                in_word = false;
-                if !char.is_whitespace() || char == '\n' {
-                    tokens += 1;
-                }
-            }
-        }
-        tokens
+        crate::engine::model::scripted::count_scripted_tokens(text)
     }
 
     /// A context from a fixture: `$0` marks the cursor, the editable region is `region_lines`
