@@ -369,14 +369,14 @@ pub fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         sections.extend(crate::tools::bench_engine::model_sections(args.smoke)?);
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "sections": sections }))?);
+        crate::tools::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&serde_json::json!({ "sections": sections }))?))?;
     } else {
-        print!("{}", render_table(&sections));
+        crate::tools::print_stdout(&render_table(&sections))?;
     }
     if let Some(path) = &args.svg {
         write_keystroke_chart(path, &measurements).with_context(|| format!("cannot write {}", path.display()))?;
         if !args.json {
-            println!("chart: {}", path.display());
+            crate::tools::print_stdout(&format!("chart: {}\n", path.display()))?;
         }
     }
     Ok(())

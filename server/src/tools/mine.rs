@@ -543,10 +543,11 @@ pub fn run_mine(args: MineArgs) -> anyhow::Result<()> {
     for case in &cases {
         *by_category.entry(case.category.as_str()).or_insert(0) += 1;
     }
-    println!("{} cases from {commits} commits written to {}", cases.len(), args.out.display());
+    let mut summary = format!("{} cases from {commits} commits written to {}\n", cases.len(), args.out.display());
     for (category, count) in by_category {
-        println!("  {category}: {count}");
+        summary.push_str(&format!("  {category}: {count}\n"));
     }
+    crate::tools::print_stdout(&summary)?;
     Ok(())
 }
 

@@ -13,3 +13,14 @@ pub mod suggest;
 pub use bench::{BenchArgs, run_bench};
 pub use eval::{EvalArgs, run_eval};
 pub use mine::{MineArgs, run_mine};
+
+/// Prints to stdout; a closed pipe (`nextedit bench | head`) ends the output quietly instead of
+/// panicking.
+pub(crate) fn print_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
+    }
+}

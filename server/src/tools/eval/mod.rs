@@ -390,9 +390,10 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         stderr_log: Some(args.out.join("server.log")),
     };
     let runs = run_eval_with(&args, &launcher)?;
+    let mut summary = String::new();
     for run in &runs {
         let overall = &run.overall;
-        println!(
+        summary.push_str(&format!(
             "{}: {} cases, exact {:.1}%, exact_ws {:.1}%, dchrF {:.1}, loc_hit {:.1}%, fired {:.1}%, precision {}, reversal {}, p50 {} ms, p95 {} ms, errors {}, crashes {}",
             run.name,
             overall.cases,
@@ -407,8 +408,9 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             overall.latency_p95_ms.map_or("-".to_owned(), |value| format!("{value:.0}")),
             overall.errors,
             overall.crashes,
-        );
+        ));
+        summary.push('\n');
     }
-    println!("report: {}", args.out.join("report.md").display());
-    Ok(())
+    summary.push_str(&format!("report: {}\n", args.out.join("report.md").display()));
+    crate::tools::print_stdout(&summary)
 }
