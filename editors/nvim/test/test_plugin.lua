@@ -46,10 +46,12 @@ local function rename_first_count(new_name)
   H.eq('    ' .. new_name .. ' = 0', lines()[2], 'line 2 after the rename')
 end
 
-local function wait_for_suggestion(row)
+-- Waits for a suggestion on `row` (0-based), and, when `text` is given, one that inserts it: a
+-- suggestion for a name still being typed (`am` of `amount`) may show briefly on a slow machine.
+local function wait_for_suggestion(row, text)
   return H.wait_until('a suggestion on line ' .. (row + 1), function()
     local suggestion = nextedit.suggestion(0)
-    return suggestion and suggestion.change.start_row == row and suggestion
+    return suggestion and suggestion.change.start_row == row and (text == nil or suggestion.edit.text == text) and suggestion
   end, 15000)
 end
 
@@ -112,7 +114,7 @@ H.test('dismiss removes the suggestion and its extmarks', function()
 end)
 
 H.test('<Tab> accepts when enabled and types a tab otherwise', function()
-  nextedit.setup({ start_server = false, tab = true, lsp = { cmd = { server } } })
+  nextedit.setup({ start_server = false, tab = true, lsp = { cmd = { server }, init_options = { model = { backend = 'none' } } } })
   H.truthy(vim.fn.maparg('<Tab>', 'n') ~= '', 'normal-mode <Tab> mapping')
   -- A fresh copy of the file: rename `count` again, the next one is on line 4. (Another new name:
   -- the server suppresses a rejected rename in every document.)
@@ -121,7 +123,7 @@ H.test('<Tab> accepts when enabled and types a tab otherwise', function()
     return vim.lsp.get_clients({ bufnr = 0, name = 'nextedit' })[1] ~= nil
   end, 10000)
   rename_first_count('amount')
-  local suggestion = wait_for_suggestion(3)
+  local suggestion = wait_for_suggestion(3, 'amount')
   H.eq('amount', suggestion.edit.text, 'the suggestion renames count to amount')
   H.type('<Tab>')
   H.wait_until('line 4 to be renamed by <Tab>', function() return lines()[4] == '        amount += value' end, 5000)

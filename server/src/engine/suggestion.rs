@@ -51,6 +51,7 @@ impl Suggestion {
 /// Shrinks each edit to the part that changes: the common prefix and suffix of the replaced text
 /// and the new text are left out. A whole-line rewrite that appends `, x` becomes an insertion.
 pub fn minimize_edits(text: &str, edits: &[TextEdit]) -> Vec<TextEdit> {
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
     edits
         .iter()
         .filter_map(|edit| {
@@ -60,15 +61,26 @@ pub fn minimize_edits(text: &str, edits: &[TextEdit]) -> Vec<TextEdit> {
             while !old.is_char_boundary(prefix) || !new.is_char_boundary(prefix) {
                 prefix -= 1;
             }
+            // Never split a word: `count` -> `amount` stays whole, not `c` -> `am`.
+            while prefix > 0
+                && is_word(old[..prefix].chars().next_back())
+                && (is_word(old[prefix..].chars().next()) || is_word(new[prefix..].chars().next()))
+            {
+                prefix -= old[..prefix].chars().next_back().map_or(1, char::len_utf8);
+            }
             let room = old.len().min(new.len()) - prefix;
             let mut suffix = old.bytes().rev().zip(new.bytes().rev()).take(room).take_while(|(a, b)| a == b).count();
             while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
                 suffix -= 1;
             }
-            Some(TextEdit::new(
-                edit.range.start + prefix..edit.range.end - suffix,
-                &new[prefix..new.len() - suffix],
-            ))
+            while suffix > 0
+                && is_word(old[old.len() - suffix..].chars().next())
+                && (is_word(old[..old.len() - suffix].chars().next_back())
+                    || is_word(new[..new.len() - suffix].chars().next_back()))
+            {
+                suffix -= old[old.len() - suffix..].chars().next().map_or(1, char::len_utf8);
+            }
+            Some(TextEdit::new(edit.range.start + prefix..edit.range.end - suffix, &new[prefix..new.len() - suffix]))
         })
         .filter(|edit| !(edit.range.is_empty() && edit.new_text.is_empty()))
         .collect()
@@ -119,6 +131,9 @@ mod tests {
         let edits = minimize_edits("a😀b", &[TextEdit::new(0..6, "a😁b")]);
         assert_eq!(edits, vec![TextEdit::new(1..5, "😁")]);
         assert_eq!(minimize_edits("same", &[TextEdit::new(0..4, "same")]), vec![]);
+        // Words stay whole.
+        assert_eq!(minimize_edits("x = count;", &[TextEdit::new(0..10, "x = amount;")]), vec![TextEdit::new(4..9, "amount")]);
+        assert_eq!(minimize_edits("get_item()", &[TextEdit::new(0..10, "get_items()")]), vec![TextEdit::new(0..8, "get_items")]);
     }
 
     #[test]
