@@ -95,11 +95,17 @@ async function startServer(): Promise<void> {
         traceOutputChannel: outputChannel,
     };
     const newClient = new LanguageClient('nextedit', 'nextedit', serverOptions, clientOptions);
+    let previousState: string | undefined;
     newClient.onNotification('nextedit/status', (params: { state?: string; message?: string }) => {
         const state = params?.state;
         if (state === 'loading' || state === 'ready' || state === 'error' || state === 'off') {
             setStatus(state, params.message);
         }
+        // Edits typed while the model loaded were predicted without it: ask again now that it's here.
+        if (state === 'ready' && previousState === 'loading') {
+            void vscode.commands.executeCommand('nextedit.triggerEdit');
+        }
+        previousState = state;
     });
     newClient.onDidChangeState(event => {
         if (event.newState === State.Stopped && client === newClient) {

@@ -40,7 +40,7 @@ run_scenario() {
     # Installed from its folder: the extension folder packed into the .vsix (production files only).
     unzip -q "$VSIX" 'extension/*' -d "$SCRATCH/unpacked"
     mv "$SCRATCH/unpacked/extension" "$extensions/nextedit.nextedit-0.1.0"
-    cp "$EDITORS_DIR/test/fixtures/stats.py" "$EDITORS_DIR/test/fixtures/far.py" "$workspace/"
+    cp "$EDITORS_DIR/test/fixtures/stats.py" "$EDITORS_DIR/test/fixtures/far.py" "$EDITORS_DIR/test/fixtures/geo.py" "$workspace/"
     python3 - "$user_data/User/settings.json" "$NEXTEDIT_BIN" "$extra_settings" <<'EOF'
 import json, sys
 settings = {

@@ -147,6 +147,22 @@ impl Engine {
         *write(&self.shared.model) = slot;
     }
 
+    /// Predicts again for every document the user has edited (after the model became ready, so that
+    /// edits typed while it loaded get its suggestions).
+    pub fn repredict_edited(&self) {
+        let edited: Vec<(String, i32)> = self.with_documents(|documents| {
+            documents
+                .uris()
+                .filter_map(|uri| documents.get(uri).map(|open| (uri, open)))
+                .filter(|(_, open)| open.history.last().is_some())
+                .map(|(uri, open)| (uri.to_owned(), open.document.version))
+                .collect()
+        });
+        for (uri, version) in edited {
+            self.schedule(&uri, version);
+        }
+    }
+
     /// Runs `f` with the documents locked. Keep `f` short: typing waits on this lock.
     pub fn with_documents<R>(&self, f: impl FnOnce(&Documents) -> R) -> R {
         f(&lock(&self.shared.documents))

@@ -653,8 +653,15 @@ async fn load_model(state: Arc<GlobalState>, client: Client) {
             ModelSlot::Failed(error.to_string())
         }
     };
-    client.send_notification::<StatusNotification>(send_status(&slot)).await;
+    // The model first, then the new jobs, then the status: a client that asks again on "ready"
+    // waits for these jobs.
+    let status = send_status(&slot);
+    let ready = matches!(slot, ModelSlot::Ready(_));
     state.engine.set_model(slot);
+    if ready {
+        state.engine.repredict_edited();
+    }
+    client.send_notification::<StatusNotification>(status).await;
 }
 
 /// `nextedit/status`: model loading, ready, error or off, for status bars.
