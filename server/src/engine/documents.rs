@@ -99,7 +99,8 @@ impl Documents {
         self.documents.keys().map(String::as_str)
     }
 
-    /// Applies the changes of one `didChange` in order: rope, incremental reparse and history.
+    /// Applies the changes of one `didChange` in order: rope, history, and the syntax tree's edit
+    /// (the reparse happens in [`Documents::ensure_parsed`]).
     pub fn apply_changes(
         &mut self,
         uri: &str,
@@ -135,10 +136,21 @@ impl Documents {
                     .and_then(|language| SyntaxTree::new(language, open.document.rope()));
             }
         }
-        if let Some(syntax) = &mut open.syntax {
-            syntax.reparse(open.document.rope());
-        }
+        // The tree was shifted by each change (`edit` is cheap); the reparse itself waits for the
+        // next prediction job (`ensure_parsed`), so typing never waits on the parser.
         Ok(())
+    }
+
+    /// Brings the syntax tree of `uri` up to date with its text (an incremental reparse under the
+    /// parse budget). Prediction jobs call this before they take a snapshot.
+    pub fn ensure_parsed(&mut self, uri: &str) {
+        if let Some(open) = self.documents.get_mut(uri) {
+            if let Some(syntax) = &mut open.syntax {
+                if syntax.is_stale() {
+                    syntax.reparse(open.document.rope());
+                }
+            }
+        }
     }
 
     /// Makes the next edit of `uri` start a new history event.

@@ -258,7 +258,11 @@ impl Engine {
         cancel: &CancelFlag,
         debounce: bool,
     ) -> Option<(Proposal, DocumentSnapshot)> {
-        let mut snapshot = self.with_documents(|documents| documents.snapshot(uri))?;
+        let mut snapshot = {
+            let mut documents = lock(&self.shared.documents);
+            documents.ensure_parsed(uri);
+            documents.snapshot(uri)?
+        };
         snapshot.cursor = cursor;
         if snapshot.version != version || self.with_documents(|d| d.get(uri).is_some_and(|open| open.unpredictable.is_some())) {
             return None;

@@ -1,6 +1,6 @@
 //! `nextedit bench`: speed of the paths a user waits on. This module measures the keystroke path:
-//! one `didChange` as the server handles it (`Documents::apply_changes`: rope edit, incremental
-//! reparse, edit history), on generated files of 1k, 10k and 50k lines, next to a full reparse of
+//! one `didChange` as the server handles it (`Documents::apply_changes`: rope edit, edit history,
+//! the tree's edit), the incremental reparse that the next prediction job runs, on generated files of 1k, 10k and 50k lines, next to a full reparse of
 //! the same text. Other sections (model, symbolic engine) plug in as functions that return a
 //! [`BenchSection`].
 
@@ -142,8 +142,11 @@ fn uri_for(language: &str) -> &'static str {
 pub struct KeystrokeMeasurement {
     pub language: String,
     pub lines: usize,
-    /// Each keystroke through `Documents::apply_changes`, sorted.
+    /// Each keystroke through `Documents::apply_changes` (what `didChange` does), sorted.
     pub incremental: Vec<Duration>,
+    /// The incremental reparse after each keystroke (`Documents::ensure_parsed`, which the next
+    /// prediction job runs), sorted.
+    pub reparse: Vec<Duration>,
     /// The same keystrokes through the text and history parts only (no syntax), sorted.
     pub text_and_history: Vec<Duration>,
     /// Keystrokes after which the tree was stale (the incremental parse ran out of budget).
@@ -174,6 +177,7 @@ pub fn measure_keystrokes(language: &str, lines: usize, keystrokes: usize) -> an
     let mut column = 0u32;
     let typed: Vec<char> = typed_text(language).chars().collect();
     let mut incremental = Vec::with_capacity(keystrokes);
+    let mut reparse = Vec::with_capacity(keystrokes);
     let mut changes = Vec::with_capacity(keystrokes);
     let mut stale_after = 0;
     let mut now = Instant::now();
@@ -187,6 +191,9 @@ pub fn measure_keystrokes(language: &str, lines: usize, keystrokes: usize) -> an
         let applied = documents.apply_changes(uri, keystroke as i32 + 1, std::slice::from_ref(&change), PositionEncoding::Utf8, now);
         incremental.push(started.elapsed());
         applied.map_err(|error| anyhow::anyhow!("a generated keystroke was refused: {error}"))?;
+        let started = Instant::now();
+        documents.ensure_parsed(uri);
+        reparse.push(started.elapsed());
         if documents.get(uri).and_then(|open| open.syntax.as_ref()).is_some_and(|syntax| syntax.is_stale()) {
             stale_after += 1;
         }
@@ -227,12 +234,14 @@ pub fn measure_keystrokes(language: &str, lines: usize, keystrokes: usize) -> an
         }
     }
     incremental.sort();
+    reparse.sort();
     text_and_history.sort();
     full_reparse.sort();
     Ok(KeystrokeMeasurement {
         language: language.to_owned(),
         lines,
         incremental,
+        reparse,
         text_and_history,
         stale_after,
         full_reparse,
@@ -265,6 +274,8 @@ pub fn keystroke_section(measurements: &[KeystrokeMeasurement]) -> BenchSection 
         let micro = "us".to_owned();
         rows.push((format!("{name}: didChange p50"), micros(percentile(&measurement.incremental, 50.0)), micro.clone()));
         rows.push((format!("{name}: didChange p99"), micros(percentile(&measurement.incremental, 99.0)), micro.clone()));
+        rows.push((format!("{name}: incremental reparse p50"), micros(percentile(&measurement.reparse, 50.0)), micro.clone()));
+        rows.push((format!("{name}: incremental reparse p99"), micros(percentile(&measurement.reparse, 99.0)), micro.clone()));
         rows.push((format!("{name}: text + history only p50"), micros(percentile(&measurement.text_and_history, 50.0)), micro.clone()));
         rows.push((format!("{name}: text + history only p99"), micros(percentile(&measurement.text_and_history, 99.0)), micro.clone()));
         rows.push((format!("{name}: keystrokes leaving a stale tree"), measurement.stale_after as f64, "count".to_owned()));
@@ -411,7 +422,7 @@ mod tests {
             assert!(measurement.has_tree);
         }
         let section = keystroke_section(&measurements);
-        assert_eq!(section.rows.len(), 4 * 8);
+        assert_eq!(section.rows.len(), 4 * 10);
         assert!(render_table(&[section]).contains("rust 1k lines: didChange p50"));
         write_keystroke_chart(args.svg.as_deref().unwrap(), &measurements).unwrap();
         assert!(std::fs::read_to_string(dir.join("chart.svg")).unwrap().starts_with("<svg"));

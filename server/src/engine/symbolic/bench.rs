@@ -18,6 +18,7 @@ pub(crate) fn snapshot_after_texts(path: &str, texts: &[&str]) -> DocumentSnapsh
         let (range, new_text) = differing_middle(pair[0], pair[1]);
         apply(&mut documents, &uri, version as i32 + 1, range, new_text, now);
     }
+    documents.ensure_parsed(&uri);
     documents.snapshot(&uri).expect("the document was just opened")
 }
 
