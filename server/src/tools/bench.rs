@@ -286,7 +286,7 @@ pub fn keystroke_section(measurements: &[KeystrokeMeasurement]) -> BenchSection 
             rows.push((format!("{name}: no syntax tree (parse budget or grammar missing)"), 0.0, String::new()));
         }
     }
-    BenchSection { name: "keystroke path (didChange: rope + incremental reparse + history)".to_owned(), rows }
+    BenchSection { name: "keystroke path (didChange: rope, history, tree edit; then the incremental reparse a prediction runs)".to_owned(), rows }
 }
 
 /// Renders sections as a plain text table.
