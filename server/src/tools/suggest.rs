@@ -176,23 +176,17 @@ async fn suggest(args: &SuggestArgs, text: &str, patches: &[String], settings: S
     Ok(())
 }
 
-/// The single change (common prefix and suffix removed) that turns `old` into `new`, with UTF-8
-/// positions.
+/// The single change (common prefix and suffix removed, words kept whole) that turns `old` into
+/// `new`, with UTF-8 positions.
 pub fn minimal_change(old: &str, new: &str) -> TextChange {
-    let prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
-    let mut prefix = prefix;
-    while !old.is_char_boundary(prefix) || !new.is_char_boundary(prefix) {
-        prefix -= 1;
-    }
-    let max_suffix = old.len().min(new.len()) - prefix;
-    let mut suffix = old.bytes().rev().zip(new.bytes().rev()).take(max_suffix).take_while(|(a, b)| a == b).count();
-    while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
-        suffix -= 1;
-    }
+    let whole = crate::text::TextEdit::new(0..old.len(), new);
+    let edit = crate::engine::suggestion::minimize_edits(old, &[whole])
+        .pop()
+        .unwrap_or_else(|| crate::text::TextEdit::new(0..0, ""));
     let rope = ropey::Rope::from_str(old);
-    let start = position::byte_to_position(&rope, prefix, PositionEncoding::Utf8);
-    let end = position::byte_to_position(&rope, old.len() - suffix, PositionEncoding::Utf8);
-    TextChange { range: Some(PositionRange::new(start, end)), text: new[prefix..new.len() - suffix].to_owned() }
+    let start = position::byte_to_position(&rope, edit.range.start, PositionEncoding::Utf8);
+    let end = position::byte_to_position(&rope, edit.range.end, PositionEncoding::Utf8);
+    TextChange { range: Some(PositionRange::new(start, end)), text: edit.new_text }
 }
 
 #[cfg(test)]
