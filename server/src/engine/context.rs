@@ -94,7 +94,7 @@ pub fn build(
     budget: ContextBudget,
 ) -> PredictionContext {
     let text = snapshot.rope.to_string();
-    let cursor = floor_boundary(&text, cursor.min(text.len()));
+    let cursor = crate::syntax::floor_char_boundary(&text, cursor);
     let editable_region =
         crate::syntax::grow_region(snapshot.tree.as_ref(), &text, cursor, count_tokens, budget.region_tokens);
     let excerpt = grow_lines(&text, editable_region.clone(), count_tokens, budget.excerpt_tokens);
@@ -165,11 +165,4 @@ fn grow_lines(text: &str, range: Range<usize>, count_tokens: &dyn Fn(&str) -> us
         range = range.start.min(line.start)..range.end.max(line.end);
     }
     range
-}
-
-fn floor_boundary(text: &str, mut index: usize) -> usize {
-    while index > 0 && !text.is_char_boundary(index) {
-        index -= 1;
-    }
-    index
 }

@@ -60,6 +60,18 @@ struct DocumentJobs {
     best: Option<Suggestion>,
 }
 
+impl DocumentJobs {
+    /// No job yet; the flag belongs to no job, so cancelling it harms nothing.
+    fn new(version: i32) -> DocumentJobs {
+        DocumentJobs {
+            generation: 0,
+            cancel: Arc::new(AtomicBool::new(false)),
+            status: watch::channel(JobStatus { version, done: false }).0,
+            best: None,
+        }
+    }
+}
+
 type Listener = Box<dyn Fn(EngineEvent) + Send + Sync>;
 
 /// The model engine's state.
@@ -207,12 +219,7 @@ impl Engine {
         let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
         let generation = {
             let mut jobs = lock(&self.shared.jobs);
-            let entry = jobs.entry(uri.to_owned()).or_insert_with(|| DocumentJobs {
-                generation: 0,
-                cancel: Arc::new(AtomicBool::new(false)),
-                status: watch::channel(JobStatus { version, done: false }).0,
-                best: None,
-            });
+            let entry = jobs.entry(uri.to_owned()).or_insert_with(|| DocumentJobs::new(version));
             entry.generation += 1;
             // Cancel the previous job (a fresh entry's flag belongs to no job).
             entry.cancel.store(true, Ordering::Relaxed);
@@ -508,12 +515,7 @@ impl Engine {
             .ok_or(RequestError::UnknownDocument)?;
         let generation = {
             let mut jobs = lock(&self.shared.jobs);
-            let entry = jobs.entry(uri.to_owned()).or_insert_with(|| DocumentJobs {
-                generation: 0,
-                cancel: Arc::new(AtomicBool::new(false)),
-                status: watch::channel(JobStatus { version, done: false }).0,
-                best: None,
-            });
+            let entry = jobs.entry(uri.to_owned()).or_insert_with(|| DocumentJobs::new(version));
             if cursor.is_none() && entry.best.as_ref().is_some_and(|best| best.version == version) {
                 return Ok(entry.best.clone());
             }

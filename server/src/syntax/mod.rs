@@ -37,7 +37,7 @@ pub use nodes::{
     SourceText, SyntaxContext, context_at, enclosing_scope, identifier_at, identifiers_named,
     is_in_string_or_comment,
 };
-pub use region::{MAX_BYTES_PER_TOKEN, grow_region};
+pub use region::{MAX_BYTES_PER_TOKEN, floor_char_boundary, grow_region};
 
 /// How long one parse may run before it gives up (the same budget for full and incremental parses).
 pub const DEFAULT_PARSE_BUDGET: Duration = Duration::from_millis(500);

@@ -167,7 +167,8 @@ fn line_end(text: &str, byte: usize) -> usize {
         .map_or(text.len(), |newline| byte + newline + 1)
 }
 
-fn floor_char_boundary(text: &str, byte: usize) -> usize {
+/// The largest char boundary of `text` at or before `byte` (clamped to the text).
+pub fn floor_char_boundary(text: &str, byte: usize) -> usize {
     let mut byte = byte.min(text.len());
     while !text.is_char_boundary(byte) {
         byte -= 1;
