@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod fault;
 pub mod lsp;
 pub mod syntax;
 pub mod text;

@@ -12,6 +12,9 @@ use crate::text::{AppliedChange, Document, History, HistoryConfig, PositionEncod
 pub const MAX_PREDICTED_FILE_BYTES: usize = 5 * 1024 * 1024;
 /// Files with a line longer than this are synced but get no predictions.
 pub const MAX_PREDICTED_LINE_BYTES: usize = 100_000;
+/// Files whose brackets nest deeper than this (generated or hostile code) are synced but get no
+/// predictions.
+pub const MAX_PREDICTED_NESTING: usize = 500;
 
 #[derive(Debug)]
 pub struct OpenDocument {
@@ -197,7 +200,29 @@ fn unpredictable_reason(text: &str) -> Option<String> {
     if text.split('\n').any(|line| line.len() > MAX_PREDICTED_LINE_BYTES) {
         return Some(format!("the file has a line longer than {MAX_PREDICTED_LINE_BYTES} bytes"));
     }
+    if bracket_depth_exceeds(text, MAX_PREDICTED_NESTING) {
+        return Some(format!("brackets nest deeper than {MAX_PREDICTED_NESTING} levels"));
+    }
     None
+}
+
+/// Whether `(`, `[` and `{` nest deeper than `limit` (counted without regard to strings or
+/// comments: a cheap, language-independent upper bound of the syntax tree's depth).
+fn bracket_depth_exceeds(text: &str, limit: usize) -> bool {
+    let mut depth = 0usize;
+    for byte in text.bytes() {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn input_edit(applied: &AppliedChange) -> tree_sitter::InputEdit {
@@ -215,4 +240,42 @@ fn input_edit(applied: &AppliedChange) -> tree_sitter::InputEdit {
 /// The path part of a `file://` URI (percent-decoding is not needed for extension lookup).
 pub fn uri_path(uri: &str) -> &str {
     uri.strip_prefix("file://").unwrap_or(uri)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_long_lined_binary_and_deeply_nested_files_are_not_predicted() {
+        let nested = |depth: usize| format!("x = {}1{}\n", "[".repeat(depth), "]".repeat(depth));
+        let cases = [
+            ("fn main() {}\n".to_owned(), None),
+            ("a".repeat(MAX_PREDICTED_FILE_BYTES + 1), Some("the file is larger than 5 MB")),
+            ("x\u{0}y".to_owned(), Some("the file looks binary")),
+            (format!("a\n{}\n", "b".repeat(MAX_PREDICTED_LINE_BYTES + 1)), Some("the file has a line longer than 100000 bytes")),
+            (nested(MAX_PREDICTED_NESTING), None),
+            (nested(MAX_PREDICTED_NESTING + 1), Some("brackets nest deeper than 500 levels")),
+            // Closing brackets never go below zero, so stray ones don't hide deep nesting.
+            (format!("{}{}", ")".repeat(1000), "(".repeat(MAX_PREDICTED_NESTING + 1)), Some("brackets nest deeper than 500 levels")),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(unpredictable_reason(&text).as_deref(), expected, "{}", &text[..text.len().min(40)]);
+        }
+    }
+
+    #[test]
+    fn a_big_change_makes_a_document_unpredictable_and_back() {
+        let mut documents = Documents::new(HistoryConfig::default());
+        documents.open("file:///w/a.py", "python", 0, "x = 1\n");
+        assert!(documents.get("file:///w/a.py").unwrap().syntax.is_some());
+        let deep = TextChange { range: None, text: format!("x = {}\n", "(".repeat(600)) };
+        documents.apply_changes("file:///w/a.py", 1, &[deep], PositionEncoding::Utf16, Instant::now()).unwrap();
+        let open = documents.get("file:///w/a.py").unwrap();
+        assert!(open.unpredictable.is_some() && open.syntax.is_none());
+        let small = TextChange { range: None, text: "y = 2\n".to_owned() };
+        documents.apply_changes("file:///w/a.py", 2, &[small], PositionEncoding::Utf16, Instant::now()).unwrap();
+        let open = documents.get("file:///w/a.py").unwrap();
+        assert!(open.unpredictable.is_none() && open.syntax.is_some());
+    }
 }

@@ -265,6 +265,9 @@ impl Engine {
         cancel: &CancelFlag,
         debounce: bool,
     ) -> Option<(Proposal, DocumentSnapshot)> {
+        if crate::fault::fire_once(crate::fault::Fault::PanicInPrediction) {
+            panic!("prediction panic injected by {}", crate::fault::FAULT_ENV_VAR);
+        }
         let mut snapshot = {
             let mut documents = lock(&self.shared.documents);
             documents.ensure_parsed(uri);
@@ -288,7 +291,9 @@ impl Engine {
         let symbolic_wins = candidates.iter().any(|p| p.score >= settings.symbolic.prefer_over_model);
         // A proposal below `prefer_over_model` (a rename while the new name may still be being
         // typed) waits for the debounce even without a model: the next keystroke supersedes it.
-        if !symbolic_wins {
+        // Without a model and without a proposal there is nothing to wait for.
+        let model_ready = matches!(self.model(), ModelSlot::Ready(_));
+        if !symbolic_wins && (model_ready || !candidates.is_empty()) {
             if debounce && settings.predict.debounce_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(settings.predict.debounce_ms)).await;
             }
@@ -525,7 +530,15 @@ impl Engine {
             entry.status.send_replace(JobStatus { version, done: false });
             (entry.generation, entry.cancel.clone())
         };
-        let result = self.run_job(uri, version, cursor, &generation.1, false).await;
+        // In a task of its own, like scheduled jobs, so that a panic inside it is caught.
+        let job_engine = self.clone();
+        let job_uri = uri.to_owned();
+        let cancel = generation.1.clone();
+        let job = tokio::spawn(async move { job_engine.run_job(&job_uri, version, cursor, &cancel, false).await });
+        let result = job.await.unwrap_or_else(|error| {
+            tracing::error!("prediction job failed: {error}");
+            None
+        });
         self.finish_job(uri, version, generation.0, result);
         self.suggestion(uri, Some(version), Duration::ZERO).await
     }

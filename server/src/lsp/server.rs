@@ -603,6 +603,7 @@ async fn load_model(state: Arc<GlobalState>, client: Client) {
         None
     };
     let (percent_sender, mut percent_receiver) = tokio::sync::watch::channel(0u32);
+    let reload_config = config.clone();
     let loading = model::load_llama(config, move |event| {
         let percent = match event {
             model::LoadProgress::Loading(fraction) => (fraction * 90.0) as u32,
@@ -639,7 +640,7 @@ async fn load_model(state: Arc<GlobalState>, client: Client) {
             if let Some(progress) = progress {
                 progress.finish_with_message(format!("{} ready", info.name)).await;
             }
-            ModelSlot::Ready(backend)
+            ModelSlot::Ready(supervise(backend, reload_config, &state, &client))
         }
         Err(error) => {
             tracing::error!("{error}");
@@ -662,6 +663,37 @@ async fn load_model(state: Arc<GlobalState>, client: Client) {
         state.engine.repredict_edited();
     }
     client.send_notification::<StatusNotification>(status).await;
+}
+
+/// Wraps a loaded llama backend so that its thread is restarted (with backoff) if it dies. A restart
+/// reports `nextedit/status` (error while down, ready again after) and predicts again for edited
+/// documents.
+fn supervise(
+    backend: Arc<dyn model::ModelBackend>,
+    config: model::LlamaConfig,
+    state: &Arc<GlobalState>,
+    client: &Client,
+) -> Arc<dyn model::ModelBackend> {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else { return backend };
+    let state = Arc::downgrade(state);
+    let client = client.clone();
+    let loader = move || model::load_llama_blocking(&config, |_| {});
+    let listener = move |event: model::SupervisorEvent| {
+        let (Some(state), client) = (state.upgrade(), client.clone()) else { return };
+        runtime.spawn(async move {
+            let status = match event {
+                model::SupervisorEvent::Died { .. } | model::SupervisorEvent::RestartFailed { .. } => {
+                    json!({"state": "error", "message": model::ModelError::Restarting.to_string()})
+                }
+                model::SupervisorEvent::Restarted { .. } => {
+                    state.engine.repredict_edited();
+                    json!({"state": "ready", "message": null})
+                }
+            };
+            client.send_notification::<StatusNotification>(status).await;
+        });
+    };
+    Arc::new(model::SupervisedBackend::new(backend, loader, model::Backoff::DEFAULT, listener))
 }
 
 /// `nextedit/status`: model loading, ready, error or off, for status bars.

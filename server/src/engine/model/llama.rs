@@ -330,6 +330,9 @@ impl<'m, 'c> Session<'m, 'c> {
         if request.prompt == CRASH_PROMPT {
             panic!("model thread crash requested by a test");
         }
+        if crate::fault::fire_once(crate::fault::Fault::ModelThreadDies) {
+            panic!("model thread death injected by {}", crate::fault::FAULT_ENV_VAR);
+        }
         let cancelled = || request.cancel.load(Ordering::Relaxed) || reply_dropped();
         let mut stats = GenerationStats::default();
         if cancelled() {

@@ -24,6 +24,7 @@ pub mod doctor;
 pub mod gguf;
 pub mod llama;
 pub mod scripted;
+pub mod supervisor;
 
 #[cfg(test)]
 mod real_model_tests;
@@ -32,6 +33,7 @@ pub use bench::{ModelBenchOptions, ModelBenchReport, bench_model};
 pub use doctor::{DoctorReport, doctor_report, doctor_report_for_config};
 pub use llama::{LlamaConfig, llama_backend, load_llama, load_llama_blocking};
 pub use scripted::ScriptedBackend;
+pub use supervisor::{Backoff, SupervisedBackend, SupervisorEvent};
 
 /// Set by a newer edit to the same document; the decode loop checks it between batches.
 pub type CancelFlag = Arc<AtomicBool>;
@@ -194,6 +196,8 @@ pub enum ModelError {
     BackendDead,
     /// llama.cpp failed during decoding.
     Decode(String),
+    /// The model thread died and is being restarted (see [`supervisor`]).
+    Restarting,
 }
 
 impl fmt::Display for ModelError {
@@ -214,6 +218,7 @@ impl fmt::Display for ModelError {
             ),
             ModelError::BackendDead => write!(f, "the model thread has stopped; the model must be loaded again"),
             ModelError::Decode(message) => write!(f, "model decoding failed: {message}"),
+            ModelError::Restarting => write!(f, "the model thread stopped and is being restarted"),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! simple deterministic rule, and records the requests it saw.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +19,8 @@ pub struct ScriptedBackend {
     script: Box<Script>,
     format: PromptFormatKind,
     requests: Mutex<Vec<GenerationRequest>>,
+    /// Cleared by [`ScriptedBackend::kill`]: then it fails like a llama backend whose thread died.
+    alive: AtomicBool,
 }
 
 impl ScriptedBackend {
@@ -33,7 +35,12 @@ impl ScriptedBackend {
     }
 
     pub fn from_fn(script: impl Fn(&GenerationRequest) -> String + Send + Sync + 'static) -> ScriptedBackend {
-        ScriptedBackend { script: Box::new(script), format: PromptFormatKind::Plain, requests: Mutex::new(Vec::new()) }
+        ScriptedBackend {
+            script: Box::new(script),
+            format: PromptFormatKind::Plain,
+            requests: Mutex::new(Vec::new()),
+            alive: AtomicBool::new(true),
+        }
     }
 
     /// The prompt format [`ModelBackend::info`] reports (`plain` by default).
@@ -45,6 +52,12 @@ impl ScriptedBackend {
     /// The requests seen so far, oldest first.
     pub fn requests(&self) -> Vec<GenerationRequest> {
         self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Makes the backend dead: later requests fail with [`ModelError::BackendDead`] and
+    /// [`ModelBackend::is_alive`] turns false, as when the llama model thread dies.
+    pub fn kill(&self) {
+        self.alive.store(false, Ordering::SeqCst);
     }
 
     fn generate_now(&self, request: GenerationRequest) -> Generation {
@@ -72,6 +85,9 @@ impl ScriptedBackend {
 
 impl ModelBackend for ScriptedBackend {
     fn generate(&self, request: GenerationRequest) -> BoxFuture<Result<Generation, ModelError>> {
+        if !self.is_alive() {
+            return Box::pin(async { Err(ModelError::BackendDead) });
+        }
         let generation = self.generate_now(request);
         Box::pin(async move { Ok(generation) })
     }
@@ -90,6 +106,10 @@ impl ModelBackend for ScriptedBackend {
             load_time: Duration::ZERO,
             threads: 0,
         }
+    }
+
+    fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
     }
 }
 
