@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
@@ -29,11 +29,14 @@ pub fn server_binary() -> PathBuf {
 
 pub struct TestClient {
     writer: Box<dyn AsyncWrite + Unpin + Send>,
-    incoming: mpsc::UnboundedReceiver<Result<Value, String>>,
+    /// Messages with the time the reader task read them.
+    incoming: mpsc::UnboundedReceiver<(Instant, Result<Value, String>)>,
     next_id: i64,
     /// Ids sent and not answered yet.
     outstanding: HashSet<i64>,
     answered: HashSet<i64>,
+    /// When the response to each answered id was read.
+    received_at: HashMap<i64, Instant>,
     /// Messages read while waiting for something else.
     backlog: VecDeque<Value>,
     child: Option<tokio::process::Child>,
@@ -77,13 +80,13 @@ impl TestClient {
             loop {
                 match read_message(&mut reader).await {
                     Ok(Some(message)) => {
-                        if sender.send(Ok(message)).is_err() {
+                        if sender.send((Instant::now(), Ok(message))).is_err() {
                             break;
                         }
                     }
                     Ok(None) => break,
                     Err(error) => {
-                        let _ = sender.send(Err(error));
+                        let _ = sender.send((Instant::now(), Err(error)));
                         break;
                     }
                 }
@@ -95,6 +98,7 @@ impl TestClient {
             next_id: 0,
             outstanding: HashSet::new(),
             answered: HashSet::new(),
+            received_at: HashMap::new(),
             backlog: VecDeque::new(),
             child: None,
             server_task: None,
@@ -184,11 +188,15 @@ impl TestClient {
 
     /// Reads one message, checking response bookkeeping and answering server requests.
     async fn next_message(&mut self) -> Result<Value> {
-        let message = tokio::time::timeout(WAIT, self.incoming.recv())
+        let item = tokio::time::timeout(WAIT, self.incoming.recv())
             .await
             .map_err(|_| anyhow!("no message from the server within {WAIT:?}"))?
-            .ok_or_else(|| anyhow!("the server closed its output"))?
-            .map_err(|error| anyhow!("bad frame from the server: {error}"))?;
+            .ok_or_else(|| anyhow!("the server closed its output"))?;
+        self.process(item).await
+    }
+
+    async fn process(&mut self, (read_at, message): (Instant, Result<Value, String>)) -> Result<Value> {
+        let message = message.map_err(|error| anyhow!("bad frame from the server: {error}"))?;
         if is_response(&message) {
             if let Some(id) = message["id"].as_i64() {
                 if !self.outstanding.remove(&id) {
@@ -198,6 +206,7 @@ impl TestClient {
                     bail!("response for an id that was never sent: {message}");
                 }
                 self.answered.insert(id);
+                self.received_at.insert(id, read_at);
             }
         } else if message.get("id").is_some() && message.get("method").is_some() {
             // A request from the server (progress token creation, configuration...).
@@ -205,6 +214,30 @@ impl TestClient {
             self.send(&reply).await?;
         }
         Ok(message)
+    }
+
+    /// Reads every message the server has sent so far without waiting, checking the bookkeeping,
+    /// and keeps them for later.
+    pub async fn drain_ready(&mut self) -> Result<()> {
+        while let Ok(item) = self.incoming.try_recv() {
+            let message = self.process(item).await?;
+            self.backlog.push_back(message);
+        }
+        Ok(())
+    }
+
+    /// Removes and returns the messages read so far (see [`TestClient::drain_ready`]) that match
+    /// `predicate`.
+    pub fn take_read(&mut self, predicate: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let (taken, kept): (Vec<Value>, Vec<Value>) = self.backlog.drain(..).partition(|message| predicate(message));
+        self.backlog = kept.into();
+        taken
+    }
+
+    /// When the response to `id` was read from the server's output (by the reader task, so the
+    /// time does not depend on when the test looked at it).
+    pub fn received_at(&self, id: i64) -> Option<Instant> {
+        self.received_at.get(&id).copied()
     }
 
     pub async fn initialize(&mut self, options: Value) -> Result<Value> {
@@ -261,9 +294,10 @@ impl TestClient {
         if !self.outstanding.is_empty() {
             bail!("requests without a response: {:?}", self.outstanding);
         }
-        // Any late message must not be a response to an answered request.
-        while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_millis(0), self.incoming.recv()).await {
-            if is_response(&message) {
+        // Any late message must not be a response to a request of ours. (Errors for raw frames that
+        // weren't requests, with a null or foreign id, may come late: the filter writes them.)
+        while let Ok(Some((_, Ok(message)))) = tokio::time::timeout(Duration::from_millis(0), self.incoming.recv()).await {
+            if is_response(&message) && message["id"].as_i64().is_some() {
                 bail!("unexpected response after shutdown: {message}");
             }
         }
@@ -364,6 +398,28 @@ impl ReferenceDocument {
 
     pub fn line_count(&self) -> u32 {
         self.text.split('\n').count() as u32
+    }
+}
+
+/// A tiny deterministic generator (xorshift), so that randomized tests are reproducible.
+#[derive(Debug, Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
     }
 }
 

@@ -1,6 +1,6 @@
 //! The language server core, seen from outside: transport, lifecycle, positions and document sync.
 
-use nextedit_tests::{ReferenceDocument, References, TestClient};
+use nextedit_tests::{ReferenceDocument, References, Rng, TestClient};
 use serde_json::{Value, json};
 
 const NO_MODEL: fn() -> Value = || json!({"model": {"backend": "none"}});
@@ -144,21 +144,6 @@ async fn stale_versions_unknown_documents_and_close() {
         .unwrap();
     assert!(response.get("error").is_some(), "{response}");
     assert_eq!(client.finish().await.unwrap(), 0);
-}
-
-/// A tiny deterministic generator (xorshift), so runs are reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
 }
 
 const SNIPPETS: &[&str] = &["x", "😀", "漢", "\n", "\r\n", "fn a() {}", "  ", "é", "", "let v = 1;\n"];
