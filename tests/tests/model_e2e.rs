@@ -198,3 +198,36 @@ async fn truncated_model_is_reported_once_and_the_server_keeps_serving() {
     assert_eq!(client.finish().await.unwrap(), 0);
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+/// The model thread dies on its first generation (`NEXTEDIT_FAULT=model-thread-dies`, a test hook
+/// that no client message can reach): the job is dropped, the status says the model is being
+/// restarted, the supervisor loads the model again after its first backoff, and the edited
+/// document gets a suggestion from the new model thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_model_thread_is_restarted_and_predicts_again() {
+    let mut client = TestClient::spawn(&[], &[("NEXTEDIT_FAULT", "model-thread-dies")]).await.unwrap();
+    client.initialize(model_options()).await.unwrap();
+    client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready").await.unwrap();
+
+    let fixture = &PYTHON;
+    client.open(fixture.uri, fixture.language, fixture.before).await.unwrap();
+    let (line, start, end, text) = fixture.edit;
+    client.change(fixture.uri, 1, (line, start, line, end), text).await.unwrap();
+    let died = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    assert!(died["params"]["message"].as_str().unwrap().contains("restarted"), "{died}");
+    let warning = client.notification("window/showMessage").await.unwrap();
+    assert!(warning["message"].as_str().unwrap().contains("restarted"), "{warning}");
+
+    client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready").await.unwrap();
+    let cursor = json!({"line": line, "character": start + text.len() as u32});
+    let result = client
+        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": fixture.uri, "version": 1}, "position": cursor}))
+        .await
+        .unwrap();
+    assert!(!result["edits"].as_array().unwrap().is_empty(), "no suggestion after the restart: {result}");
+    let mut expected = fixture.before.to_owned();
+    let line_start: usize = expected.split_inclusive('\n').take(line as usize).map(str::len).sum();
+    expected.replace_range(line_start + start as usize..line_start + end as usize, text);
+    assert_eq!(client.document_text(fixture.uri).await.unwrap(), expected);
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
