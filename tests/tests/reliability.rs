@@ -73,8 +73,20 @@ fn source_file(index: usize) -> (String, &'static str, String) {
 }
 
 /// An edit a typist might make: mostly one character typed or deleted, sometimes a new line, a
-/// word replaced or two lines joined.
-fn typing_edit(rng: &mut Rng, reference: &ReferenceDocument) -> ((u32, u32, u32, u32), &'static str) {
+/// word replaced or two lines joined. Once the text is longer than `target_len`, half the edits
+/// delete, so documents keep their size however long the run.
+fn typing_edit(rng: &mut Rng, reference: &ReferenceDocument, target_len: usize) -> ((u32, u32, u32, u32), &'static str) {
+    if reference.text.len() > target_len && rng.below(2) == 0 {
+        let lines: Vec<&str> = reference.text.split('\n').collect();
+        let line = rng.below(lines.len() as u64) as usize;
+        let width = lines[line].encode_utf16().count() as u64;
+        let line = line as u32;
+        if width == 0 {
+            return ((line, 0, line + 1, 0), "");
+        }
+        let column = rng.below(width) as u32;
+        return ((line, column, line, column + 1 + rng.below(3) as u32), "");
+    }
     let lines = reference.line_count().max(1);
     let line = rng.below(u64::from(lines)) as u32;
     let column = rng.below(40) as u32;
@@ -109,11 +121,13 @@ impl LoadFigures {
     }
 }
 
-/// Sends 200 changes a second across `documents` for `duration`, and a request (alternately a code
-/// action and a next edit) with every tenth change; then collects every response and its latency.
+/// Sends 200 changes a second across `documents` (each kept at about its size in `sizes`) for
+/// `duration`, and a request (alternately a code action and a next edit) with every tenth change;
+/// then collects every response and its latency.
 async fn run_load(
     client: &mut TestClient,
     documents: &mut [(String, i32, ReferenceDocument)],
+    sizes: &[usize],
     duration: Duration,
     rng: &mut Rng,
 ) -> LoadFigures {
@@ -125,7 +139,7 @@ async fn run_load(
         ticker.tick().await;
         let index = rng.below(documents.len() as u64) as usize;
         let (uri, version, reference) = &mut documents[index];
-        let (range, text) = typing_edit(rng, reference);
+        let (range, text) = typing_edit(rng, reference, sizes[index]);
         reference.apply(range, text);
         *version += 1;
         client.change(uri, *version, range, text).await.unwrap();
@@ -174,16 +188,19 @@ async fn load_fifty_documents_at_two_hundred_changes_a_second() {
         client.open(&uri, language, &text).await.unwrap();
         documents.push((uri, 0, ReferenceDocument::new(&text)));
     }
+    let sizes: Vec<usize> = documents.iter().map(|(_, _, reference)| reference.text.len()).collect();
     let mut rng = Rng(0x10ad_5eed_0000_0001);
-    let warm_up = run_load(&mut client, &mut documents, Duration::from_secs(seconds.min(10)), &mut rng).await;
+    let warm_up = run_load(&mut client, &mut documents, &sizes, Duration::from_secs(seconds.min(10)), &mut rng).await;
     let rss_after_warm_up = rss_kib(pid);
-    let run = run_load(&mut client, &mut documents, Duration::from_secs(seconds), &mut rng).await;
+    let text_after_warm_up: usize = documents.iter().map(|(_, _, reference)| reference.text.len()).sum();
+    let run = run_load(&mut client, &mut documents, &sizes, Duration::from_secs(seconds), &mut rng).await;
     let rss_after_run = rss_kib(pid);
+    let text_after_run: usize = documents.iter().map(|(_, _, reference)| reference.text.len()).sum();
     for (uri, _, reference) in &documents {
         assert_eq!(client.document_text(uri).await.unwrap(), reference.text, "{uri}");
     }
     println!(
-        "load: {seconds} s after a {} s warm-up, 50 documents\n  warm-up: {} changes, {} requests, max {:?}\n  run: {} changes ({:.0}/s), {} requests ({} ContentModified), p50 {:?}, p99 {:?}, max {:?}\n  RSS: {} KiB after the warm-up, {} KiB after the run ({:+.1}%)",
+        "load: {seconds} s after a {} s warm-up, 50 documents\n  warm-up: {} changes, {} requests, max {:?}\n  run: {} changes ({:.0}/s), {} requests ({} ContentModified), p50 {:?}, p99 {:?}, max {:?}\n  RSS: {} KiB after the warm-up, {} KiB after the run ({:+.1}%); text {} -> {} bytes",
         seconds.min(10),
         warm_up.changes,
         warm_up.requests,
@@ -198,6 +215,8 @@ async fn load_fifty_documents_at_two_hundred_changes_a_second() {
         rss_after_warm_up,
         rss_after_run,
         (rss_after_run as f64 / rss_after_warm_up as f64 - 1.0) * 100.0,
+        text_after_warm_up,
+        text_after_run,
     );
     // The bounds: no request waits more than 100 ms without a model job, and memory does
     // not grow by more than 10% over a run of the warm-up's shape.
@@ -262,7 +281,7 @@ async fn a_cancellation_storm_leaves_one_response_per_request_and_the_documents_
         let (uri, version, reference) = &mut documents[index];
         match rng.below(6) {
             0 => {
-                let (range, text) = typing_edit(&mut rng, reference);
+                let (range, text) = typing_edit(&mut rng, reference, usize::MAX);
                 reference.apply(range, text);
                 *version += 1;
                 client.change(uri, *version, range, text).await.unwrap();
@@ -454,7 +473,7 @@ async fn fuzzed_frames_and_edits_leave_the_server_serving() {
                 // A valid edit to a tracked document, sometimes with a valid request.
                 let index = rng.below(documents.len() as u64) as usize;
                 let (uri, version, reference) = &mut documents[index];
-                let (range, text) = typing_edit(&mut rng, reference);
+                let (range, text) = typing_edit(&mut rng, reference, usize::MAX);
                 reference.apply(range, text);
                 *version += 1;
                 client.change(uri, *version, range, text).await.unwrap();

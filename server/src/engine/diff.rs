@@ -1,9 +1,11 @@
 //! Turning a rewritten region back into minimal edits.
 
+use std::hash::Hash;
 use std::ops::Range;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use similar::{Algorithm, DiffTag};
+use similar::algorithms::{Capture, Replace};
+use similar::{Algorithm, DiffOp, DiffTag};
 
 use crate::text::TextEdit;
 
@@ -17,8 +19,7 @@ pub fn region_edits(text: &str, region: Range<usize>, new_region: &str, timeout:
     }
     let old_tokens = tokens(old_region);
     let new_tokens = tokens(new_region);
-    let deadline = std::time::Instant::now() + timeout;
-    let ops = similar::capture_diff_slices_deadline(Algorithm::Myers, &old_tokens, &new_tokens, Some(deadline));
+    let ops = diff_slices(&old_tokens, &new_tokens, Instant::now().checked_add(timeout));
     let offsets = |tokens: &[&str]| {
         let mut starts = Vec::with_capacity(tokens.len() + 1);
         let mut at = 0;
@@ -56,7 +57,52 @@ pub fn region_edits(text: &str, region: Range<usize>, new_region: &str, timeout:
             _ => edits.push(TextEdit::new(range, new_text)),
         }
     }
+    // The edits must rebuild the new region exactly; if they don't (a bug in the diff), one edit
+    // of the changed middle is still right.
+    let rebuilt = crate::engine::validate::apply_edits(text, &edits);
+    let region_rebuilt = rebuilt.as_deref().and_then(|rebuilt| {
+        let end = rebuilt.len().checked_sub(text.len() - region.end)?;
+        rebuilt.get(region.start..end)
+    });
+    if region_rebuilt != Some(new_region) {
+        tracing::error!("the region diff did not rebuild the new region; using one edit");
+        return vec![middle_edit(text, region, new_region)];
+    }
     edits
+}
+
+/// One edit replacing what differs between `text[region]` and `new_region`, after their common
+/// prefix and suffix (on char boundaries).
+fn middle_edit(text: &str, region: Range<usize>, new_region: &str) -> TextEdit {
+    let old_region = &text[region.clone()];
+    let prefix = old_region
+        .char_indices()
+        .zip(new_region.chars())
+        .find(|((_, old), new)| old != new)
+        .map_or(old_region.len().min(new_region.len()), |((index, _), _)| index);
+    let prefix = crate::syntax::floor_char_boundary(new_region, prefix);
+    let old_rest = &old_region[prefix..];
+    let new_rest = &new_region[prefix..];
+    let suffix = old_rest
+        .chars()
+        .rev()
+        .zip(new_rest.chars().rev())
+        .take_while(|(old, new)| old == new)
+        .map(|(old, _)| old.len_utf8())
+        .sum::<usize>();
+    let start = region.start + prefix;
+    let end = region.end - suffix;
+    TextEdit::new(start..end, &new_rest[..new_rest.len() - suffix])
+}
+
+/// A diff of two slices as operations in order, bounded by `deadline`. `similar`'s
+/// `capture_diff_*` functions compact their result, and that compaction (similar 2.7) can return
+/// operations out of order and mismatched (see `out_of_order_compaction_is_avoided`); the
+/// operations of the diff itself are always in order.
+pub fn diff_slices<T: Hash + Eq + Ord>(old: &[T], new: &[T], deadline: Option<Instant>) -> Vec<DiffOp> {
+    let mut hook = Replace::new(Capture::new());
+    let Ok(()) = similar::algorithms::diff_deadline(Algorithm::Myers, &mut hook, old, 0..old.len(), new, 0..new.len(), deadline);
+    hook.into_inner().into_ops()
 }
 
 /// Splits text into identifier-like runs, whitespace runs and single other characters.
@@ -103,5 +149,32 @@ mod tests {
         check("x = 1\ny = 2\n", "x = 1\ny = 2\nz = 3\n", &[("", "z = 3\n")]);
         check("same\n", "same\n", &[]);
         check("a b c d\n", "a X Y d\n", &[("b c", "X Y")]);
+    }
+
+    /// Found by the `prompt_output` fuzz target: `similar`'s compacted operations for this pair go
+    /// backwards (an insert at an old index before the previous operation's end), which made
+    /// `region_edits` slice `text` with a reversed range and panic.
+    #[test]
+    fn out_of_order_compaction_is_avoided() {
+        let text = "pub struct Rect {\n    pub width: f64,\n    pub height: f64,\n}\n\nimpl Rect {\n    pub fn area(&self) -> f64 {\n        self.width * self.height\n    }\n\n    pub fn perimeter(&self) -> f64 {\n        2.0 * (self.width + self.height)\n    }\n}\n";
+        let region = 18..232;
+        let new_region = "*}}}}}}}\n";
+        let edits = region_edits(text, region.clone(), new_region, Duration::from_secs(1));
+        let mut expected = text.to_owned();
+        expected.replace_range(region, new_region);
+        assert_eq!(crate::engine::validate::apply_edits(text, &edits).unwrap(), expected);
+        let ops = diff_slices(&tokens(&text[18..232]), &tokens(new_region), None);
+        for pair in ops.windows(2) {
+            assert_eq!(pair[0].old_range().end, pair[1].old_range().start, "{ops:?}");
+            assert_eq!(pair[0].new_range().end, pair[1].new_range().start, "{ops:?}");
+        }
+    }
+
+    #[test]
+    fn the_middle_edit_keeps_common_ends() {
+        let text = "ab😀cd";
+        assert_eq!(middle_edit(text, 0..text.len(), "ab😁cd"), TextEdit::new(2..6, "😁"));
+        assert_eq!(middle_edit(text, 0..text.len(), "ab"), TextEdit::new(2..text.len(), ""));
+        assert_eq!(middle_edit(text, 0..2, "a"), TextEdit::new(1..2, ""));
     }
 }

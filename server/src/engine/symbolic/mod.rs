@@ -24,7 +24,7 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use nextedit_grammars::LanguageInfo;
-use similar::{Algorithm, DiffOp};
+use similar::DiffOp;
 use tree_sitter::Tree;
 
 use crate::engine::documents::DocumentSnapshot;
@@ -198,7 +198,7 @@ pub(crate) fn diff_tokens(old_text: &str, old: &[Token], new_text: &str, new: &[
     let old_words: Vec<&str> = old.iter().map(|token| token.text(old_text)).collect();
     let new_words: Vec<&str> = new.iter().map(|token| token.text(new_text)).collect();
     let deadline = Instant::now().checked_add(TOKEN_DIFF_TIMEOUT);
-    let ops = similar::capture_diff_slices_deadline(Algorithm::Myers, &old_words, &new_words, deadline);
+    let ops = crate::engine::diff::diff_slices(&old_words, &new_words, deadline);
     let mut hunks: Vec<TokenHunk> = Vec::new();
     let mut open: Option<TokenHunk> = None;
     for op in ops {
