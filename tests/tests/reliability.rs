@@ -549,6 +549,28 @@ async fn big_long_binary_and_deeply_nested_files_sync_without_prediction() {
     let nested = format!("fn main() {{\n    let x = {}1{};\n}}\n", "(".repeat(5000), ")".repeat(5000));
     big_input(&mut client, "file:///big/nested.rs", "rust", &nested, "nest deeper than 500").await;
 
+    // Just under the size limit the file is parsed and predicted; typing still answers.
+    let uri = "file:///big/large_ok.py";
+    let text = "total = compute(count, scale)  # a line of a large file\n".repeat(4 * 1024 * 1024 / 56);
+    let started = Instant::now();
+    client.open(uri, "python", &text).await.unwrap();
+    let mut reference = ReferenceDocument::new(&text);
+    let opened = client.call("textDocument/codeAction", code_action_params(uri, 0)).await.unwrap();
+    assert!(opened.is_null(), "{opened}");
+    let open_time = started.elapsed();
+    let middle = reference.line_count() / 2;
+    let mut change_times = Vec::new();
+    for version in 1..=5 {
+        let started = Instant::now();
+        reference.apply((middle, 0, middle, 5), "count");
+        client.change(uri, version, (middle, 0, middle, 5), "count").await.unwrap();
+        let answer = client.call("textDocument/copilotInlineEdit", inline_edit_params(uri, version, middle)).await.unwrap();
+        assert!(answer["edits"].is_array(), "{answer}");
+        change_times.push(started.elapsed());
+    }
+    assert!(client.document_text(uri).await.unwrap() == reference.text, "{uri} differs from the client's text");
+    println!("large_ok.py: {} bytes, open to first answer {open_time:?}, change to answer {change_times:?}", text.len());
+
     // Just under the nesting limit the file is predicted; the edits and requests still answer.
     let uri = "file:///big/deep_ok.rs";
     let text = format!("fn main() {{\n    let count = {}1{};\n    use_it(count);\n}}\n", "(".repeat(400), ")".repeat(400));

@@ -269,9 +269,12 @@ impl Engine {
             panic!("prediction panic injected by {}", crate::fault::FAULT_ENV_VAR);
         }
         let mut snapshot = {
+            let started = Instant::now();
             let mut documents = lock(&self.shared.documents);
             documents.ensure_parsed(uri);
-            documents.snapshot(uri)?
+            let snapshot = documents.snapshot(uri)?;
+            tracing::debug!(elapsed = ?started.elapsed(), "reparse and snapshot");
+            snapshot
         };
         snapshot.cursor = cursor;
         if snapshot.version != version || self.with_documents(|d| d.get(uri).is_some_and(|open| open.unpredictable.is_some())) {

@@ -253,6 +253,11 @@ fn code_candidates(input: &Input<'_>, renamed: &[Located<'_>], old: &str, eviden
     };
     let starts: Vec<usize> =
         whole_word_occurrences(input.text.get(search.clone())?, old).into_iter().map(|start| search.start + start).collect();
+    if starts.len() > MAX_OCCURRENCES {
+        // Scoping costs grow with the square of the occurrences; a rename this wide is not one to
+        // propagate a Tab at a time anyway.
+        return None;
+    }
     let occurrences: Vec<Located<'_>> = identifiers_at_starts(input.tree, input.language, &starts, old.len())
         .into_iter()
         .filter(|located| name_class(located) == class)
@@ -305,6 +310,9 @@ fn code_candidates(input: &Input<'_>, renamed: &[Located<'_>], old: &str, eviden
     };
     Some((candidates, SCORE_GLOBAL))
 }
+
+/// More occurrences of the old name than this in the searched range and no rename is proposed.
+pub(crate) const MAX_OCCURRENCES: usize = 2000;
 
 /// Node kinds whose `name` field introduces a name.
 const NAMED_DEFINITION_KINDS: &[&str] = &[

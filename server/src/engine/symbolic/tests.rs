@@ -749,3 +749,21 @@ fn go_rename_without_a_locals_query_stays_in_its_function() {
         "#]],
     );
 }
+
+/// A generated module that assigns the same name on every line: found by the reliability test of
+/// files just under the size limit, where scoping the rename took 10 s (every occurrence was
+/// checked against every definition). Past `MAX_OCCURRENCES` there is no rename proposal; at the
+/// limit there still is one.
+#[test]
+fn a_rename_with_too_many_occurrences_is_not_proposed() {
+    let module = |lines: usize| "total = compute(count)\n".repeat(lines);
+    let limit = super::rename::MAX_OCCURRENCES;
+    // One line is renamed, so `lines - 1` occurrences of the old name remain.
+    for (lines, expected) in [(limit + 1, true), (limit + 2, false)] {
+        let before = module(lines);
+        let after = before.replacen("total", "grand", 1);
+        let snapshot = snapshot_after_texts("gen.py", &[&before, &after]);
+        let proposals = propose(&snapshot);
+        assert_eq!(!proposals.is_empty(), expected, "{lines} lines");
+    }
+}
