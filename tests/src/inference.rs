@@ -197,9 +197,14 @@ async fn serve_connection(stream: TcpStream, model: &str, state: &Mutex<FaultySt
         let _open = OpenCompletion::new(state);
         match behaviour {
             Behaviour::Rewrite { from, to } => {
-                let prompt = request.body["prompt"].as_str().unwrap_or_default();
-                let answer = rewrite_region(prompt, &from, &to);
-                stream_answer(&mut stream, &answer).await?;
+                let chat = request.path.ends_with("chat/completions");
+                let prompt = if chat {
+                    request.body["messages"].as_array().and_then(|messages| messages.last()).map(|message| &message["content"])
+                } else {
+                    Some(&request.body["prompt"])
+                };
+                let answer = rewrite_region(prompt.and_then(Value::as_str).unwrap_or_default(), &from, &to);
+                stream_answer(&mut stream, &answer, chat).await?;
                 return Ok(());
             }
             Behaviour::Hang => {
@@ -267,16 +272,20 @@ async fn write_response(
 
 /// Streams `answer` as completion events, a few characters each, ending like a real server: the
 /// stop string is not sent, the last event says `stop`, then `[DONE]`.
-async fn stream_answer(stream: &mut BufReader<TcpStream>, answer: &str) -> Result<()> {
+async fn stream_answer(stream: &mut BufReader<TcpStream>, answer: &str, chat: bool) -> Result<()> {
     stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n").await?;
     let characters: Vec<char> = answer.chars().collect();
     for piece in characters.chunks(7) {
         let text: String = piece.iter().collect();
-        let event = json!({"choices": [{"index": 0, "text": text, "finish_reason": null}]});
+        let event = if chat {
+            json!({"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
+        } else {
+            json!({"choices": [{"index": 0, "text": text, "finish_reason": null}]})
+        };
         stream.write_all(format!("data: {event}\n\n").as_bytes()).await?;
         stream.flush().await?;
     }
-    let last = json!({"choices": [{"index": 0, "text": "", "finish_reason": "stop"}]});
+    let last = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
     stream.write_all(format!("data: {last}\n\ndata: [DONE]\n\n").as_bytes()).await?;
     stream.flush().await?;
     Ok(())

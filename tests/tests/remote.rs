@@ -133,6 +133,23 @@ async fn a_server_that_refuses_the_hints_gets_requests_without_them() {
     assert_eq!(client.finish().await.unwrap(), 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_format_goes_to_chat_completions_as_messages() {
+    let server = FaultyServer::start("instinct-test", rewrite()).await.unwrap();
+    let mut client = start_client(remote_options(&server.endpoint(), json!({})), &[]).await;
+    assert_eq!(settled_status(&mut client).await["state"], "ready");
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    let result = edit_and_ask(&mut client, 1).await;
+    assert_eq!(result["edits"][0]["text"], ", true", "{result}");
+    let request = server.completion_requests().pop().unwrap();
+    assert_eq!(request.path, "/v1/chat/completions");
+    let messages = request.body["messages"].as_array().unwrap();
+    assert_eq!(messages[0]["role"], "system");
+    assert_eq!(messages.last().unwrap()["role"], "user");
+    assert!(request.body.get("prompt").is_none());
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
+
 /// Each failure ends in no suggestion, one status change to `error`, a message naming the server,
 /// the documents intact, and a working suggestion once the server behaves again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
