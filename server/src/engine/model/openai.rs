@@ -442,10 +442,10 @@ async fn attempt_once(inner: &Inner, request: &GenerationRequest) -> Result<Gene
         .map(|output| {
             let finish = output.finish.unwrap_or_else(|| server_stop(&output.text, &request.stop));
             let mut text = output.text;
-            if let FinishReason::Stop(stop) = &finish {
-                if !text.ends_with(stop.as_str()) {
-                    text.push_str(stop);
-                }
+            if let FinishReason::Stop(stop) = &finish
+                && !text.ends_with(stop.as_str())
+            {
+                text.push_str(stop);
             }
             GeneratedText { text, mean_logprob: 0.0, finish }
         })
@@ -504,8 +504,7 @@ impl EventStream {
     pub fn push(&mut self, bytes: &[u8]) -> Vec<String> {
         self.buffer.extend_from_slice(bytes);
         let mut events = Vec::new();
-        loop {
-            let Some((end, separator)) = find_event_end(&self.buffer) else { break };
+        while let Some((end, separator)) = find_event_end(&self.buffer) {
             let raw: Vec<u8> = self.buffer.drain(..end + separator).take(end).collect();
             let raw = String::from_utf8_lossy(&raw);
             let data: Vec<&str> = raw
