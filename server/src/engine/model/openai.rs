@@ -399,6 +399,10 @@ async fn attempt_once(inner: &Inner, request: &GenerationRequest) -> Result<Gene
                     first_token.get_or_insert_with(Instant::now);
                     chunks += 1;
                     output.push(text, &request.stop);
+                    if output.finish.is_none() && output.text.len() > MAX_OUTPUT_BYTES {
+                        // A server that ignores max_tokens doesn't get to fill the memory.
+                        output.finish = Some(FinishReason::Length);
+                    }
                 }
                 if output.finish.is_none() {
                     output.finish = match choice.get("finish_reason").and_then(Value::as_str) {
@@ -452,6 +456,9 @@ async fn attempt_once(inner: &Inner, request: &GenerationRequest) -> Result<Gene
         .collect();
     Ok(Generation { candidates, stats })
 }
+
+/// The most text one candidate may stream; far more than any editable region.
+const MAX_OUTPUT_BYTES: usize = 256 << 10;
 
 /// One candidate's text as it streams in.
 #[derive(Default)]
@@ -627,6 +634,22 @@ mod tests {
         assert!(stream.push(b"data: {\"a\"").is_empty());
         assert_eq!(stream.push(b":1}\n\ndata: x\r\n\r\n: comment\n\n"), vec!["{\"a\":1}".to_owned(), "x".to_owned()]);
         assert_eq!(stream.push(b"data: [DONE]\n\n"), vec!["[DONE]".to_owned()]);
+    }
+
+    #[test]
+    fn events_do_not_depend_on_where_the_stream_is_cut() {
+        let whole: &[u8] = b"data: {\"a\":\"\xc3\xa9\"}\n\n: keep-alive\r\n\r\ndata: one\ndata: two\n\ndata: [DONE]\n\n";
+        let expected = EventStream::default().push(whole);
+        assert_eq!(expected.len(), 3);
+        for first in 0..whole.len() {
+            for second in first..whole.len() {
+                let mut stream = EventStream::default();
+                let mut events = stream.push(&whole[..first]);
+                events.extend(stream.push(&whole[first..second]));
+                events.extend(stream.push(&whole[second..]));
+                assert_eq!(events, expected, "cut at {first} and {second}");
+            }
+        }
     }
 
     #[test]
