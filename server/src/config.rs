@@ -74,14 +74,42 @@ impl Default for ModelSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OpenAiSettings {
     /// Base URL of an OpenAI-compatible server, e.g. `http://127.0.0.1:8080`.
     pub endpoint: Option<String>,
+    /// The `model` of requests; when unset, the first model the server lists.
     pub model: Option<String>,
     /// The name of the environment variable that holds the API key (never the key itself).
     pub api_key_env: Option<String>,
+    /// Use `/v1/chat/completions`; when unset, only for chat-template formats (instinct).
+    pub chat: Option<bool>,
+    pub connect_timeout_ms: u64,
+    /// The most one suggestion may take, retries included.
+    pub timeout_ms: u64,
+    /// Further attempts after a connection failure or an overload answer, with backoff.
+    pub retries: u32,
+    /// The most requests open at once.
+    pub max_in_flight: u32,
+    /// Send the editable region as a predicted output and ask the server to cache the prompt.
+    pub hints: bool,
+}
+
+impl Default for OpenAiSettings {
+    fn default() -> OpenAiSettings {
+        OpenAiSettings {
+            endpoint: None,
+            model: None,
+            api_key_env: None,
+            chat: None,
+            connect_timeout_ms: 2_000,
+            timeout_ms: 10_000,
+            retries: 2,
+            max_in_flight: 2,
+            hints: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -92,8 +92,37 @@ fn doctor() -> ExitCode {
             ExitCode::SUCCESS
         }
         config::BackendKind::Openai => {
-            println!("model backend: openai: not available in this build yet");
-            ExitCode::FAILURE
+            let (openai, warning) = match nextedit::engine::openai_config(&settings) {
+                Ok(pair) => pair,
+                Err(message) => {
+                    println!("model backend: openai: {message}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            println!("model backend: openai ({})", nextedit::engine::model::openai::display_endpoint(&openai.endpoint));
+            if let Some(warning) = warning {
+                println!("warning: {warning}");
+            }
+            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("nextedit: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let report = runtime.block_on(async {
+                match nextedit::engine::model::load_openai(openai).await {
+                    Ok((backend, warning)) => {
+                        if let Some(warning) = warning {
+                            println!("warning: {warning}");
+                        }
+                        nextedit::engine::model::doctor_report(&backend).await
+                    }
+                    Err(error) => nextedit::engine::model::DoctorReport::failed(error),
+                }
+            });
+            print!("{report}");
+            if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
         config::BackendKind::Llama => {
             println!("model backend: llama (embedded llama.cpp)");

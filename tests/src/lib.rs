@@ -4,6 +4,8 @@
 //! It is strict: a response for an id it never sent, a second response for one id, or a request
 //! left without a response at [`TestClient::finish`] fails the test.
 
+pub mod inference;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::process::Stdio;

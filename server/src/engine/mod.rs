@@ -37,6 +37,9 @@ pub enum EngineEvent {
     SuggestionChanged { uri: String, suggestion: Option<Suggestion> },
     /// A prediction failed in a way the user should hear about once.
     Problem { message: String },
+    /// The model went from working to failing (`"error"`, with why) or back (`"ready"`): an
+    /// inference server that went away and came back.
+    ModelHealth { state: &'static str, message: Option<String> },
 }
 
 /// Why a request for a suggestion has no answer.
@@ -108,6 +111,8 @@ struct Shared {
     last_generation: Mutex<Option<model::GenerationStats>>,
     accepted: AtomicU64,
     shown: AtomicU64,
+    /// The newest model request failed (a remote server is down); cleared by the next success.
+    model_failing: AtomicBool,
 }
 
 /// The prediction engine. Cheap to clone; all clones share state.
@@ -130,6 +135,7 @@ impl Engine {
                 last_generation: Mutex::new(None),
                 accepted: AtomicU64::new(0),
                 shown: AtomicU64::new(0),
+                model_failing: AtomicBool::new(false),
             }),
         }
     }
@@ -334,9 +340,16 @@ impl Engine {
             Err(error) => {
                 tracing::warn!("model generation failed: {error}");
                 self.notify(EngineEvent::Problem { message: format!("nextedit: {error}") });
+                if !self.shared.model_failing.swap(true, Ordering::Relaxed) {
+                    self.notify(EngineEvent::ModelHealth { state: "error", message: Some(error.to_string()) });
+                }
                 return Vec::new();
             }
         };
+        if !generation.stats.cancelled && self.shared.model_failing.swap(false, Ordering::Relaxed) {
+            tracing::info!("the model answers again");
+            self.notify(EngineEvent::ModelHealth { state: "ready", message: None });
+        }
         if generation.stats.cancelled || cancel.load(Ordering::Relaxed) {
             return Vec::new();
         }
@@ -602,17 +615,7 @@ pub fn llama_config(settings: &Settings) -> Result<(model::LlamaConfig, Option<S
         .map(std::path::PathBuf::from)
         .or_else(model::default_model_path)
         .ok_or("no model.path is set and no cache directory is known (set HOME or XDG_CACHE_HOME)")?;
-    let mut warning = None;
-    let format = match settings.model.format.as_str() {
-        "auto" | "" => None,
-        name => match name.parse::<prompt::PromptFormatKind>() {
-            Ok(kind) => Some(kind),
-            Err(_) => {
-                warning = Some(format!("unknown model.format `{name}`, detecting it from the model instead"));
-                None
-            }
-        },
-    };
+    let (format, warning) = format_setting(&settings.model.format);
     let config = model::LlamaConfig {
         threads: settings.model.threads.map(|threads| threads.max(1) as usize),
         gpu_layers: settings.model.gpu_layers,
@@ -622,6 +625,55 @@ pub fn llama_config(settings: &Settings) -> Result<(model::LlamaConfig, Option<S
         ..model::LlamaConfig::new(path)
     };
     Ok((config, warning))
+}
+
+/// The remote backend's configuration from the settings. The second value is a warning (an unknown
+/// `model.format`, or an API key variable that is not set).
+pub fn openai_config(settings: &Settings) -> Result<(model::OpenAiConfig, Option<String>), String> {
+    let openai = &settings.openai;
+    let endpoint = openai
+        .endpoint
+        .clone()
+        .filter(|endpoint| !endpoint.trim().is_empty())
+        .ok_or("model.backend is \"openai\" but openai.endpoint is not set (in the user config or initializationOptions)")?;
+    let mut warnings = Vec::new();
+    let (format, format_warning) = format_setting(&settings.model.format);
+    warnings.extend(format_warning);
+    let api_key = match openai.api_key_env.as_deref().filter(|name| !name.is_empty()) {
+        None => None,
+        Some(name) => match std::env::var(name) {
+            Ok(key) if !key.is_empty() => Some(model::ApiKey::new(key)),
+            _ => {
+                warnings.push(format!("the environment variable {name} (openai.api_key_env) is not set; requests go without an API key"));
+                None
+            }
+        },
+    };
+    let config = model::OpenAiConfig {
+        model: openai.model.clone().filter(|model| !model.is_empty()),
+        api_key,
+        format,
+        chat: openai.chat,
+        context_size: settings.model.context_size as usize,
+        connect_timeout: Duration::from_millis(openai.connect_timeout_ms.max(1)),
+        timeout: Duration::from_millis(openai.timeout_ms.max(1)),
+        retries: openai.retries.min(10),
+        max_in_flight: openai.max_in_flight.max(1) as usize,
+        hints: openai.hints,
+        ..model::OpenAiConfig::new(endpoint)
+    };
+    Ok((config, (!warnings.is_empty()).then(|| warnings.join("; "))))
+}
+
+/// `model.format` as a format, or `None` for detection; the warning names an unknown format.
+fn format_setting(format: &str) -> (Option<prompt::PromptFormatKind>, Option<String>) {
+    match format {
+        "auto" | "" => (None, None),
+        name => match name.parse::<prompt::PromptFormatKind>() {
+            Ok(kind) => (Some(kind), None),
+            Err(_) => (None, Some(format!("unknown model.format `{name}`, detecting it from the model instead"))),
+        },
+    }
 }
 
 /// A path for prompts: the file name part of a URI's path, percent-encoding left as is.

@@ -118,6 +118,13 @@ impl GlobalState {
                 }
             }
             EngineEvent::Problem { message } => self.show_once(lsp::MessageType::WARNING, message),
+            EngineEvent::ModelHealth { state, message } => {
+                let Some(client) = self.client() else { return };
+                if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                    let status = json!({"state": state, "message": message});
+                    handle.spawn(async move { client.send_notification::<StatusNotification>(status).await });
+                }
+            }
         }
     }
 
@@ -565,10 +572,7 @@ async fn load_model(state: Arc<GlobalState>, client: Client) {
             return;
         }
         BackendKind::Openai => {
-            let slot = ModelSlot::Failed("the openai backend is not available in this build yet".to_owned());
-            state.show_once(lsp::MessageType::ERROR, "nextedit: the openai backend is not available in this build yet; set model.backend to \"llama\" or \"none\"".to_owned());
-            client.send_notification::<StatusNotification>(send_status(&slot)).await;
-            state.engine.set_model(slot);
+            load_remote_model(&state, &client, &settings).await;
             return;
         }
         BackendKind::Llama => {}
@@ -694,6 +698,54 @@ fn supervise(
         });
     };
     Arc::new(model::SupervisedBackend::new(backend, loader, model::Backoff::DEFAULT, listener))
+}
+
+/// Connects the remote backend: no weights to load, but the server is asked which model it serves,
+/// and an unreachable server is reported (suggestions start once it answers).
+async fn load_remote_model(state: &Arc<GlobalState>, client: &Client, settings: &crate::config::Settings) {
+    let status = |slot: &ModelSlot, message: Option<String>| json!({"state": slot.state_name(), "message": message});
+    let config = match crate::engine::openai_config(settings) {
+        Ok((config, warning)) => {
+            if let Some(warning) = warning {
+                state.show_once(lsp::MessageType::WARNING, format!("nextedit: {warning}"));
+            }
+            config
+        }
+        Err(message) => {
+            state.show_once(lsp::MessageType::ERROR, format!("nextedit: {message}"));
+            let slot = ModelSlot::Failed(message.clone());
+            client.send_notification::<StatusNotification>(status(&slot, Some(message))).await;
+            state.engine.set_model(slot);
+            return;
+        }
+    };
+    let endpoint = model::openai::display_endpoint(&config.endpoint);
+    state.engine.set_model(ModelSlot::Loading);
+    client.send_notification::<StatusNotification>(status(&ModelSlot::Loading, None)).await;
+    match model::load_openai(config).await {
+        Ok((backend, warning)) => {
+            let info = model::ModelBackend::info(&backend);
+            tracing::info!("model {} at {endpoint} ({} format)", info.name, info.format.as_str());
+            let slot = ModelSlot::Ready(Arc::new(backend));
+            let message = match warning {
+                Some(warning) => {
+                    state.show_once(lsp::MessageType::WARNING, format!("nextedit: {warning}"));
+                    Some(warning)
+                }
+                None => Some(format!("{} at {endpoint}", info.name)),
+            };
+            state.engine.set_model(slot.clone());
+            state.engine.repredict_edited();
+            client.send_notification::<StatusNotification>(status(&slot, message)).await;
+        }
+        Err(error) => {
+            let message = error.to_string();
+            state.show_once(lsp::MessageType::ERROR, format!("nextedit: {message}"));
+            let slot = ModelSlot::Failed(message.clone());
+            client.send_notification::<StatusNotification>(status(&slot, Some(message))).await;
+            state.engine.set_model(slot);
+        }
+    }
 }
 
 /// `nextedit/status`: model loading, ready, error or off, for status bars.

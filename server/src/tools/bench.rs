@@ -22,6 +22,8 @@ usage: nextedit bench [options]
   --keystrokes N        keystrokes per file (default 400)
   --languages LIST      rust,python (default both)
   --no-model            skip the model sections (cold vs KV reuse, speculation, end to end)
+  --remote URL          also run the end-to-end session through an OpenAI-compatible server
+                        serving the same model, and compare it with the embedded backend
   --json                print the results as JSON instead of a table
   --svg PATH            write a chart (default bench-keystroke.svg; `none` for no chart)";
 
@@ -41,6 +43,8 @@ pub struct BenchArgs {
     pub svg: Option<PathBuf>,
     pub smoke: bool,
     pub model: bool,
+    /// An OpenAI-compatible server with the same model, for the embedded-against-remote section.
+    pub remote: Option<String>,
 }
 
 impl Default for BenchArgs {
@@ -53,6 +57,7 @@ impl Default for BenchArgs {
             svg: Some(PathBuf::from("bench-keystroke.svg")),
             smoke: false,
             model: true,
+            remote: None,
         }
     }
 }
@@ -100,6 +105,7 @@ impl BenchArgs {
                 }
                 "--json" => parsed.json = true,
                 "--no-model" => parsed.model = false,
+                "--remote" => parsed.remote = Some(value()?),
                 "--svg" => {
                     let path = value()?;
                     parsed.svg = (path != "none").then(|| PathBuf::from(path));
@@ -377,7 +383,7 @@ pub fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     let mut sections = vec![keystroke_section(&measurements)];
     sections.push(crate::tools::bench_engine::symbolic_section(if args.smoke { 1_000 } else { 5_000 }));
     if args.model {
-        sections.extend(crate::tools::bench_engine::model_sections(args.smoke)?);
+        sections.extend(crate::tools::bench_engine::model_sections(args.smoke, args.remote.as_deref())?);
     }
     if args.json {
         crate::tools::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&serde_json::json!({ "sections": sections }))?))?;

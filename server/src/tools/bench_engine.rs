@@ -45,7 +45,7 @@ fn load_model() -> Result<Arc<dyn ModelBackend>> {
     model::load_llama_blocking(&config, |_| {}).with_context(|| format!("loading {} (run scripts/fetch-model)", path.display()))
 }
 
-pub fn model_sections(smoke: bool) -> Result<Vec<BenchSection>> {
+pub fn model_sections(smoke: bool, remote: Option<&str>) -> Result<Vec<BenchSection>> {
     let backend = load_model()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let options = if smoke {
@@ -82,17 +82,102 @@ pub fn model_sections(smoke: bool) -> Result<Vec<BenchSection>> {
             row("outputs identical", if rewrite.outputs_equal { 1.0 } else { 0.0 }, "bool"),
         ],
     };
-    let typing = runtime.block_on(typing_session(backend.clone(), if smoke { 3 } else { 10 }, prefill))?;
-    let memory = runtime.block_on(memory_with_documents(backend, 100));
-    Ok(vec![kv, decoding, typing, memory])
+    let steps = if smoke { 3 } else { 10 };
+    let session = runtime.block_on(typing_session(backend.clone(), steps, prefill))?;
+    let mut sections = vec![kv, decoding, session.section(steps, prefill)];
+    if let Some(endpoint) = remote {
+        let remote_backend = runtime.block_on(load_remote(endpoint))?;
+        let remote_session = runtime.block_on(typing_session(remote_backend, steps, prefill))?;
+        sections.push(compare_backends(&session, &remote_session, endpoint));
+    }
+    sections.push(runtime.block_on(memory_with_documents(backend, 100)));
+    Ok(sections)
+}
+
+/// The remote backend for `endpoint`, serving the model `NEXTEDIT_MODEL` names (or whatever it
+/// serves), with the embedded backend's prompt format so that both do the same work.
+async fn load_remote(endpoint: &str) -> Result<Arc<dyn ModelBackend>> {
+    let config = model::OpenAiConfig {
+        format: Some(crate::engine::prompt::PromptFormatKind::Plain),
+        timeout: Duration::from_secs(300),
+        ..model::OpenAiConfig::new(endpoint)
+    };
+    let (backend, warning) = model::load_openai(config).await.map_err(|error| anyhow!("{error}"))?;
+    if let Some(warning) = warning {
+        return Err(anyhow!(warning));
+    }
+    Ok(Arc::new(backend))
+}
+
+/// The same typing session through both backends: latency of each and their ratio.
+fn compare_backends(embedded: &TypingSession, remote: &TypingSession, endpoint: &str) -> BenchSection {
+    let (embedded_p50, embedded_p95) = (embedded.percentile(0.5), embedded.percentile(0.95));
+    let (remote_p50, remote_p95) = (remote.percentile(0.5), remote.percentile(0.95));
+    let ratio = |remote: Duration, embedded: Duration| {
+        if embedded.is_zero() { 0.0 } else { remote.as_secs_f64() / embedded.as_secs_f64() }
+    };
+    BenchSection {
+        name: format!(
+            "embedded against remote: the same {}-edit session, the same model ({})",
+            embedded.latencies.len(),
+            crate::engine::model::openai::display_endpoint(endpoint)
+        ),
+        rows: vec![
+            row("embedded p50", ms(embedded_p50), "ms"),
+            row("embedded p95", ms(embedded_p95), "ms"),
+            row("remote p50", ms(remote_p50), "ms"),
+            row("remote p95", ms(remote_p95), "ms"),
+            row("remote / embedded, p50", ratio(remote_p50, embedded_p50), "x"),
+            row("remote / embedded, p95", ratio(remote_p95, embedded_p95), "x"),
+            row("suggestions, embedded", embedded.suggestions as f64, "count"),
+            row("suggestions, remote", remote.suggestions as f64, "count"),
+        ],
+    }
+}
+
+/// Latencies of one typing session.
+struct TypingSession {
+    latencies: Vec<Duration>,
+    limits: Vec<Duration>,
+    suggestions: usize,
+    debounce: u64,
+}
+
+impl TypingSession {
+    fn percentile(&self, p: f64) -> Duration {
+        percentile(&self.latencies, p)
+    }
+
+    fn section(&self, steps: usize, _prefill_rate: f64) -> BenchSection {
+        let p50 = self.percentile(0.5);
+        let p95 = self.percentile(0.95);
+        let limit_p50 = percentile(&self.limits, 0.5);
+        BenchSection {
+            name: format!("end to end: keystroke to suggestion, {steps} edits (debounce {} ms included)", self.debounce),
+            rows: vec![
+                row("p50", ms(p50), "ms"),
+                row("p95", ms(p95), "ms"),
+                row("prefill-bound limit, p50", ms(limit_p50), "ms"),
+                row("p50 / limit", if limit_p50.is_zero() { 0.0 } else { p50.as_secs_f64() / limit_p50.as_secs_f64() }, "x"),
+            ],
+        }
+    }
+}
+
+fn percentile(values: &[Duration], p: f64) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or_default()
 }
 
 /// A scripted typing session in a Python file: each step types a change, and the time until the
 /// model's suggestion for that version is ready is measured, debounce included. The prefill-bound
 /// limit of a step is (prompt tokens not reused + tokens generated) / prefill rate.
-async fn typing_session(backend: Arc<dyn ModelBackend>, steps: usize, prefill_rate: f64) -> Result<BenchSection> {
+async fn typing_session(backend: Arc<dyn ModelBackend>, steps: usize, prefill_rate: f64) -> Result<TypingSession> {
     let mut settings = Settings::default();
     settings.symbolic.enabled = false;
+    // Greedy decoding and the plain format on both backends, so they do the same work.
+    settings.predict.request_timeout_ms = 300_000;
     let debounce = settings.predict.debounce_ms;
     let engine = Engine::new(settings);
     engine.set_model(ModelSlot::Ready(backend));
@@ -103,6 +188,7 @@ async fn typing_session(backend: Arc<dyn ModelBackend>, steps: usize, prefill_ra
     engine.open(uri, "python", 0, &text);
     let mut latencies = Vec::new();
     let mut limits = Vec::new();
+    let mut suggestions = 0;
     for step in 0..steps {
         // Rename `value` to `item` in the step's function, at the assignment.
         let line = (step * 4 + 1) as u32;
@@ -116,29 +202,16 @@ async fn typing_session(backend: Arc<dyn ModelBackend>, steps: usize, prefill_ra
         let version = step as i32 + 1;
         let started = Instant::now();
         engine.change(uri, version, &[change], PositionEncoding::Utf8).map_err(|error| anyhow!("{error}"))?;
-        let _ = engine.suggestion(uri, Some(version), Duration::from_secs(120)).await;
+        if let Ok(Some(_)) = engine.suggestion(uri, Some(version), Duration::from_secs(300)).await {
+            suggestions += 1;
+        }
         latencies.push(started.elapsed());
         if let Some(stats) = engine.last_generation() {
             let tokens = stats.prompt_tokens.saturating_sub(stats.reused_prompt_tokens) + stats.generated_tokens;
             limits.push(Duration::from_secs_f64(tokens as f64 / prefill_rate.max(f64::MIN_POSITIVE)));
         }
     }
-    let percentile = |values: &mut Vec<Duration>, p: f64| {
-        values.sort();
-        values.get(((values.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or_default()
-    };
-    let p50 = percentile(&mut latencies, 0.5);
-    let p95 = percentile(&mut latencies, 0.95);
-    let limit_p50 = percentile(&mut limits, 0.5);
-    Ok(BenchSection {
-        name: format!("end to end: keystroke to suggestion, {steps} edits (debounce {debounce} ms included)"),
-        rows: vec![
-            row("p50", ms(p50), "ms"),
-            row("p95", ms(p95), "ms"),
-            row("prefill-bound limit, p50", ms(limit_p50), "ms"),
-            row("p50 / limit", if limit_p50.is_zero() { 0.0 } else { p50.as_secs_f64() / limit_p50.as_secs_f64() }, "x"),
-        ],
-    })
+    Ok(TypingSession { latencies, limits, suggestions, debounce })
 }
 
 /// Resident memory with the model loaded and `documents` open documents of 1,000 lines.

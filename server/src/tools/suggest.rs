@@ -108,7 +108,15 @@ async fn suggest(args: &SuggestArgs, text: &str, patches: &[String], settings: S
             Err(error) => eprintln!("nextedit: {error}; continuing without the model"),
         }
     } else if settings.model.backend == BackendKind::Openai {
-        bail!("the openai backend is not available in this build yet");
+        let (config, warning) = crate::engine::openai_config(&settings).map_err(|message| anyhow!(message))?;
+        if let Some(warning) = warning {
+            eprintln!("nextedit: {warning}");
+        }
+        let (backend, warning) = model::load_openai(config).await.map_err(|error| anyhow!("{error}"))?;
+        if let Some(warning) = warning {
+            eprintln!("nextedit: {warning}");
+        }
+        engine.set_model(ModelSlot::Ready(std::sync::Arc::new(backend)));
     }
     let absolute = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
     let uri = format!("file://{}", absolute.display());

@@ -40,6 +40,11 @@ impl DoctorReport {
     pub fn is_ok(&self) -> bool {
         self.info.is_some() && self.test.is_ok()
     }
+
+    /// The report when the backend could not be set up at all.
+    pub fn failed(error: ModelError) -> DoctorReport {
+        DoctorReport { info: None, test: Err(error) }
+    }
 }
 
 /// Runs one short greedy generation on `backend` and reports it with the backend's info.
@@ -67,7 +72,7 @@ pub async fn doctor_report(backend: &dyn ModelBackend) -> DoctorReport {
 pub async fn doctor_report_for_config(config: LlamaConfig) -> DoctorReport {
     match load_llama(config, |_| {}).await {
         Ok(backend) => doctor_report(backend.as_ref()).await,
-        Err(error) => DoctorReport { info: None, test: Err(error) },
+        Err(error) => DoctorReport::failed(error),
     }
 }
 

@@ -3,6 +3,7 @@
 //! - [`llama`]: llama.cpp through `llama-cpp-2`, on a dedicated thread that owns the model and one
 //!   long-lived context, with KV cache prefix reuse, prompt-lookup speculation, resynchronisation
 //!   and cooperative cancellation.
+//! - [`openai`]: any OpenAI-compatible inference server, streamed over HTTP.
 //! - [`scripted`]: canned outputs for deterministic unit tests of the pipeline.
 //!
 //! Async code talks to a backend through [`ModelBackend::generate`], which returns a future that
@@ -23,6 +24,7 @@ pub mod decode;
 pub mod doctor;
 pub mod gguf;
 pub mod llama;
+pub mod openai;
 pub mod scripted;
 pub mod supervisor;
 
@@ -32,6 +34,7 @@ mod real_model_tests;
 pub use bench::{ModelBenchOptions, ModelBenchReport, bench_model};
 pub use doctor::{DoctorReport, doctor_report, doctor_report_for_config};
 pub use llama::{LlamaConfig, llama_backend, load_llama, load_llama_blocking};
+pub use openai::{ApiKey, OpenAiBackend, OpenAiConfig, load_openai};
 pub use scripted::ScriptedBackend;
 pub use supervisor::{Backoff, SupervisedBackend, SupervisorEvent};
 
@@ -159,7 +162,7 @@ pub struct Generation {
 pub struct ModelInfo {
     /// `general.name`, else the file name.
     pub name: String,
-    /// `llama` or `scripted`.
+    /// `llama`, `openai` or `scripted`.
     pub backend: &'static str,
     pub path: Option<PathBuf>,
     pub format: PromptFormatKind,
@@ -198,6 +201,9 @@ pub enum ModelError {
     Decode(String),
     /// The model thread died and is being restarted (see [`supervisor`]).
     Restarting,
+    /// The inference server could not be reached, failed or answered nonsense; the message names
+    /// the endpoint (never the API key).
+    Remote(String),
 }
 
 impl fmt::Display for ModelError {
@@ -219,6 +225,7 @@ impl fmt::Display for ModelError {
             ModelError::BackendDead => write!(f, "the model thread has stopped; the model must be loaded again"),
             ModelError::Decode(message) => write!(f, "model decoding failed: {message}"),
             ModelError::Restarting => write!(f, "the model thread stopped and is being restarted"),
+            ModelError::Remote(message) => f.write_str(message),
         }
     }
 }

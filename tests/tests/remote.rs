@@ -1,0 +1,374 @@
+//! The remote backend end to end: the real binary, LSP over stdio, and an inference server over
+//! HTTP. Most tests use [`FaultyServer`], which fails on purpose; the last ones run llama-cpp-python's
+//! real server with the Gemma test model.
+
+use nextedit_tests::TestClient;
+use nextedit_tests::inference::{Behaviour, CuttingProxy, FaultyServer, InferenceServer, ProxyMode};
+use serde_json::{Value, json};
+
+const KEY_VARIABLE: &str = "NEXTEDIT_TEST_API_KEY";
+const KEY: &str = "sk-test-7f3a9c1e5d2b8f40";
+
+const URI: &str = "file:///w/calls.rs";
+const BEFORE: &str = "fn main() {\n    let a = compute(1, 2);\n    let b = compute(3, 4);\n    let c = compute(5, 6);\n}\n";
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let directory = std::env::temp_dir().join(format!("nextedit-remote-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+/// Remote settings for `endpoint`, model only (the symbolic engine off).
+fn remote_options(endpoint: &str, openai: Value) -> Value {
+    let mut settings = json!({"endpoint": endpoint, "api_key_env": KEY_VARIABLE, "retries": 1});
+    settings.as_object_mut().unwrap().extend(openai.as_object().cloned().unwrap_or_default());
+    json!({
+        "model": {"backend": "openai"},
+        "openai": settings,
+        "symbolic": {"enabled": false},
+        "predict": {"request_timeout_ms": 60000, "debounce_ms": 0},
+    })
+}
+
+async fn start_client(options: Value, env: &[(&str, &str)]) -> TestClient {
+    let mut env = env.to_vec();
+    env.push((KEY_VARIABLE, KEY));
+    let mut client = TestClient::spawn(&[], &env).await.unwrap();
+    client
+        .initialize_with(
+            options,
+            json!({"general": {"positionEncodings": ["utf-16"]}, "workspace": {"workspaceEdit": {"documentChanges": true}}}),
+        )
+        .await
+        .unwrap();
+    client
+}
+
+/// Waits for the first `nextedit/status` that is not `loading`.
+async fn settled_status(client: &mut TestClient) -> Value {
+    loop {
+        let status = client.notification("nextedit/status").await.unwrap();
+        if status["state"] != "loading" {
+            return status;
+        }
+    }
+}
+
+/// Types `, true` into the first call and asks for the next edit.
+async fn edit_and_ask(client: &mut TestClient, version: i32) -> Value {
+    let line = (version as u32 - 1) % 3 + 1;
+    let column = if version <= 3 { 24 } else { 30 };
+    client.change(URI, version, (line, column, line, column), if version <= 3 { ", true" } else { " " }).await.unwrap();
+    client
+        .call(
+            "textDocument/copilotInlineEdit",
+            json!({"textDocument": {"uri": URI, "version": version}, "position": {"line": line, "character": column + 6}}),
+        )
+        .await
+        .unwrap()
+}
+
+fn rewrite() -> Behaviour {
+    Behaviour::Rewrite { from: "compute(3, 4)".to_owned(), to: "compute(3, 4, true)".to_owned() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_server_gives_a_suggestion_and_never_sees_the_key_in_logs() {
+    let server = FaultyServer::start("zeta-test", rewrite()).await.unwrap();
+    let config = scratch("trace");
+    let log = config.join("trace.log");
+    std::fs::create_dir_all(config.join("nextedit")).unwrap();
+    std::fs::write(config.join("nextedit/config.toml"), format!("[log]\nlevel = \"trace\"\nfile = {:?}\n", log.to_str().unwrap()))
+        .unwrap();
+    let mut client =
+        start_client(remote_options(&server.endpoint(), json!({})), &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "")])
+            .await;
+    let status = settled_status(&mut client).await;
+    assert_eq!(status["state"], "ready", "{status}");
+    assert!(status["message"].as_str().unwrap().contains("zeta-test"), "{status}");
+
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    let result = edit_and_ask(&mut client, 1).await;
+    let edits = result["edits"].as_array().unwrap();
+    assert_eq!(edits.len(), 1, "{result}");
+    assert_eq!(edits[0]["range"]["start"], json!({"line": 2, "character": 24}), "{result}");
+    assert_eq!(edits[0]["text"], ", true", "{result}");
+
+    // What the server was sent.
+    let request = server.completion_requests().pop().unwrap();
+    assert_eq!(request.path, "/v1/completions");
+    assert_eq!(request.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    let body = &request.body;
+    assert_eq!(body["model"], "zeta-test");
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["temperature"], 0.0);
+    assert!(body["max_tokens"].as_u64().unwrap() > 0, "{body}");
+    assert_eq!(body["stop"], json!(["<|editable_region_end|>"]));
+    assert_eq!(body["cache_prompt"], true);
+    let draft = body["prediction"]["content"].as_str().unwrap();
+    assert!(draft.starts_with("<|editable_region_start|>") && draft.contains("compute(3, 4)"), "{draft}");
+    assert!(body["prompt"].as_str().unwrap().contains("compute(1, 2, true)"), "{body}");
+
+    assert_eq!(client.finish().await.unwrap(), 0);
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(written.contains("TRACE") || written.contains("DEBUG"), "the log is at trace level:\n{written}");
+    assert!(!written.contains(KEY), "the API key is in the log");
+    let _ = std::fs::remove_dir_all(config);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_refuses_the_hints_gets_requests_without_them() {
+    let server = FaultyServer::start("zeta-test", rewrite()).await.unwrap();
+    server.refuse_hints(true);
+    let mut client = start_client(remote_options(&server.endpoint(), json!({})), &[]).await;
+    assert_eq!(settled_status(&mut client).await["state"], "ready");
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    let result = edit_and_ask(&mut client, 1).await;
+    assert_eq!(result["edits"].as_array().unwrap().len(), 1, "{result}");
+    let requests = server.completion_requests();
+    assert_eq!(requests.len(), 2, "one refused, one without hints");
+    assert!(requests[0].body.get("prediction").is_some());
+    assert!(requests[1].body.get("prediction").is_none() && requests[1].body.get("cache_prompt").is_none());
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_format_goes_to_chat_completions_as_messages() {
+    let server = FaultyServer::start("instinct-test", rewrite()).await.unwrap();
+    let mut client = start_client(remote_options(&server.endpoint(), json!({})), &[]).await;
+    assert_eq!(settled_status(&mut client).await["state"], "ready");
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    let result = edit_and_ask(&mut client, 1).await;
+    assert_eq!(result["edits"][0]["text"], ", true", "{result}");
+    let request = server.completion_requests().pop().unwrap();
+    assert_eq!(request.path, "/v1/chat/completions");
+    let messages = request.body["messages"].as_array().unwrap();
+    assert_eq!(messages[0]["role"], "system");
+    assert_eq!(messages.last().unwrap()["role"], "user");
+    assert!(request.body.get("prompt").is_none());
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
+
+/// Each failure ends in no suggestion, one status change to `error`, a message naming the server,
+/// the documents intact, and a working suggestion once the server behaves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanging_resetting_failing_and_garbage_servers_degrade_and_recover() {
+    let server = FaultyServer::start("zeta-test", rewrite()).await.unwrap();
+    let options = remote_options(&server.endpoint(), json!({"timeout_ms": 1500, "connect_timeout_ms": 500}));
+    let mut client = start_client(options, &[]).await;
+    assert_eq!(settled_status(&mut client).await["state"], "ready");
+    client.open(URI, "rust", BEFORE).await.unwrap();
+
+    let faults = [
+        (Behaviour::Hang, "within 1500 ms"),
+        (Behaviour::Reset, "failed"),
+        (Behaviour::Garbage, "not JSON"),
+        (Behaviour::Status(503), "503"),
+        (Behaviour::Status(401), "401"),
+    ];
+    let mut version = 0;
+    let mut expected = BEFORE.to_owned();
+    for (fault, words) in faults {
+        server.set_behaviour(fault.clone());
+        version += 1;
+        let result = edit_and_ask(&mut client, version).await;
+        assert_eq!(result["edits"], json!([]), "{fault:?}: {result}");
+        let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+        let message = status["params"]["message"].as_str().unwrap();
+        assert!(message.contains(&server.endpoint()) && message.contains(words), "{fault:?}: {message}");
+        assert!(!message.contains(KEY));
+
+        // Back to normal: the next edit gets its suggestion and the status says so.
+        server.set_behaviour(Behaviour::Rewrite { from: "let".to_owned(), to: "let mut".to_owned() });
+        version += 1;
+        let result = edit_and_ask(&mut client, version).await;
+        assert!(!result["edits"].as_array().unwrap().is_empty(), "{fault:?}: no recovery: {result}");
+        client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready").await.unwrap();
+        // The documents are intact: replay the same edits on the expected text.
+        for edit_version in [version - 1, version] {
+            let line = ((edit_version as u32 - 1) % 3 + 1) as usize;
+            let column = if edit_version <= 3 { 24 } else { 30 };
+            let text = if edit_version <= 3 { ", true" } else { " " };
+            let start: usize = expected.split_inclusive('\n').take(line).map(str::len).sum::<usize>() + column;
+            expected.insert_str(start, text);
+        }
+        assert_eq!(client.document_text(URI).await.unwrap(), expected);
+    }
+    // One message per distinct problem, not one per request.
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_reported_and_requests_stay_bounded() {
+    // A port with nothing behind it.
+    let port = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut client = start_client(remote_options(&endpoint, json!({"connect_timeout_ms": 500})), &[]).await;
+    let status = settled_status(&mut client).await;
+    assert_eq!(status["state"], "ready", "suggestions start once the server answers: {status}");
+    let warning = client.notification("window/showMessage").await.unwrap();
+    assert!(warning["message"].as_str().unwrap().contains("did not answer"), "{warning}");
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    let result = edit_and_ask(&mut client, 1).await;
+    assert_eq!(result["edits"], json!([]));
+    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    assert!(status["params"]["message"].as_str().unwrap().contains("cannot reach"), "{status}");
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_max_in_flight_requests_are_open() {
+    let server = FaultyServer::start("zeta-test", Behaviour::Hang).await.unwrap();
+    let options = remote_options(&server.endpoint(), json!({"timeout_ms": 4000, "max_in_flight": 2, "retries": 0}));
+    let mut client = start_client(options, &[]).await;
+    assert_eq!(settled_status(&mut client).await["state"], "ready");
+    // Four documents edited at once: four prediction jobs.
+    for index in 0..4 {
+        let uri = format!("file:///w/doc{index}.rs");
+        client.open(&uri, "rust", BEFORE).await.unwrap();
+        client.change(&uri, 1, (1, 24, 1, 24), ", true").await.unwrap();
+    }
+    server.wait_for_completions(2).await.unwrap();
+    // Every job ends by its time limit; the two without a slot never reach the server.
+    for index in 0..4 {
+        let uri = format!("file:///w/doc{index}.rs");
+        let result = client
+            .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": uri, "version": 1}, "position": {"line": 1, "character": 30}}))
+            .await
+            .unwrap();
+        assert_eq!(result["edits"], json!([]));
+    }
+    assert_eq!(server.most_open_completions(), 2);
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_file_cannot_point_the_server_at_a_host() {
+    let server = FaultyServer::start("zeta-test", rewrite()).await.unwrap();
+    let workspace = scratch("trust");
+    std::fs::write(
+        workspace.join("nextedit.toml"),
+        format!("[model]\nbackend = \"openai\"\n\n[openai]\nendpoint = \"{}\"\n", server.endpoint()),
+    )
+    .unwrap();
+    let config = scratch("trust-config");
+    let mut client = TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.to_str().unwrap())]).await.unwrap();
+    let root = format!("file://{}", workspace.display());
+    client
+        .call(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": root,
+                "capabilities": {"general": {"positionEncodings": ["utf-16"]}},
+                "initializationOptions": {"symbolic": {"enabled": false}, "model": {"path": "/nonexistent/model.gguf"}},
+            }),
+        )
+        .await
+        .unwrap();
+    client.notify("initialized", json!({})).await.unwrap();
+    let warning = client
+        .wait_for(|m| m["method"] == "window/showMessage" && m["params"]["message"].as_str().is_some_and(|text| text.contains("only honoured from user settings")))
+        .await
+        .unwrap();
+    assert!(warning["params"]["message"].as_str().unwrap().contains("nextedit.toml"), "{warning}");
+    // The workspace's backend and endpoint are dropped: the embedded backend is used (and fails on
+    // the missing file), and nothing reaches the host.
+    let status = settled_status(&mut client).await;
+    assert_eq!(status["state"], "error", "{status}");
+    assert!(status["message"].as_str().unwrap().contains("/nonexistent/model.gguf"), "{status}");
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    let result = edit_and_ask(&mut client, 1).await;
+    assert_eq!(result["edits"], json!([]));
+    assert_eq!(client.finish().await.unwrap(), 0);
+    assert!(server.requests().is_empty(), "the workspace's endpoint was contacted: {:?}", server.requests());
+    let _ = std::fs::remove_dir_all(workspace);
+    let _ = std::fs::remove_dir_all(config);
+}
+
+fn model_path() -> String {
+    match nextedit::engine::model::test_model_path() {
+        Ok(path) => path.display().to_string(),
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// Applies LSP edits (ASCII text) for the parse check.
+fn apply(text: &str, edits: &[Value]) -> String {
+    let offset = |position: &Value| {
+        let line = position["line"].as_u64().unwrap() as usize;
+        let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        line_start + position["character"].as_u64().unwrap() as usize
+    };
+    let mut sorted: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|edit| (offset(&edit["range"]["start"]), offset(&edit["range"]["end"]), edit["text"].as_str().unwrap()))
+        .collect();
+    sorted.sort_by_key(|edit| std::cmp::Reverse(edit.0));
+    let mut out = text.to_owned();
+    for (start, end, new_text) in sorted {
+        out.replace_range(start..end, new_text);
+    }
+    out
+}
+
+/// llama-cpp-python's server with the Gemma test model: a real suggestion through the remote
+/// backend; the server killed mid-stream gives a clean error; once it is back, predictions work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_inference_server_suggests_survives_a_kill_mid_stream_and_recovers() {
+    let model = model_path();
+    let inference = InferenceServer::start(&model, 0).await.unwrap();
+    let port = inference.port;
+    let proxy = CuttingProxy::start(port).await.unwrap();
+    let options = json!({
+        "model": {"backend": "openai"},
+        "openai": {"endpoint": proxy.endpoint(), "timeout_ms": 120000, "retries": 1},
+        "symbolic": {"enabled": false},
+        "predict": {"request_timeout_ms": 120000},
+    });
+    let mut client = start_client(options, &[]).await;
+    let status = settled_status(&mut client).await;
+    assert_eq!(status["state"], "ready", "{status}");
+
+    // The same fixture the embedded model suggests on (see model_e2e.rs).
+    let uri = "file:///w/geo.py";
+    let before = "def area(rect):\n    width = rect.width\n    height = rect.height\n    return width * height\n";
+    client.open(uri, "python", before).await.unwrap();
+    client.change(uri, 1, (1, 4, 1, 9), "w").await.unwrap();
+    let current = client.document_text(uri).await.unwrap();
+    let ask = |version: i32, line: u32, character: u32| {
+        json!({"textDocument": {"uri": uri, "version": version}, "position": {"line": line, "character": character}})
+    };
+    let result = client.call("textDocument/copilotInlineEdit", ask(1, 1, 5)).await.unwrap();
+    let edits = result["edits"].as_array().unwrap();
+    assert!(!edits.is_empty(), "no suggestion from the inference server: {result}");
+    let after = apply(&current, edits);
+    let tree = nextedit::syntax::parse_str(nextedit_grammars::by_id("python").unwrap(), &after).unwrap();
+    assert_eq!(nextedit::syntax::count_errors_in_range(&tree, 0..after.len()), 0, "{after}");
+
+    // Kill the server once its answer has started streaming.
+    proxy.set_mode(ProxyMode::HoldAfterFirstEvent);
+    let held = proxy.held();
+    client.change(uri, 2, (2, 4, 2, 10), "h").await.unwrap();
+    let id = client
+        .send_request("textDocument/copilotInlineEdit", ask(2, 2, 5))
+        .await
+        .unwrap();
+    tokio::time::timeout(nextedit_tests::WAIT, held).await.expect("the answer never started streaming");
+    inference.kill().await.unwrap();
+    let response = client.response(id).await.unwrap();
+    assert_eq!(response["result"]["edits"], json!([]), "{response}");
+    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    assert!(status["params"]["message"].as_str().unwrap().contains("broke off"), "{status}");
+
+    // Back on the same port: the next edit is predicted again.
+    proxy.set_mode(ProxyMode::Forward);
+    let inference = InferenceServer::start(&model, port).await.unwrap();
+    client.change(uri, 3, (3, 11, 3, 16), "w").await.unwrap();
+    let result = client.call("textDocument/copilotInlineEdit", ask(3, 3, 12)).await.unwrap();
+    assert!(result["edits"].is_array(), "{result}");
+    client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready").await.unwrap();
+    assert_eq!(client.finish().await.unwrap(), 0);
+    inference.kill().await.unwrap();
+}
