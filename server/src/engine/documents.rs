@@ -156,6 +156,27 @@ impl Documents {
         }
     }
 
+    /// What a reparse of `uri` outside this store's lock needs: the version and text it is for and
+    /// the parse. `None` when the tree is fresh (or the document has none).
+    pub fn detach_reparse(&self, uri: &str) -> Option<(i32, Rope, crate::syntax::DetachedParse)> {
+        let open = self.documents.get(uri)?;
+        let parse = open.syntax.as_ref()?.detach_reparse()?;
+        Some((open.document.version, open.document.rope().clone(), parse))
+    }
+
+    /// Installs a tree from [`Documents::detach_reparse`] if `uri` is still at `version`; a newer
+    /// edit made it stale again, and the next reparse starts over.
+    pub fn install_tree(&mut self, uri: &str, version: i32, tree: tree_sitter::Tree) -> bool {
+        let Some(open) = self.documents.get_mut(uri) else { return false };
+        match &mut open.syntax {
+            Some(syntax) if open.document.version == version => {
+                syntax.install(tree);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Makes the next edit of `uri` start a new history event.
     pub fn seal_history(&mut self, uri: &str) {
         if let Some(open) = self.documents.get_mut(uri) {
@@ -245,6 +266,32 @@ pub fn uri_path(uri: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_detached_reparse_is_installed_only_on_the_text_it_parsed() {
+        let uri = "file:///w/a.rs";
+        let mut documents = Documents::new(HistoryConfig::default());
+        documents.open(uri, "rust", 0, "fn a() {}\n");
+        assert!(documents.detach_reparse(uri).is_none(), "a fresh tree needs no reparse");
+        let insert = |text: &str| TextChange {
+            range: Some(crate::text::PositionRange::new(crate::text::Position::new(0, 9), crate::text::Position::new(0, 9))),
+            text: text.to_owned(),
+        };
+        let now = Instant::now();
+        documents.apply_changes(uri, 1, &[insert(" ")], PositionEncoding::Utf8, now).unwrap();
+        let (version, text, parse) = documents.detach_reparse(uri).unwrap();
+        // An edit lands while the parse runs: its tree is for an older text and is dropped.
+        documents.apply_changes(uri, 2, &[insert("x")], PositionEncoding::Utf8, now).unwrap();
+        let tree = parse.run(&text).unwrap();
+        assert!(!documents.install_tree(uri, version, tree));
+        assert!(documents.get(uri).unwrap().syntax.as_ref().unwrap().is_stale());
+        // The next one matches and is installed.
+        let (version, text, parse) = documents.detach_reparse(uri).unwrap();
+        assert!(documents.install_tree(uri, version, parse.run(&text).unwrap()));
+        let syntax = documents.get(uri).unwrap().syntax.as_ref().unwrap();
+        assert!(!syntax.is_stale());
+        assert_eq!(syntax.tree().unwrap().root_node().end_byte(), "fn a() {}x \n".len());
+    }
 
     #[test]
     fn big_long_lined_binary_and_deeply_nested_files_are_not_predicted() {

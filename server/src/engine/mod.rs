@@ -274,14 +274,18 @@ impl Engine {
         if crate::fault::fire_once(crate::fault::Fault::PanicInPrediction) {
             panic!("prediction panic injected by {}", crate::fault::FAULT_ENV_VAR);
         }
-        let mut snapshot = {
+        // The reparse runs without the documents lock, so `didChange` never waits for the parser;
+        // an edit that lands meanwhile makes the new tree useless, and then so is this job.
+        let detached = lock(&self.shared.documents).detach_reparse(uri);
+        if let Some((parsed_version, text, parse)) = detached {
             let started = Instant::now();
-            let mut documents = lock(&self.shared.documents);
-            documents.ensure_parsed(uri);
-            let snapshot = documents.snapshot(uri)?;
-            tracing::debug!(elapsed = ?started.elapsed(), "reparse and snapshot");
-            snapshot
-        };
+            let tree = parse.run(&text);
+            tracing::debug!(elapsed = ?started.elapsed(), "reparse");
+            if let Some(tree) = tree {
+                lock(&self.shared.documents).install_tree(uri, parsed_version, tree);
+            }
+        }
+        let mut snapshot = lock(&self.shared.documents).snapshot(uri)?;
         snapshot.cursor = cursor;
         if snapshot.version != version || self.with_documents(|d| d.get(uri).is_some_and(|open| open.unpredictable.is_some())) {
             return None;

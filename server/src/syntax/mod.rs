@@ -170,6 +170,26 @@ impl SyntaxTree {
         }
     }
 
+    /// What a reparse away from this value needs (see [`DetachedParse`]), or `None` when the tree
+    /// is fresh. The tree stays here; the caller installs the result with
+    /// [`SyntaxTree::install`] if the text has not changed in between.
+    pub fn detach_reparse(&self) -> Option<DetachedParse> {
+        if !self.stale && self.tree.is_some() {
+            return None;
+        }
+        Some(DetachedParse { language: self.language, old_tree: self.tree.clone(), budget: self.budget })
+    }
+
+    /// Installs a tree parsed by [`DetachedParse::run`] from the current text.
+    pub fn install(&mut self, tree: Tree) {
+        self.tree = Some(tree);
+        self.stale = false;
+        if self.halted_parse_resumable {
+            self.parser.reset();
+            self.halted_parse_resumable = false;
+        }
+    }
+
     /// Forgets the tree and parses `text` from scratch (for a full-text change).
     pub fn replace_text(&mut self, text: &Rope) -> ParseOutcome {
         self.parser.reset();
@@ -184,6 +204,24 @@ impl SyntaxTree {
 ///
 /// `None` when the budget ran out; the parser then holds the halted parse, which the next call
 /// resumes unless the caller resets the parser.
+/// An incremental reparse that runs without the [`SyntaxTree`] (and whatever lock guards it):
+/// its own parser, a copy of the edited old tree (tree-sitter trees are cheap to copy).
+pub struct DetachedParse {
+    language: &'static LanguageInfo,
+    old_tree: Option<Tree>,
+    budget: Duration,
+}
+
+impl DetachedParse {
+    /// Parses `text`, the text the old tree was edited to match; `None` when the grammar is
+    /// missing or the budget ran out.
+    pub fn run(&self, text: &Rope) -> Option<Tree> {
+        let mut parser = Parser::new();
+        parser.set_language(&self.language.language()?).ok()?;
+        parse_rope(&mut parser, text, self.old_tree.as_ref(), self.budget)
+    }
+}
+
 pub fn parse_rope(
     parser: &mut Parser,
     text: &Rope,
