@@ -70,7 +70,12 @@ pub struct FaultyServer {
 
 impl FaultyServer {
     pub async fn start(model: &str, behaviour: Behaviour) -> Result<FaultyServer> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        FaultyServer::start_on(0, model, behaviour).await
+    }
+
+    /// Like [`FaultyServer::start`] on a given port (0 picks one).
+    pub async fn start_on(port: u16, model: &str, behaviour: Behaviour) -> Result<FaultyServer> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(Mutex::new(FaultyState {
             behaviour,

@@ -204,7 +204,9 @@ async fn an_unreachable_server_is_reported_and_requests_stay_bounded() {
     // A port with nothing behind it.
     let port = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
     let endpoint = format!("http://127.0.0.1:{port}");
-    let mut client = start_client(remote_options(&endpoint, json!({"connect_timeout_ms": 500})), &[]).await;
+    let mut options = remote_options(&endpoint, json!({"connect_timeout_ms": 500}));
+    options["model"]["format"] = json!("zeta");
+    let mut client = start_client(options, &[]).await;
     let status = settled_status(&mut client).await;
     assert_eq!(status["state"], "ready", "suggestions start once the server answers: {status}");
     let warning = client.notification("window/showMessage").await.unwrap();
@@ -214,6 +216,17 @@ async fn an_unreachable_server_is_reported_and_requests_stay_bounded() {
     assert_eq!(result["edits"], json!([]));
     let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
     assert!(status["params"]["message"].as_str().unwrap().contains("cannot reach"), "{status}");
+
+    // The server starts later: the next edit asks it which model it serves, then gets a suggestion.
+    let server = FaultyServer::start_on(port, "zeta-late", rewrite()).await.unwrap();
+    client.change(URI, 2, (3, 24, 3, 24), ", true").await.unwrap();
+    let result = client
+        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": URI, "version": 2}, "position": {"line": 3, "character": 30}}))
+        .await
+        .unwrap();
+    assert_eq!(result["edits"][0]["text"], ", true", "{result}");
+    client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready").await.unwrap();
+    assert_eq!(server.completion_requests().pop().unwrap().body["model"], "zeta-late");
     assert_eq!(client.finish().await.unwrap(), 0);
 }
 

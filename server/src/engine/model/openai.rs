@@ -137,7 +137,12 @@ pub async fn load_openai(mut config: OpenAiConfig) -> Result<(OpenAiBackend, Opt
         load_time: started.elapsed(),
         threads: 0,
     };
+    let model = std::sync::OnceLock::new();
+    if let Some(name) = &config.model {
+        let _ = model.set(name.clone());
+    }
     let inner = Inner {
+        model,
         in_flight: Semaphore::new(config.max_in_flight.max(1)),
         config,
         base,
@@ -167,6 +172,9 @@ pub struct OpenAiBackend {
 
 struct Inner {
     config: OpenAiConfig,
+    /// The `model` of requests: the configured one, or the first one the server lists, asked
+    /// again before each request until the server has answered (it may start after nextedit).
+    model: std::sync::OnceLock<String>,
     /// `…/v1`, without a trailing slash.
     base: String,
     client: reqwest::Client,
@@ -244,6 +252,13 @@ enum AttemptError {
 
 async fn generate_with_retries(inner: &Inner, request: &GenerationRequest) -> Result<Generation, ModelError> {
     let _permit = inner.in_flight.acquire().await.map_err(|_| ModelError::BackendDead)?;
+    if inner.model.get().is_none() {
+        let listed = list_models(&inner.client, &inner.base, inner.config.api_key.as_ref(), inner.config.timeout).await;
+        if let Some(first) = listed.ok().and_then(|models| models.into_iter().next()) {
+            tracing::info!("the inference server at {} serves {first}", inner.shown_endpoint);
+            let _ = inner.model.set(first);
+        }
+    }
     let mut attempt = 0;
     loop {
         match attempt_once(inner, request).await {
@@ -272,7 +287,7 @@ fn request_body(inner: &Inner, request: &GenerationRequest, hints: bool) -> Valu
         "stream": true,
     });
     let object = body.as_object_mut().expect("a JSON object");
-    if let Some(model) = &inner.config.model {
+    if let Some(model) = inner.model.get() {
         object.insert("model".to_owned(), json!(model));
     }
     if !request.sampling.is_greedy() {
