@@ -94,6 +94,8 @@ pub struct OpenAiSettings {
     pub max_in_flight: u32,
     /// Send the editable region as a predicted output and ask the server to cache the prompt.
     pub hints: bool,
+    /// A PEM file of extra root certificates, for a server with a private CA.
+    pub ca_file: Option<String>,
 }
 
 impl Default for OpenAiSettings {
@@ -108,6 +110,7 @@ impl Default for OpenAiSettings {
             retries: 2,
             max_in_flight: 2,
             hints: true,
+            ca_file: None,
         }
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
@@ -75,6 +75,32 @@ impl FaultyServer {
 
     /// Like [`FaultyServer::start`] on a given port (0 picks one).
     pub async fn start_on(port: u16, model: &str, behaviour: Behaviour) -> Result<FaultyServer> {
+        FaultyServer::start_with(port, model, behaviour, None).await
+    }
+
+    /// Like [`FaultyServer::start`], over TLS with a fresh self-signed certificate for
+    /// `localhost`; the second value is that certificate in PEM, to trust as a CA.
+    pub async fn start_tls(model: &str, behaviour: Behaviour) -> Result<(FaultyServer, String)> {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+        let pem = certified.cert.pem();
+        let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der())
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(vec![certified.cert.der().clone()], key)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let server = FaultyServer::start_with(0, model, behaviour, Some(acceptor)).await?;
+        Ok((server, pem))
+    }
+
+    async fn start_with(
+        port: u16,
+        model: &str,
+        behaviour: Behaviour,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Result<FaultyServer> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(Mutex::new(FaultyState {
@@ -94,8 +120,18 @@ impl FaultyServer {
                     let state = state.clone();
                     let changed = changed.clone();
                     let model = model_name.clone();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
-                        let _ = serve_connection(stream, &model, &state, &changed).await;
+                        match tls {
+                            None => {
+                                let _ = serve_connection(stream, &model, &state, &changed).await;
+                            }
+                            Some(acceptor) => {
+                                if let Ok(stream) = acceptor.accept(stream).await {
+                                    let _ = serve_connection(stream, &model, &state, &changed).await;
+                                }
+                            }
+                        }
                     });
                 }
             })
@@ -150,7 +186,27 @@ impl Drop for FaultyServer {
     }
 }
 
-async fn read_request(stream: &mut BufReader<TcpStream>) -> Result<Option<RecordedRequest>> {
+/// A connection the fake server can reset.
+pub trait Connection: AsyncRead + AsyncWrite + Unpin + Send {
+    /// Makes the next close a reset (a linger of zero).
+    fn reset_on_close(&self) -> std::io::Result<()>;
+}
+
+impl Connection for TcpStream {
+    fn reset_on_close(&self) -> std::io::Result<()> {
+        // Blocking on drop is what a linger of zero means, and what this test wants.
+        #[allow(deprecated)]
+        self.set_linger(Some(Duration::ZERO))
+    }
+}
+
+impl Connection for tokio_rustls::server::TlsStream<TcpStream> {
+    fn reset_on_close(&self) -> std::io::Result<()> {
+        self.get_ref().0.reset_on_close()
+    }
+}
+
+async fn read_request<S: Connection>(stream: &mut BufReader<S>) -> Result<Option<RecordedRequest>> {
     let mut line = String::new();
     if stream.read_line(&mut line).await? == 0 {
         return Ok(None);
@@ -178,7 +234,7 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> Result<Option<Record
     Ok(Some(RecordedRequest { method, path, headers, body }))
 }
 
-async fn serve_connection(stream: TcpStream, model: &str, state: &Mutex<FaultyState>, changed: &Notify) -> Result<()> {
+async fn serve_connection<S: Connection>(stream: S, model: &str, state: &Mutex<FaultyState>, changed: &Notify) -> Result<()> {
     let mut stream = BufReader::new(stream);
     while let Some(request) = read_request(&mut stream).await? {
         let is_completion = request.path.ends_with("completions");
@@ -219,9 +275,7 @@ async fn serve_connection(stream: TcpStream, model: &str, state: &Mutex<FaultySt
                 return Ok(());
             }
             Behaviour::Reset => {
-                // A linger of zero makes the close a reset; blocking on drop is what we want here.
-                #[allow(deprecated)]
-                stream.get_ref().set_linger(Some(Duration::ZERO))?;
+                stream.get_ref().reset_on_close()?;
                 return Ok(());
             }
             Behaviour::Garbage => {
@@ -257,8 +311,8 @@ impl Drop for OpenCompletion<'_> {
     }
 }
 
-async fn write_response(
-    stream: &mut BufReader<TcpStream>,
+async fn write_response<S: Connection>(
+    stream: &mut BufReader<S>,
     status: u16,
     content_type: &str,
     body: &str,
@@ -277,7 +331,7 @@ async fn write_response(
 
 /// Streams `answer` as completion events, a few characters each, ending like a real server: the
 /// stop string is not sent, the last event says `stop`, then `[DONE]`.
-async fn stream_answer(stream: &mut BufReader<TcpStream>, answer: &str, chat: bool) -> Result<()> {
+async fn stream_answer<S: Connection>(stream: &mut BufReader<S>, answer: &str, chat: bool) -> Result<()> {
     stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n").await?;
     let characters: Vec<char> = answer.chars().collect();
     for piece in characters.chunks(7) {

@@ -118,6 +118,37 @@ async fn a_streaming_server_gives_a_suggestion_and_never_sees_the_key_in_logs() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_server_is_trusted_only_with_its_ca() {
+    let (server, ca_pem) = FaultyServer::start_tls("zeta-test", rewrite()).await.unwrap();
+    let endpoint = format!("https://localhost:{}", server.port);
+    let directory = scratch("tls");
+    let ca_file = directory.join("ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+
+    // Without the CA the certificate is refused: no suggestion, and the message says why.
+    let mut client = start_client(remote_options(&endpoint, json!({"retries": 0})), &[]).await;
+    settled_status(&mut client).await;
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    let result = edit_and_ask(&mut client, 1).await;
+    assert_eq!(result["edits"], json!([]), "{result}");
+    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    assert!(status["params"]["message"].as_str().unwrap().to_lowercase().contains("certificate"), "{status}");
+    assert!(server.completion_requests().is_empty());
+    assert_eq!(client.finish().await.unwrap(), 0);
+
+    // With it, the request goes through TLS.
+    let options = remote_options(&endpoint, json!({"ca_file": ca_file.to_str().unwrap()}));
+    let mut client = start_client(options, &[]).await;
+    assert_eq!(settled_status(&mut client).await["state"], "ready");
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    let result = edit_and_ask(&mut client, 1).await;
+    assert_eq!(result["edits"][0]["text"], ", true", "{result}");
+    assert_eq!(server.completion_requests().len(), 1);
+    assert_eq!(client.finish().await.unwrap(), 0);
+    let _ = std::fs::remove_dir_all(directory);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_refuses_the_hints_gets_requests_without_them() {
     let server = FaultyServer::start("zeta-test", rewrite()).await.unwrap();
     server.refuse_hints(true);

@@ -664,6 +664,7 @@ pub fn openai_config(settings: &Settings) -> Result<(model::OpenAiConfig, Option
         retries: openai.retries.min(10),
         max_in_flight: openai.max_in_flight.max(1) as usize,
         hints: openai.hints,
+        ca_file: openai.ca_file.clone().filter(|path| !path.is_empty()).map(std::path::PathBuf::from),
         ..model::OpenAiConfig::new(endpoint)
     };
     Ok((config, (!warnings.is_empty()).then(|| warnings.join("; "))))

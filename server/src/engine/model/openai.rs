@@ -69,6 +69,9 @@ pub struct OpenAiConfig {
     /// Send the editable region as a predicted output (`prediction`) and ask the server to keep the
     /// prompt cached (`cache_prompt`). Servers that refuse these fields get requests without them.
     pub hints: bool,
+    /// A PEM file of extra root certificates (a private CA); the system's and the bundled web
+    /// roots are trusted as well.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl OpenAiConfig {
@@ -85,6 +88,7 @@ impl OpenAiConfig {
             retries: 2,
             max_in_flight: 2,
             hints: true,
+            ca_file: None,
         }
     }
 }
@@ -106,11 +110,25 @@ pub fn display_endpoint(endpoint: &str) -> String {
 pub async fn load_openai(mut config: OpenAiConfig) -> Result<(OpenAiBackend, Option<String>), ModelError> {
     let started = Instant::now();
     let base = api_base(&config.endpoint)?;
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(config.connect_timeout)
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(config.max_in_flight.max(1))
-        .tcp_nodelay(true)
+        .tcp_nodelay(true);
+    if let Some(path) = &config.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|error| ModelError::LoadFailed(format!("cannot read openai.ca_file {}: {error}", path.display())))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
+            ModelError::LoadFailed(format!("openai.ca_file {} holds no PEM certificate", path.display()))
+        })?;
+        if certificates.is_empty() {
+            return Err(ModelError::LoadFailed(format!("openai.ca_file {} holds no PEM certificate", path.display())));
+        }
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    let client = builder
         .build()
         .map_err(|error| ModelError::LoadFailed(format!("cannot create the HTTP client: {}", error_text(&error))))?;
     let shown = display_endpoint(&config.endpoint);
