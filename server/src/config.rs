@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[derive(Default)]
 pub struct Settings {
     pub model: ModelSettings,
     pub openai: OpenAiSettings,
@@ -23,18 +24,6 @@ pub struct Settings {
     pub log: LogSettings,
 }
 
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            model: ModelSettings::default(),
-            openai: OpenAiSettings::default(),
-            predict: PredictSettings::default(),
-            symbolic: SymbolicSettings::default(),
-            diagnostics: false,
-            log: LogSettings::default(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -355,18 +344,16 @@ fn drop_untrusted_workspace_keys(value: &mut Value, root: &Path, warnings: &mut 
         if model.remove("lora").is_some() {
             warnings.push("nextedit.toml: `model.lora` is only honoured from user settings".to_owned());
         }
-        if let Some(path) = model.get("path").and_then(Value::as_str) {
-            if !is_inside(root, path) {
+        if let Some(path) = model.get("path").and_then(Value::as_str)
+            && !is_inside(root, path) {
                 model.remove("path");
                 warnings.push("nextedit.toml: `model.path` outside the workspace is ignored".to_owned());
             }
-        }
     }
-    if let Some(Value::Object(log)) = map.get_mut("log") {
-        if log.remove("file").is_some() {
+    if let Some(Value::Object(log)) = map.get_mut("log")
+        && log.remove("file").is_some() {
             warnings.push("nextedit.toml: `log.file` is only honoured from user settings".to_owned());
         }
-    }
 }
 
 /// Whether `path` (relative to `root` or absolute) stays inside `root`, judged lexically:

@@ -154,14 +154,13 @@ fn doctor() -> ExitCode {
 /// Loads the user's config file into a settings layer; problems are logged, not fatal.
 fn user_layers() -> SettingsLayers {
     let mut layers = SettingsLayers::default();
-    if let Some(path) = config::user_config_path() {
-        if let Ok(text) = std::fs::read_to_string(&path) {
+    if let Some(path) = config::user_config_path()
+        && let Ok(text) = std::fs::read_to_string(&path) {
             match config::parse_toml(&text) {
                 Ok(value) => layers.set(Source::UserFile, value),
                 Err(error) => eprintln!("nextedit: {}: {error}", path.display()),
             }
         }
-    }
     layers
 }
 

@@ -53,7 +53,7 @@ fn inline_edit_params(uri: &str, version: i32, line: u32) -> Value {
 
 /// A plausible source file of about 60 lines.
 fn source_file(index: usize) -> (String, &'static str, String) {
-    if index % 2 == 0 {
+    if index.is_multiple_of(2) {
         let mut text = String::new();
         for function in 0..8 {
             text.push_str(&format!(
@@ -275,7 +275,7 @@ async fn a_cancellation_storm_leaves_one_response_per_request_and_the_documents_
         client.open(&uri, language, &text).await.unwrap();
         documents.push((uri, 0, ReferenceDocument::new(&text)));
     }
-    let mut rng = Rng(0xca9c_e1_5707_0003);
+    let mut rng = Rng(0x00ca_9ce1_5707_0003);
     let mut requests = Vec::new();
     let mut cancels = 0;
     for step in 0..3000 {
@@ -420,6 +420,7 @@ async fn fuzzed_frames_and_edits_leave_the_server_serving() {
             }
             3 => {
                 // Headers that are wrong without swallowing the next frame.
+                #[allow(clippy::explicit_auto_deref)] // the element type needs the explicit deref
                 let header: &[u8] = *rng.pick(&[
                     &b"Content-Length: -5\r\n\r\n"[..],
                     b"Content-Length: 99999999999999999999999\r\n\r\n",
@@ -467,7 +468,7 @@ async fn fuzzed_frames_and_edits_leave_the_server_serving() {
                     6 => "null".to_owned(),
                     _ => "\"m\"".to_owned(),
                 };
-                let method = if rng.below(2) == 0 { rng.pick(&methods).to_string() } else { format!("random/{}", rng.next()) };
+                let method = if rng.below(2) == 0 { rng.pick(&methods).to_string() } else { format!("random/{}", rng.next_u64()) };
                 let body = format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":{},\"params\":{}}}", json!(method), rng.pick(WRONG_VALUES));
                 client.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).await.unwrap();
             }

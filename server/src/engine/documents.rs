@@ -147,13 +147,11 @@ impl Documents {
     /// Brings the syntax tree of `uri` up to date with its text (an incremental reparse under the
     /// parse budget). Prediction jobs call this before they take a snapshot.
     pub fn ensure_parsed(&mut self, uri: &str) {
-        if let Some(open) = self.documents.get_mut(uri) {
-            if let Some(syntax) = &mut open.syntax {
-                if syntax.is_stale() {
+        if let Some(open) = self.documents.get_mut(uri)
+            && let Some(syntax) = &mut open.syntax
+                && syntax.is_stale() {
                     syntax.reparse(open.document.rope());
                 }
-            }
-        }
     }
 
     /// What a reparse of `uri` outside this store's lock needs: the version and text it is for and

@@ -98,11 +98,10 @@ impl GlobalState {
         if !first {
             return;
         }
-        if let Some(client) = self.client() {
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        if let Some(client) = self.client()
+            && let Ok(handle) = tokio::runtime::Handle::try_current() {
                 handle.spawn(async move { client.show_message(kind, message).await });
             }
-        }
     }
 
     fn on_engine_event(&self, event: EngineEvent) {
@@ -476,8 +475,8 @@ impl LanguageServer for Server {
             command: Some(Self::accept_command(&suggestion)),
             ..lsp::CodeAction::default()
         })];
-        if suggestion.proposal.source == SuggestionSource::Rename && suggestion.proposal.group.len() > 1 {
-            if let Some(group) = self.lsp_edits(&suggestion, true) {
+        if suggestion.proposal.source == SuggestionSource::Rename && suggestion.proposal.group.len() > 1
+            && let Some(group) = self.lsp_edits(&suggestion, true) {
                 actions.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
                     title: format!("Next edit: rename all {}", group.len()),
                     kind: Some(lsp::CodeActionKind::REFACTOR_REWRITE),
@@ -486,7 +485,6 @@ impl LanguageServer for Server {
                     ..lsp::CodeAction::default()
                 }));
             }
-        }
         Ok(Some(actions))
     }
 
