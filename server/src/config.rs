@@ -345,15 +345,17 @@ fn drop_untrusted_workspace_keys(value: &mut Value, root: &Path, warnings: &mut 
             warnings.push("nextedit.toml: `model.lora` is only honoured from user settings".to_owned());
         }
         if let Some(path) = model.get("path").and_then(Value::as_str)
-            && !is_inside(root, path) {
-                model.remove("path");
-                warnings.push("nextedit.toml: `model.path` outside the workspace is ignored".to_owned());
-            }
+            && !is_inside(root, path)
+        {
+            model.remove("path");
+            warnings.push("nextedit.toml: `model.path` outside the workspace is ignored".to_owned());
+        }
     }
     if let Some(Value::Object(log)) = map.get_mut("log")
-        && log.remove("file").is_some() {
-            warnings.push("nextedit.toml: `log.file` is only honoured from user settings".to_owned());
-        }
+        && log.remove("file").is_some()
+    {
+        warnings.push("nextedit.toml: `log.file` is only honoured from user settings".to_owned());
+    }
 }
 
 /// Whether `path` (relative to `root` or absolute) stays inside `root`, judged lexically:

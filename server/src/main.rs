@@ -103,14 +103,7 @@ fn doctor() -> ExitCode {
             if let Some(warning) = warning {
                 println!("warning: {warning}");
             }
-            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("nextedit: {error}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let report = runtime.block_on(async {
+            print_doctor_report(async {
                 match nextedit::engine::model::load_openai(openai).await {
                     Ok((backend, warning)) => {
                         if let Some(warning) = warning {
@@ -120,9 +113,7 @@ fn doctor() -> ExitCode {
                     }
                     Err(error) => nextedit::engine::model::DoctorReport::failed(error),
                 }
-            });
-            print!("{report}");
-            if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            })
         }
         config::BackendKind::Llama => {
             println!("model backend: llama (embedded llama.cpp)");
@@ -137,30 +128,36 @@ fn doctor() -> ExitCode {
                 println!("warning: {warning}");
             }
             println!("model file: {}", llama.path.display());
-            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("nextedit: {error}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let report = runtime.block_on(nextedit::engine::model::doctor_report_for_config(llama));
-            print!("{report}");
-            if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            print_doctor_report(nextedit::engine::model::doctor_report_for_config(llama))
         }
     }
+}
+
+/// Runs the model check on a small runtime and prints its report.
+fn print_doctor_report(report: impl std::future::Future<Output = nextedit::engine::model::DoctorReport>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("nextedit: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = runtime.block_on(report);
+    print!("{report}");
+    if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// Loads the user's config file into a settings layer; problems are logged, not fatal.
 fn user_layers() -> SettingsLayers {
     let mut layers = SettingsLayers::default();
     if let Some(path) = config::user_config_path()
-        && let Ok(text) = std::fs::read_to_string(&path) {
-            match config::parse_toml(&text) {
-                Ok(value) => layers.set(Source::UserFile, value),
-                Err(error) => eprintln!("nextedit: {}: {error}", path.display()),
-            }
+        && let Ok(text) = std::fs::read_to_string(&path)
+    {
+        match config::parse_toml(&text) {
+            Ok(value) => layers.set(Source::UserFile, value),
+            Err(error) => eprintln!("nextedit: {}: {error}", path.display()),
         }
+    }
     layers
 }
 

@@ -61,9 +61,10 @@ async fn default_settings_open_no_network_socket() {
         if let Ok(target) = std::fs::read_link(entry.path()) {
             let target = target.to_string_lossy().into_owned();
             if let Some(inode) = target.strip_prefix("socket:[").and_then(|rest| rest.strip_suffix(']'))
-                && !unix.iter().any(|known| known == inode) {
-                    sockets.push(target);
-                }
+                && !unix.iter().any(|known| known == inode)
+            {
+                sockets.push(target);
+            }
         }
     }
     assert!(sockets.is_empty(), "the server has non-unix sockets open: {sockets:?}");

@@ -149,9 +149,10 @@ impl Documents {
     pub fn ensure_parsed(&mut self, uri: &str) {
         if let Some(open) = self.documents.get_mut(uri)
             && let Some(syntax) = &mut open.syntax
-                && syntax.is_stale() {
-                    syntax.reparse(open.document.rope());
-                }
+            && syntax.is_stale()
+        {
+            syntax.reparse(open.document.rope());
+        }
     }
 
     /// What a reparse of `uri` outside this store's lock needs: the version and text it is for and

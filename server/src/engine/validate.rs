@@ -66,9 +66,10 @@ pub fn check(input: &CheckInput<'_>, edits: &[TextEdit]) -> Result<(), Rejection
         return Err(Rejection::RevertsLastEdit);
     }
     if let Some(region) = &input.region
-        && deletes_untouched_lines(input, edits, region) {
-            return Err(Rejection::DeletesUntouchedTrailingLines);
-        }
+        && deletes_untouched_lines(input, edits, region)
+    {
+        return Err(Rejection::DeletesUntouchedTrailingLines);
+    }
     if edits.iter().any(|edit| is_degenerate(input.text.get(edit.range.clone()).unwrap_or_default(), &edit.new_text))
         || adds_doubled_lines(input.text, edits, &new_text)
     {

@@ -99,9 +99,10 @@ impl GlobalState {
             return;
         }
         if let Some(client) = self.client()
-            && let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(async move { client.show_message(kind, message).await });
-            }
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            handle.spawn(async move { client.show_message(kind, message).await });
+        }
     }
 
     fn on_engine_event(&self, event: EngineEvent) {
@@ -476,15 +477,16 @@ impl LanguageServer for Server {
             ..lsp::CodeAction::default()
         })];
         if suggestion.proposal.source == SuggestionSource::Rename && suggestion.proposal.group.len() > 1
-            && let Some(group) = self.lsp_edits(&suggestion, true) {
-                actions.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
-                    title: format!("Next edit: rename all {}", group.len()),
-                    kind: Some(lsp::CodeActionKind::REFACTOR_REWRITE),
-                    edit: Some(self.workspace_edit(&suggestion, &uri, group)),
-                    command: Some(Self::accept_command(&suggestion)),
-                    ..lsp::CodeAction::default()
-                }));
-            }
+            && let Some(group) = self.lsp_edits(&suggestion, true)
+        {
+            actions.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
+                title: format!("Next edit: rename all {}", group.len()),
+                kind: Some(lsp::CodeActionKind::REFACTOR_REWRITE),
+                edit: Some(self.workspace_edit(&suggestion, &uri, group)),
+                command: Some(Self::accept_command(&suggestion)),
+                ..lsp::CodeAction::default()
+            }));
+        }
         Ok(Some(actions))
     }
 
