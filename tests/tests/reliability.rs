@@ -52,6 +52,18 @@ fn inline_edit_params(uri: &str, version: i32, line: u32) -> Value {
 }
 
 /// A plausible source file of about 60 lines.
+/// Opens `count` of the [`source_file`]s, each with its version and a reference copy to check
+/// the server's against.
+async fn open_documents(client: &mut TestClient, count: usize) -> Vec<(String, i32, ReferenceDocument)> {
+    let mut documents = Vec::new();
+    for index in 0..count {
+        let (uri, language, text) = source_file(index);
+        client.open(&uri, language, &text).await.unwrap();
+        documents.push((uri, 0, ReferenceDocument::new(&text)));
+    }
+    documents
+}
+
 fn source_file(index: usize) -> (String, &'static str, String) {
     if index.is_multiple_of(2) {
         let mut text = String::new();
@@ -184,12 +196,7 @@ async fn load_fifty_documents_at_two_hundred_changes_a_second() {
     // 75 ms on purpose before it is answered, and the bound is about the server's own latency.
     client.initialize(json!({"model": {"backend": "none"}, "predict": {"debounce_ms": 0}})).await.unwrap();
     let pid = client.pid().expect("a spawned server");
-    let mut documents = Vec::new();
-    for index in 0..50 {
-        let (uri, language, text) = source_file(index);
-        client.open(&uri, language, &text).await.unwrap();
-        documents.push((uri, 0, ReferenceDocument::new(&text)));
-    }
+    let mut documents = open_documents(&mut client, 50).await;
     let sizes: Vec<usize> = documents.iter().map(|(_, _, reference)| reference.text.len()).collect();
     let mut rng = Rng(0x10ad_5eed_0000_0001);
     let warm_up = run_load(&mut client, &mut documents, &sizes, Duration::from_secs(seconds.min(10)), &mut rng).await;
@@ -269,12 +276,7 @@ async fn a_cancellation_storm_leaves_one_response_per_request_and_the_documents_
     let _serial = SERIAL.lock().await;
     let mut client = TestClient::spawn(&[], &[]).await.unwrap();
     client.initialize(no_model()).await.unwrap();
-    let mut documents = Vec::new();
-    for index in 0..5 {
-        let (uri, language, text) = source_file(index);
-        client.open(&uri, language, &text).await.unwrap();
-        documents.push((uri, 0, ReferenceDocument::new(&text)));
-    }
+    let mut documents = open_documents(&mut client, 5).await;
     let mut rng = Rng(0x00ca_9ce1_5707_0003);
     let mut requests = Vec::new();
     let mut cancels = 0;
@@ -375,12 +377,7 @@ async fn fuzzed_frames_and_edits_leave_the_server_serving() {
     let _serial = SERIAL.lock().await;
     let mut client = TestClient::spawn(&[], &[]).await.unwrap();
     client.initialize(no_model()).await.unwrap();
-    let mut documents = Vec::new();
-    for index in 0..4 {
-        let (uri, language, text) = source_file(index);
-        client.open(&uri, language, &text).await.unwrap();
-        documents.push((uri, 0, ReferenceDocument::new(&text)));
-    }
+    let mut documents = open_documents(&mut client, 4).await;
     let templates = fuzz_templates();
     let methods = [
         "textDocument/hover", "textDocument/completion", "nextedit/unknown", "$/setTrace", "$/unknown", "workspace/symbol",
