@@ -103,7 +103,7 @@ impl Documents {
     }
 
     /// Applies the changes of one `didChange` in order: rope, history, and the syntax tree's edit
-    /// (the reparse happens in [`Documents::ensure_parsed`]).
+    /// (the reparse happens in the next prediction job, see [`Documents::detach_reparse`]).
     pub fn apply_changes(
         &mut self,
         uri: &str,
@@ -140,18 +140,18 @@ impl Documents {
             }
         }
         // The tree was shifted by each change (`edit` is cheap); the reparse itself waits for the
-        // next prediction job (`ensure_parsed`), so typing never waits on the parser.
+        // next prediction job (`detach_reparse`), so typing never waits on the parser.
         Ok(())
     }
 
     /// Brings the syntax tree of `uri` up to date with its text (an incremental reparse under the
-    /// parse budget). Prediction jobs call this before they take a snapshot.
+    /// parse budget), in place: the same parse a prediction job runs outside the lock, for callers
+    /// that hold the store anyway (benchmarks, tools).
     pub fn ensure_parsed(&mut self, uri: &str) {
-        if let Some(open) = self.documents.get_mut(uri)
-            && let Some(syntax) = &mut open.syntax
-            && syntax.is_stale()
+        if let Some((version, text, parse)) = self.detach_reparse(uri)
+            && let Some(tree) = parse.run(&text)
         {
-            syntax.reparse(open.document.rope());
+            self.install_tree(uri, version, tree);
         }
     }
 

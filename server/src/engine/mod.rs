@@ -240,18 +240,7 @@ impl Engine {
         let engine = self.clone();
         let uri = uri.to_owned();
         let task = async move {
-            // The job runs in its own task so that a panic inside it is caught here, reported,
-            // and the waiting requests still get their answer.
-            let job_engine = engine.clone();
-            let job_uri = uri.clone();
-            let job = tokio::spawn(async move { job_engine.run_job(&job_uri, version, None, &cancel, true).await });
-            let proposal = match job.await {
-                Ok(proposal) => proposal,
-                Err(error) => {
-                    tracing::error!("prediction job failed: {error}");
-                    None
-                }
-            };
+            let proposal = engine.run_job_caught(&uri, version, None, cancel, true).await;
             engine.finish_job(&uri, version, generation, proposal);
         };
         match tokio::runtime::Handle::try_current() {
@@ -260,6 +249,25 @@ impl Engine {
             }
             Err(_) => tracing::error!("no async runtime to run predictions on"),
         }
+    }
+
+    /// [`Engine::run_job`] in a task of its own, so that a panic inside it is caught and reported
+    /// here, and the requests waiting for the job still get their answer.
+    async fn run_job_caught(
+        &self,
+        uri: &str,
+        version: i32,
+        cursor: Option<usize>,
+        cancel: CancelFlag,
+        debounce: bool,
+    ) -> Option<(Proposal, DocumentSnapshot)> {
+        let engine = self.clone();
+        let uri = uri.to_owned();
+        let job = tokio::spawn(async move { engine.run_job(&uri, version, cursor, &cancel, debounce).await });
+        job.await.unwrap_or_else(|error| {
+            tracing::error!("prediction job failed: {error}");
+            None
+        })
     }
 
     /// The whole pipeline for one version of one document.
@@ -550,15 +558,7 @@ impl Engine {
             entry.status.send_replace(JobStatus { version, done: false });
             (entry.generation, entry.cancel.clone())
         };
-        // In a task of its own, like scheduled jobs, so that a panic inside it is caught.
-        let job_engine = self.clone();
-        let job_uri = uri.to_owned();
-        let cancel = generation.1.clone();
-        let job = tokio::spawn(async move { job_engine.run_job(&job_uri, version, cursor, &cancel, false).await });
-        let result = job.await.unwrap_or_else(|error| {
-            tracing::error!("prediction job failed: {error}");
-            None
-        });
+        let result = self.run_job_caught(uri, version, cursor, generation.1.clone(), false).await;
         self.finish_job(uri, version, generation.0, result);
         self.suggestion(uri, Some(version), Duration::ZERO).await
     }

@@ -150,8 +150,8 @@ pub struct KeystrokeMeasurement {
     pub lines: usize,
     /// Each keystroke through `Documents::apply_changes` (what `didChange` does), sorted.
     pub incremental: Vec<Duration>,
-    /// The incremental reparse after each keystroke (`Documents::ensure_parsed`, which the next
-    /// prediction job runs), sorted.
+    /// The incremental reparse after each keystroke (`Documents::ensure_parsed`: the parse the
+    /// next prediction job runs), sorted.
     pub reparse: Vec<Duration>,
     /// The same keystrokes through the text and history parts only (no syntax), sorted.
     pub text_and_history: Vec<Duration>,
