@@ -118,13 +118,22 @@ impl GlobalState {
                 }
             }
             EngineEvent::Problem { message } => self.show_once(lsp::MessageType::WARNING, message),
-            EngineEvent::ModelHealth { state, message } => {
-                let Some(client) = self.client() else { return };
-                if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                    let status = json!({"state": state, "message": message});
-                    handle.spawn(async move { client.send_notification::<StatusNotification>(status).await });
-                }
-            }
+            EngineEvent::ModelHealth { state, message } => self.send_status(state, message),
+        }
+    }
+
+    /// Sends `nextedit/status` from code that is not async (engine events), on the current runtime.
+    fn send_status(&self, state: &str, message: Option<String>) {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            self.send_status_on(&handle, state, message);
+        }
+    }
+
+    /// Sends `nextedit/status` through `runtime`, from any thread (the model supervisor's).
+    fn send_status_on(&self, runtime: &tokio::runtime::Handle, state: &str, message: Option<String>) {
+        if let Some(client) = self.client() {
+            let status = json!({"state": state, "message": message});
+            runtime.spawn(async move { client.send_notification::<StatusNotification>(status).await });
         }
     }
 
@@ -644,7 +653,7 @@ async fn load_model(state: Arc<GlobalState>, client: Client) {
             if let Some(progress) = progress {
                 progress.finish_with_message(format!("{} ready", info.name)).await;
             }
-            ModelSlot::Ready(supervise(backend, reload_config, &state, &client))
+            ModelSlot::Ready(supervise(backend, reload_config, &state))
         }
         Err(error) => {
             tracing::error!("{error}");
@@ -676,26 +685,24 @@ fn supervise(
     backend: Arc<dyn model::ModelBackend>,
     config: model::LlamaConfig,
     state: &Arc<GlobalState>,
-    client: &Client,
 ) -> Arc<dyn model::ModelBackend> {
+    // The supervisor reports from its own thread, outside the runtime.
     let Ok(runtime) = tokio::runtime::Handle::try_current() else { return backend };
     let state = Arc::downgrade(state);
-    let client = client.clone();
     let loader = move || model::load_llama_blocking(&config, |_| {});
     let listener = move |event: model::SupervisorEvent| {
-        let (Some(state), client) = (state.upgrade(), client.clone()) else { return };
-        runtime.spawn(async move {
-            let status = match event {
-                model::SupervisorEvent::Died { .. } | model::SupervisorEvent::RestartFailed { .. } => {
-                    json!({"state": "error", "message": model::ModelError::Restarting.to_string()})
-                }
-                model::SupervisorEvent::Restarted { .. } => {
-                    state.engine.repredict_edited();
-                    json!({"state": "ready", "message": null})
-                }
-            };
-            client.send_notification::<StatusNotification>(status).await;
-        });
+        let Some(state) = state.upgrade() else { return };
+        match event {
+            model::SupervisorEvent::Died { .. } | model::SupervisorEvent::RestartFailed { .. } => {
+                state.send_status_on(&runtime, "error", Some(model::ModelError::Restarting.to_string()));
+            }
+            model::SupervisorEvent::Restarted { .. } => {
+                // Scheduling jobs needs the runtime too.
+                let _entered = runtime.enter();
+                state.engine.repredict_edited();
+                state.send_status_on(&runtime, "ready", None);
+            }
+        }
     };
     Arc::new(model::SupervisedBackend::new(backend, loader, model::Backoff::DEFAULT, listener))
 }
@@ -704,26 +711,19 @@ fn supervise(
 /// and an unreachable server is reported (suggestions start once it answers).
 async fn load_remote_model(state: &Arc<GlobalState>, client: &Client, settings: &crate::config::Settings) {
     let status = |slot: &ModelSlot, message: Option<String>| json!({"state": slot.state_name(), "message": message});
-    let config = match crate::engine::openai_config(settings) {
-        Ok((config, warning)) => {
-            if let Some(warning) = warning {
-                state.show_once(lsp::MessageType::WARNING, format!("nextedit: {warning}"));
-            }
-            config
+    let loaded = async {
+        let (config, warning) = crate::engine::openai_config(settings)?;
+        if let Some(warning) = warning {
+            state.show_once(lsp::MessageType::WARNING, format!("nextedit: {warning}"));
         }
-        Err(message) => {
-            state.show_once(lsp::MessageType::ERROR, format!("nextedit: {message}"));
-            let slot = ModelSlot::Failed(message.clone());
-            client.send_notification::<StatusNotification>(status(&slot, Some(message))).await;
-            state.engine.set_model(slot);
-            return;
-        }
+        let endpoint = model::openai::display_endpoint(&config.endpoint);
+        state.engine.set_model(ModelSlot::Loading);
+        client.send_notification::<StatusNotification>(status(&ModelSlot::Loading, None)).await;
+        let (backend, warning) = model::load_openai(config).await.map_err(|error| error.to_string())?;
+        Ok::<_, String>((backend, warning, endpoint))
     };
-    let endpoint = model::openai::display_endpoint(&config.endpoint);
-    state.engine.set_model(ModelSlot::Loading);
-    client.send_notification::<StatusNotification>(status(&ModelSlot::Loading, None)).await;
-    match model::load_openai(config).await {
-        Ok((backend, warning)) => {
+    match loaded.await {
+        Ok((backend, warning, endpoint)) => {
             let info = model::ModelBackend::info(&backend);
             tracing::info!("model {} at {endpoint} ({} format)", info.name, info.format.as_str());
             let slot = ModelSlot::Ready(Arc::new(backend));
@@ -738,8 +738,7 @@ async fn load_remote_model(state: &Arc<GlobalState>, client: &Client, settings: 
             state.engine.repredict_edited();
             client.send_notification::<StatusNotification>(status(&slot, message)).await;
         }
-        Err(error) => {
-            let message = error.to_string();
+        Err(message) => {
             state.show_once(lsp::MessageType::ERROR, format!("nextedit: {message}"));
             let slot = ModelSlot::Failed(message.clone());
             client.send_notification::<StatusNotification>(status(&slot, Some(message))).await;
