@@ -298,7 +298,9 @@ async fn generate_with_retries(inner: &Inner, request: &GenerationRequest) -> Re
     }
 }
 
-fn request_body(inner: &Inner, request: &GenerationRequest, hints: bool) -> Value {
+/// The JSON body of a request, and whether it is a chat request (a chat format's prompt, sent as
+/// messages).
+fn request_body(inner: &Inner, request: &GenerationRequest, hints: bool) -> (Value, bool) {
     let mut body = json!({
         "max_tokens": request.max_tokens,
         "temperature": request.sampling.temperature,
@@ -320,13 +322,15 @@ fn request_body(inner: &Inner, request: &GenerationRequest, hints: bool) -> Valu
         // The OpenAI API takes at most four.
         object.insert("stop".to_owned(), json!(request.stop.iter().take(4).collect::<Vec<_>>()));
     }
-    match (inner.chat, chat_messages(&request.prompt)) {
-        (true, Some(messages)) => {
+    let messages = if inner.chat { chat_messages(&request.prompt) } else { None };
+    let chat = messages.is_some();
+    match messages {
+        Some(messages) => {
             let messages: Vec<Value> =
                 messages.into_iter().map(|(role, content)| json!({"role": role, "content": content})).collect();
             object.insert("messages".to_owned(), Value::Array(messages));
         }
-        _ => {
+        None => {
             object.insert("prompt".to_owned(), json!(request.prompt));
         }
     }
@@ -336,18 +340,13 @@ fn request_body(inner: &Inner, request: &GenerationRequest, hints: bool) -> Valu
             object.insert("prediction".to_owned(), json!({"type": "content", "content": draft}));
         }
     }
-    body
-}
-
-fn uses_chat(inner: &Inner, request: &GenerationRequest) -> bool {
-    inner.chat && chat_messages(&request.prompt).is_some()
+    (body, chat)
 }
 
 async fn attempt_once(inner: &Inner, request: &GenerationRequest) -> Result<Generation, AttemptError> {
     let hints = inner.config.hints && inner.send_hints.load(Ordering::Relaxed);
-    let chat = uses_chat(inner, request);
+    let (body, chat) = request_body(inner, request, hints);
     let url = format!("{}/{}", inner.base, if chat { "chat/completions" } else { "completions" });
-    let body = request_body(inner, request, hints);
     let started = Instant::now();
     let mut builder = inner.client.post(&url).header("accept", "text/event-stream").json(&body);
     if let Some(key) = &inner.config.api_key {
