@@ -116,7 +116,7 @@ async function startServer(): Promise<void> {
     setStatus('starting', `Starting ${serverPath}`);
     try {
         await newClient.start();
-        logEvent('SERVER_STARTED', { path: serverPath, serverInfo: newClient.initializeResult?.serverInfo });
+        logEvent('SERVER_STARTED', { path: serverPath, serverInfo: newClient.initializeResult?.serverInfo, settings: clientOptions.initializationOptions });
         if (currentState === 'starting') {
             setStatus('ready');
         }

@@ -3,7 +3,8 @@
 //
 // Environment: CS_URL (the workbench URL with ?folder=), WORK_FILE (the file on disk),
 // EVENT_LOG (the extension's event log), ARTIFACTS (screenshots), PLAYWRIGHT (playwright-core's
-// path), SCENARIO ("symbolic" or "model"), BROWSER_PROFILE (an empty dir).
+// path), SCENARIO ("symbolic" or "model"), BROWSER_PROFILE (an empty dir), NEXTEDIT_BIN (the
+// binary the user settings name).
 // Prints `ok - ...` / `FAILED - ...` lines; exits non-zero on the first failure.
 'use strict';
 const fs = require('fs');
@@ -125,9 +126,16 @@ async function openWorkFile(fileName = path.basename(workFile)) {
     await row.waitFor({ timeout: 60000 });
     await row.dblclick();
     await page.waitForSelector('.monaco-editor .view-lines', { timeout: 30000 });
-    await waitForEvent('the server to start', e => e.kind === 'SERVER_STARTED', 0, 60000);
+    const { event: started } = await waitForEvent('the server to start', e => e.kind === 'SERVER_STARTED', 0, 60000);
     await waitForCondition('the status bar item', async () => (await page.locator('.statusbar-item', { hasText: 'nextedit' }).count()) > 0);
     ok('the extension starts the server and shows its status bar item');
+    // run.sh puts a .vscode/settings.json in the workspace that sets user-only settings.
+    const sent = started.details.settings || {};
+    if (started.details.path !== process.env.NEXTEDIT_BIN || JSON.stringify(sent).includes('from-the-workspace')
+        || (sent.model && sent.model.backend === 'openai')) {
+        throw new Error(`the workspace's settings reached the server: ${JSON.stringify(started.details)}`);
+    }
+    ok('the endpoint, backend and binary in the workspace\'s .vscode/settings.json are ignored');
 }
 
 /** Puts the cursor on line 2 at `count` and types `total` over it. */

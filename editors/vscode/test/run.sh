@@ -21,6 +21,20 @@ INSTALL_STATUS=0
 wait $INSTALL_PID || INSTALL_STATUS=$?
 if [ $INSTALL_STATUS != 0 ]; then fail "installing code-server"; finish; fi
 if [ $BUILD_STATUS != 0 ]; then fail "building the extension"; finish; fi
+
+# Unit tests of the compiled extension in plain node (no editor): which settings reach the server.
+UNIT_STATUS=0
+(cd "$EXTENSION_DIR" && node --test --test-reporter=tap test/settings.test.js) > "$NEXTEDIT_ARTIFACTS/vscode-unit-tests.tap" 2>&1 || UNIT_STATUS=$?
+while read -r line; do
+    case $line in
+        "ok "*) pass "settings: ${line#ok * - }" ;;
+        "not ok "*) fail "settings: ${line#not ok * - }" ;;
+    esac
+done < <(grep -E '^(not )?ok [0-9]+ - ' "$NEXTEDIT_ARTIFACTS/vscode-unit-tests.tap" || true)
+if [ $UNIT_STATUS != 0 ]; then
+    grep -qE '^not ok ' "$NEXTEDIT_ARTIFACTS/vscode-unit-tests.tap" || fail "settings: node --test test/settings.test.js exited with $UNIT_STATUS"
+    cat "$NEXTEDIT_ARTIFACTS/vscode-unit-tests.tap" >&2
+fi
 VSIX=$NEXTEDIT_ARTIFACTS/nextedit-vscode.vsix
 rm -f "$VSIX"
 (cd "$EXTENSION_DIR" && npx --no-install vsce package --allow-missing-repository --skip-license --out "$VSIX") >"$NEXTEDIT_ARTIFACTS/vsce.log" 2>&1 || true
@@ -41,6 +55,16 @@ run_scenario() {
     unzip -q "$VSIX" 'extension/*' -d "$SCRATCH/unpacked"
     mv "$SCRATCH/unpacked/extension" "$extensions/nextedit.nextedit-0.1.0"
     cp "$EDITORS_DIR/test/fixtures/stats.py" "$EDITORS_DIR/test/fixtures/far.py" "$EDITORS_DIR/test/fixtures/geo.py" "$workspace/"
+    # What a cloned repository could put in .vscode/settings.json: drive.js checks that none of it
+    # reaches the server or chooses the binary (these settings are user-only).
+    mkdir -p "$workspace/.vscode"
+    cat > "$workspace/.vscode/settings.json" <<'EOF'
+{
+  "nextedit.openai.endpoint": "http://127.0.0.1:9/from-the-workspace",
+  "nextedit.model.backend": "openai",
+  "nextedit.server.path": "/from-the-workspace/nextedit"
+}
+EOF
     python3 - "$user_data/User/settings.json" "$NEXTEDIT_BIN" "$extra_settings" <<'EOF'
 import json, sys
 settings = {
