@@ -17,6 +17,9 @@
 //! Lines or anchors that occur in many places are boilerplate and yield nothing, and an insertion
 //! is not repeated where its text already is nearby.
 //!
+//! An event that changed several places (not counting blank lines) is one change made of parts:
+//! it is repeated whole where all its parts fit, at the same distances, and never in part.
+//!
 //! The nearest candidate of the best kind wins. Candidates that overlap the user's own edit are
 //! skipped; syntax errors are checked later, by the engine, on every proposal.
 
@@ -94,7 +97,11 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
         per_block.push(found);
     }
     let mut candidates = block_groups(&blocks, &per_block);
-    candidates.extend(per_block.into_iter().flatten());
+    // An event of several changes is one change made of parts: a place that takes only some of
+    // them gets half of it, which is worse than nothing.
+    if substantial_blocks(&blocks) < 2 {
+        candidates.extend(per_block.into_iter().flatten());
+    }
     // Similar lines need two examples of one change, newest first: they tell which words vary.
     let mut examples = line_examples(&blocks);
     if examples.len() < 2
@@ -147,6 +154,11 @@ fn block_groups(blocks: &[Block], per_block: &[Vec<Candidate>]) -> Vec<Candidate
         }
     }
     groups
+}
+
+/// The blocks that change more than blank lines.
+fn substantial_blocks(blocks: &[Block]) -> usize {
+    blocks.iter().filter(|block| block.old.iter().chain(&block.new).any(|line| !line.trim().is_empty())).count()
 }
 
 fn event_blocks(event: &crate::text::EditEvent) -> Option<Vec<Block>> {

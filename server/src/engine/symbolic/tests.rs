@@ -727,6 +727,34 @@ fn report_success(o: &Output) {
 }
 
 #[test]
+fn a_two_part_edit_is_not_repeated_where_only_one_part_fits() {
+    let text = r#"def test_local(client):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        rv = client.get("/", "http://foo.localhost")
+        assert rv.status_code == 404
+
+
+def test_remote(client):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        rv = client.get("/", "http://127.0.0.1:3000/")
+        assert rv.status_code == 204 if matching else 404
+"#;
+    // The first part (the context manager) fits the second test; the second part (the version
+    // check) does not: the second test checks its status differently.
+    let edited = text.replacen(
+        "    with warnings.catch_warnings():\n        warnings.simplefilter(\"ignore\", UserWarning)\n        rv = client.get(\"/\", \"http://foo.localhost\")\n        assert rv.status_code == 404\n",
+        "    with pytest.warns(UserWarning):\n        rv = client.get(\"/\", \"http://foo.localhost\")\n    if new_werkzeug:\n        assert rv.status_code == 200\n    else:\n        assert rv.status_code == 404\n",
+        1,
+    );
+    assert_ne!(edited, text);
+    check("a.py", &[text, &edited], expect![[r#"
+        no proposal
+    "#]]);
+}
+
+#[test]
 fn go_rename_without_a_locals_query_stays_in_its_function() {
     let text = "package main\n\nfunc first() int {\n\tcount := 1\n\treturn count + count\n}\n\nfunc second() int {\n\tcount := 2\n\treturn count\n}\n";
     let renamed = text.replacen("count := 1", "total := 1", 1).replacen("return count +", "return total +", 1);
