@@ -249,11 +249,11 @@ async fn symbolic_engine_on_the_dev_cases() -> Result<()> {
     // FIXME: the targets are 70% exact and 95% precision on renames. On these cases the ceiling
     // is lower: of the 13 `rename-propagation` cases, 7 expect a change that is not a rename
     // (an API swap, a rewritten string or block, a reformatted line), and 1 expects several hunks
-    // at once (a rename plus a re-wrapped comment), which one Tab step cannot match. The guard holds the
-    // level reached, so that a regression shows.
+    // at once (a rename plus a re-wrapped comment), which one Tab step cannot match. The guard holds
+    // the level reached (5 exact of 13, 5 of 6 proposals exact), so that a regression shows.
     assert!(ratio(rename_exact, rename_cases) >= 0.35, "rename exact match below 35%");
-    assert!(rename_fired == 0 || ratio(rename_exact, rename_fired) >= 0.7, "rename precision below 70%");
-    assert!(repeat_fired == 0 || ratio(repeat_exact, repeat_fired) >= 0.8, "repeated-pattern precision below 80%");
+    assert!(rename_fired == 0 || ratio(rename_exact, rename_fired) >= 0.8, "rename precision below 80%");
+    assert!(repeat_fired == 0 || ratio(repeat_exact, repeat_fired) >= 0.85, "repeated-pattern precision below 85%");
     assert!(ratio(other_fired, other_cases) <= 0.05, "fires on more than 5% of the other cases");
     Ok(())
 }
