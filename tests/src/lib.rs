@@ -43,6 +43,10 @@ pub struct TestClient {
     backlog: VecDeque<Value>,
     child: Option<tokio::process::Child>,
     server_task: Option<tokio::task::JoinHandle<nextedit::lsp::ExitStatus>>,
+    /// The task that reads the server's output; it owns the read end of that pipe.
+    reader_task: tokio::task::JoinHandle<()>,
+    /// The task that reads a spawned server's stderr, when it is captured; it returns the bytes.
+    stderr_task: Option<tokio::task::JoinHandle<Vec<u8>>>,
     /// Server-to-client requests are answered automatically with this.
     pub auto_reply: Value,
 }
@@ -50,17 +54,50 @@ pub struct TestClient {
 impl TestClient {
     /// Starts the real binary with `args` and extra environment.
     pub async fn spawn(args: &[&str], env: &[(&str, &str)]) -> Result<TestClient> {
+        TestClient::spawn_with(&[], args, env, false).await
+    }
+
+    /// Like [`TestClient::spawn`], keeping what the server writes to stderr (see
+    /// [`TestClient::wait_for_exit`]).
+    pub async fn spawn_capturing_stderr(args: &[&str], env: &[(&str, &str)]) -> Result<TestClient> {
+        TestClient::spawn_with(&[], args, env, true).await
+    }
+
+    /// Starts the real binary through a program that executes it in its own place, such as
+    /// `unshare --net --`: `launcher` comes first on the command line, then the binary and `args`.
+    /// The process id is then the server's.
+    pub async fn spawn_through(launcher: &[&str], args: &[&str], env: &[(&str, &str)]) -> Result<TestClient> {
+        TestClient::spawn_with(launcher, args, env, false).await
+    }
+
+    async fn spawn_with(launcher: &[&str], args: &[&str], env: &[(&str, &str)], capture_stderr: bool) -> Result<TestClient> {
         let binary = server_binary();
-        let mut command = tokio::process::Command::new(&binary);
-        command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true);
+        let mut command = match launcher.split_first() {
+            Some((program, launcher_args)) => {
+                let mut command = tokio::process::Command::new(program);
+                command.args(launcher_args).arg(&binary);
+                command
+            }
+            None => tokio::process::Command::new(&binary),
+        };
+        let stderr = if capture_stderr { Stdio::piped() } else { Stdio::inherit() };
+        command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr).kill_on_drop(true);
         for (key, value) in env {
             command.env(key, value);
         }
         let mut child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
         let stdin = child.stdin.take().context("stdin")?;
         let stdout = child.stdout.take().context("stdout")?;
+        let stderr_task = child.stderr.take().map(|mut stderr| {
+            tokio::spawn(async move {
+                let mut captured = Vec::new();
+                let _ = stderr.read_to_end(&mut captured).await;
+                captured
+            })
+        });
         let mut client = TestClient::from_streams(Box::new(stdin), stdout);
         client.child = Some(child);
+        client.stderr_task = stderr_task;
         Ok(client)
     }
 
@@ -77,7 +114,7 @@ impl TestClient {
 
     fn from_streams<R: AsyncRead + Unpin + Send + 'static>(writer: Box<dyn AsyncWrite + Unpin + Send>, reader: R) -> TestClient {
         let (sender, incoming) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
+        let reader_task = tokio::spawn(async move {
             let mut reader = BufReader::new(reader);
             loop {
                 match read_message(&mut reader).await {
@@ -104,6 +141,8 @@ impl TestClient {
             backlog: VecDeque::new(),
             child: None,
             server_task: None,
+            reader_task,
+            stderr_task: None,
             auto_reply: Value::Null,
         }
     }
@@ -327,6 +366,26 @@ impl TestClient {
     /// Requests that were sent and not answered yet.
     pub fn outstanding(&self) -> usize {
         self.outstanding.len()
+    }
+
+    /// Closes the read end of the server's output, as a client that went away does: the server's
+    /// next write fails with a broken pipe. Messages not read yet are lost.
+    pub async fn close_output(&mut self) {
+        self.reader_task.abort();
+        // The aborted task drops the reader, and with it the pipe.
+        let _ = (&mut self.reader_task).await;
+    }
+
+    /// Waits for a spawned server to exit by itself, at most [`WAIT`]; returns its exit code and,
+    /// if it was started with [`TestClient::spawn_capturing_stderr`], all it wrote to stderr.
+    pub async fn wait_for_exit(mut self) -> Result<(i32, String)> {
+        let mut child = self.child.take().context("not a spawned server")?;
+        let status = tokio::time::timeout(WAIT, child.wait()).await.context("server did not exit")??;
+        let stderr = match self.stderr_task.take() {
+            Some(task) => tokio::time::timeout(WAIT, task).await.context("stderr was not closed")??,
+            None => Vec::new(),
+        };
+        Ok((status.code().unwrap_or(-1), String::from_utf8_lossy(&stderr).into_owned()))
     }
 
     /// Closes the server's input and waits for a spawned server to exit; returns its exit code.

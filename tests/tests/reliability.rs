@@ -6,8 +6,8 @@
 //!   within 100 ms (no model job runs: `model.backend = "none"`), and the resident memory after
 //!   the run must be within 10% of the one after the warm-up. The figures are printed
 //!   (`-- --nocapture`).
-//! - Faults: a panic inside prediction (`NEXTEDIT_FAULT=panic-in-prediction`) and a cancellation
-//!   storm.
+//! - Faults: a panic inside prediction (`NEXTEDIT_FAULT=panic-in-prediction`), a cancellation
+//!   storm, and a client that goes away (a broken pipe on the server's output).
 //! - Hostile input: a fuzz loop of random and mutated frames and edits (fixed seed), and big
 //!   inputs: a file over 5 MB, a line of 200,000 characters, binary content, deep nesting.
 //!
@@ -269,6 +269,30 @@ async fn a_panic_inside_prediction_drops_that_job_and_the_next_one_works() {
     let again = client.call("workspace/executeCommand", predict).await.unwrap();
     assert_eq!(again["source"], "rename", "{again}");
     assert_eq!(client.finish().await.unwrap(), 0);
+}
+
+/// The client goes away without closing the server's input: the read end of the server's output
+/// is closed, so the server's next write fails with a broken pipe. The server exits by itself, as
+/// cleanly as at the end of its input (code 0), instead of reading on or panicking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_gone_with_a_broken_pipe_is_a_clean_exit() {
+    let _serial = SERIAL.lock().await;
+    let uri = "file:///project/src/counter.rs";
+    let text = "fn main() {\n    let count = 1;\n    consume(count);\n}\n";
+    let mut client = TestClient::spawn_capturing_stderr(&[], &[]).await.unwrap();
+    client.initialize(no_model()).await.unwrap();
+    client.open(uri, "rust", text).await.unwrap();
+    assert_eq!(client.document_text(uri).await.unwrap(), text);
+
+    client.close_output().await;
+    // An edit and a request whose answer can't be delivered. Once the server is gone, writing to
+    // its input fails too, which is fine: only its exit matters.
+    let _ = client.change(uri, 1, (1, 8, 1, 13), "total").await;
+    let _ = client.send_request("textDocument/copilotInlineEdit", inline_edit_params(uri, 1, 1)).await;
+    let _ = client.send_request("workspace/executeCommand", json!({"command": "nextedit.debugDocument", "arguments": [{"uri": uri}]})).await;
+    let (code, stderr) = client.wait_for_exit().await.unwrap();
+    assert_eq!(code, 0, "exit code {code}; stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "the server panicked:\n{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,13 +15,13 @@ use server::GlobalState;
 /// How the server ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
-    /// `exit` after `shutdown`, or the end of input.
+    /// `exit` after `shutdown`, the end of input, or an output that can't be written to any more.
     Clean,
     /// `exit` without `shutdown` (the specification asks for exit code 1).
     ExitWithoutShutdown,
 }
 
-/// Serves LSP on `input`/`output` until `exit` or the end of input.
+/// Serves LSP on `input`/`output` until `exit`, the end of input, or a failed write to `output`.
 pub async fn serve<I, O>(input: I, output: O, layers: SettingsLayers) -> ExitStatus
 where
     I: AsyncRead + Unpin + Send + 'static,
@@ -35,9 +35,18 @@ where
     let reader_state: Arc<dyn transport::SyncSink> = state.clone();
     let initialized = state.initialized_watch();
     let reader = tokio::spawn(transport::run_reader(input, to_server, errors_tx, reader_state, initialized));
-    let writer = tokio::spawn(transport::run_writer(from_server, errors_rx, output));
+    let stop_reading = reader.abort_handle();
+    let writer = tokio::spawn(async move {
+        if transport::run_writer(from_server, errors_rx, output).await == transport::WriterEnd::OutputClosed {
+            // Nobody reads the answers any more: stop reading too. Dropping the reader ends
+            // tower-lsp-server's input, and so the server, as the end of input does.
+            tracing::info!("the output is closed (the client is gone); stopping");
+            stop_reading.abort();
+        }
+    });
     tower_lsp_server::Server::new(server_input, server_output, socket).serve(service).await;
-    // The server ends only after the reader stopped (at `exit` or the end of input).
+    // The server ends only after the reader stopped (at `exit`, the end of input, or stopped by the
+    // writer above).
     let saw_exit_notification = reader.await.unwrap_or(false);
     let _ = writer.await;
     if saw_exit_notification && !state.shutdown_requested() { ExitStatus::ExitWithoutShutdown } else { ExitStatus::Clean }

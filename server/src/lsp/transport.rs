@@ -275,8 +275,17 @@ fn is_method(body: &[u8], method: &str) -> bool {
             .is_ok_and(|value| value.get("method").and_then(Value::as_str) == Some(method))
 }
 
+/// Why the writer stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriterEnd {
+    /// Everything that was written to it went out, and both sources ended.
+    Drained,
+    /// A write to the output failed (a broken pipe: the client is gone).
+    OutputClosed,
+}
+
 /// Copies whole frames from tower-lsp-server's output and from `errors` to `output`.
-pub(crate) async fn run_writer<S, O>(server_output: S, mut errors: mpsc::UnboundedReceiver<Vec<u8>>, mut output: O)
+pub(crate) async fn run_writer<S, O>(server_output: S, mut errors: mpsc::UnboundedReceiver<Vec<u8>>, mut output: O) -> WriterEnd
 where
     S: AsyncRead + Unpin,
     O: AsyncWrite + Unpin,
@@ -289,7 +298,7 @@ where
             frame = read_frame(&mut server_output), if server_open => match frame {
                 Ok(Some(Frame::Body(body))) => {
                     if output.write_all(&encode_frame(&body)).await.is_err() || output.flush().await.is_err() {
-                        return;
+                        return WriterEnd::OutputClosed;
                     }
                 }
                 Ok(Some(Frame::Malformed(problem))) => tracing::error!("server wrote a malformed frame: {problem}"),
@@ -298,13 +307,14 @@ where
             frame = errors.recv(), if errors_open => match frame {
                 Some(frame) => {
                     if output.write_all(&frame).await.is_err() || output.flush().await.is_err() {
-                        return;
+                        return WriterEnd::OutputClosed;
                     }
                 }
                 None => errors_open = false,
             },
         }
     }
+    WriterEnd::Drained
 }
 
 #[cfg(test)]
