@@ -9,6 +9,7 @@
 //! - [`InferenceServer`]: llama-cpp-python's OpenAI-compatible server, run with the test model.
 
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,6 +34,9 @@ pub enum Behaviour {
     Garbage,
     /// Answer with this status and an OpenAI-style error body.
     Status(u16),
+    /// Answer 401 with an OpenAI-style error body that quotes the `Authorization` header it got,
+    /// like a server that tells which key it refused.
+    EchoAuthorization,
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +168,27 @@ impl FaultyServer {
         self.state.lock().unwrap().most_open_completions
     }
 
+    /// The completion requests open now: read, and neither answered in full nor closed by the
+    /// client.
+    pub fn open_completions(&self) -> usize {
+        self.state.lock().unwrap().open_completions
+    }
+
+    /// Waits until at most `count` completion requests are open; fails after `within`.
+    pub async fn wait_for_open_completions_at_most(&self, count: usize, within: Duration) -> Result<()> {
+        tokio::time::timeout(within, async {
+            loop {
+                let notified = self.changed.notified();
+                if self.open_completions() <= count {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .with_context(|| format!("{} completion requests are still open after {within:?}", self.open_completions()))
+    }
+
     /// Waits until at least `count` completion requests have arrived.
     pub async fn wait_for_completions(&self, count: usize) -> Result<()> {
         tokio::time::timeout(WAIT, async {
@@ -255,7 +280,7 @@ async fn serve_connection<S: Connection>(stream: S, model: &str, state: &Mutex<F
             write_response(&mut stream, 400, "application/json", &body, true).await?;
             continue;
         }
-        let _open = OpenCompletion::new(state);
+        let _open = OpenCompletion::new(state, changed);
         match behaviour {
             Behaviour::Rewrite { from, to } => {
                 let chat = request.path.ends_with("chat/completions");
@@ -288,26 +313,40 @@ async fn serve_connection<S: Connection>(stream: S, model: &str, state: &Mutex<F
                 let body = json!({"error": {"message": format!("status {status} on purpose")}}).to_string();
                 write_response(&mut stream, status, "application/json", &body, true).await?;
             }
+            Behaviour::EchoAuthorization => {
+                let authorization = request.header("authorization").unwrap_or("none");
+                let message = format!("invalid API key in the header `Authorization: {authorization}`");
+                let body = json!({"error": {"message": message, "type": "invalid_request_error"}}).to_string();
+                write_response(&mut stream, 401, "application/json", &body, true).await?;
+            }
         }
     }
     Ok(())
 }
 
-/// Counts a completion request as open while it lives.
-struct OpenCompletion<'a>(&'a Mutex<FaultyState>);
+/// Counts a completion request as open while it lives, that is until it is answered or its
+/// connection closes.
+struct OpenCompletion<'a> {
+    state: &'a Mutex<FaultyState>,
+    changed: &'a Notify,
+}
 
 impl<'a> OpenCompletion<'a> {
-    fn new(state: &'a Mutex<FaultyState>) -> OpenCompletion<'a> {
-        let mut locked = state.lock().unwrap();
-        locked.open_completions += 1;
-        locked.most_open_completions = locked.most_open_completions.max(locked.open_completions);
-        OpenCompletion(state)
+    fn new(state: &'a Mutex<FaultyState>, changed: &'a Notify) -> OpenCompletion<'a> {
+        {
+            let mut locked = state.lock().unwrap();
+            locked.open_completions += 1;
+            locked.most_open_completions = locked.most_open_completions.max(locked.open_completions);
+        }
+        changed.notify_waiters();
+        OpenCompletion { state, changed }
     }
 }
 
 impl Drop for OpenCompletion<'_> {
     fn drop(&mut self) {
-        self.0.lock().unwrap().open_completions -= 1;
+        self.state.lock().unwrap().open_completions -= 1;
+        self.changed.notify_waiters();
     }
 }
 
@@ -377,6 +416,8 @@ pub struct CuttingProxy {
     pub port: u16,
     mode: watch::Sender<ProxyMode>,
     held: Arc<Notify>,
+    /// Completion requests (`POST …/completions`) forwarded to the server so far.
+    completions: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -386,20 +427,23 @@ impl CuttingProxy {
         let port = listener.local_addr()?.port();
         let (mode, mode_receiver) = watch::channel(ProxyMode::Forward);
         let held = Arc::new(Notify::new());
+        let completions = Arc::new(AtomicUsize::new(0));
         let task = {
             let held = held.clone();
+            let completions = completions.clone();
             tokio::spawn(async move {
                 while let Ok((client, _)) = listener.accept().await {
                     let mode = *mode_receiver.borrow();
                     let held = held.clone();
+                    let completions = completions.clone();
                     tokio::spawn(async move {
                         let Ok(upstream) = TcpStream::connect(("127.0.0.1", upstream_port)).await else { return };
-                        let _ = relay(client, upstream, mode, &held).await;
+                        let _ = relay(client, upstream, mode, &held, completions).await;
                     });
                 }
             })
         };
-        Ok(CuttingProxy { port, mode, held, task })
+        Ok(CuttingProxy { port, mode, held, completions, task })
     }
 
     pub fn endpoint(&self) -> String {
@@ -415,6 +459,12 @@ impl CuttingProxy {
     pub fn held(&self) -> impl std::future::Future<Output = ()> + '_ {
         self.held.notified()
     }
+
+    /// How many completion requests the proxy has forwarded to the server, counted from the
+    /// request lines it relayed.
+    pub fn completion_requests(&self) -> usize {
+        self.completions.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for CuttingProxy {
@@ -423,11 +473,28 @@ impl Drop for CuttingProxy {
     }
 }
 
-async fn relay(client: TcpStream, upstream: TcpStream, mode: ProxyMode, held: &Notify) -> Result<()> {
+async fn relay(
+    client: TcpStream,
+    upstream: TcpStream,
+    mode: ProxyMode,
+    held: &Notify,
+    completions: Arc<AtomicUsize>,
+) -> Result<()> {
     let (mut client_read, mut client_write) = client.into_split();
     let (mut upstream_read, mut upstream_write) = upstream.into_split();
     let to_upstream = tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut client_read, &mut upstream_write).await;
+        let mut counter = PatternCounter::new(b"/completions HTTP/1.");
+        let mut buffer = vec![0u8; 16 * 1024];
+        loop {
+            let read = client_read.read(&mut buffer).await.unwrap_or(0);
+            if read == 0 {
+                break;
+            }
+            completions.fetch_add(counter.count_in(&buffer[..read]), Ordering::SeqCst);
+            if upstream_write.write_all(&buffer[..read]).await.is_err() {
+                break;
+            }
+        }
     });
     let mut buffer = vec![0u8; 16 * 1024];
     let mut seen = Vec::new();
@@ -452,6 +519,30 @@ async fn relay(client: TcpStream, upstream: TcpStream, mode: ProxyMode, held: &N
     // The upstream side closed (or died): so does the client side.
     to_upstream.abort();
     Ok(())
+}
+
+/// Counts the occurrences of a pattern in a byte stream that arrives in pieces, including those
+/// split between two pieces.
+struct PatternCounter {
+    pattern: &'static [u8],
+    /// The end of what was seen, shorter than the pattern.
+    tail: Vec<u8>,
+}
+
+impl PatternCounter {
+    fn new(pattern: &'static [u8]) -> PatternCounter {
+        PatternCounter { pattern, tail: Vec::new() }
+    }
+
+    fn count_in(&mut self, piece: &[u8]) -> usize {
+        let mut seen = std::mem::take(&mut self.tail);
+        seen.extend_from_slice(piece);
+        // The tail is shorter than the pattern, so every match found here includes new bytes.
+        let count = seen.windows(self.pattern.len()).filter(|window| *window == self.pattern).count();
+        let keep = (self.pattern.len() - 1).min(seen.len());
+        self.tail = seen[seen.len() - keep..].to_vec();
+        count
+    }
 }
 
 /// llama-cpp-python's OpenAI-compatible server with the test model, on a port of 127.0.0.1. The

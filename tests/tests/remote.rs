@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 const KEY_VARIABLE: &str = "NEXTEDIT_TEST_API_KEY";
 const KEY: &str = "sk-test-7f3a9c1e5d2b8f40";
+/// The part of the key that no other text has, to find it in any quoting.
+const KEY_SECRET_PART: &str = "7f3a9c1e5d2b8f40";
 
 const URI: &str = "file:///w/calls.rs";
 const BEFORE: &str = "fn main() {\n    let a = compute(1, 2);\n    let b = compute(3, 4);\n    let c = compute(5, 6);\n}\n";
@@ -73,16 +75,37 @@ fn rewrite() -> Behaviour {
     Behaviour::Rewrite { from: "compute(3, 4)".to_owned(), to: "compute(3, 4, true)".to_owned() }
 }
 
+/// A user config in a fresh directory that sends the log to a file, and the environment that runs
+/// the server with `RUST_LOG=trace`. `RUST_LOG` wins over `log.level`, and a bare level in it
+/// applies to every crate, so the HTTP client (hyper, reqwest) logs at trace level too; a
+/// `log.level` of `trace` would only mean `nextedit=trace`. Returns the directory and the log.
+fn trace_logging(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let config = scratch(name);
+    let log = config.join("trace.log");
+    std::fs::create_dir_all(config.join("nextedit")).unwrap();
+    std::fs::write(config.join("nextedit/config.toml"), format!("[log]\nfile = {:?}\n", log.to_str().unwrap())).unwrap();
+    (config, log)
+}
+
+/// Reads the log written with [`trace_logging`], checks that it holds trace lines from the HTTP
+/// client (so it really is at trace level for every crate) and that the key is nowhere in it.
+fn trace_log_without_key(log: &std::path::Path) -> String {
+    let written = std::fs::read_to_string(log).unwrap();
+    let http_trace_lines = written
+        .lines()
+        .filter(|line| line.contains(" TRACE ") && (line.contains(" hyper") || line.contains(" reqwest")))
+        .count();
+    assert!(http_trace_lines > 0, "no TRACE line from the HTTP client: the log is not at trace level for it:\n{written}");
+    assert!(!written.contains(KEY_SECRET_PART), "the API key is in the log:\n{written}");
+    written
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streaming_server_gives_a_suggestion_and_never_sees_the_key_in_logs() {
     let server = FaultyServer::start("zeta-test", rewrite()).await.unwrap();
-    let config = scratch("trace");
-    let log = config.join("trace.log");
-    std::fs::create_dir_all(config.join("nextedit")).unwrap();
-    std::fs::write(config.join("nextedit/config.toml"), format!("[log]\nlevel = \"trace\"\nfile = {:?}\n", log.to_str().unwrap()))
-        .unwrap();
+    let (config, log) = trace_logging("trace");
     let mut client =
-        start_client(remote_options(&server.endpoint(), json!({})), &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "")])
+        start_client(remote_options(&server.endpoint(), json!({})), &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "trace")])
             .await;
     let status = settled_status(&mut client).await;
     assert_eq!(status["state"], "ready", "{status}");
@@ -103,6 +126,7 @@ async fn a_streaming_server_gives_a_suggestion_and_never_sees_the_key_in_logs() 
     assert_eq!(body["model"], "zeta-test");
     assert_eq!(body["stream"], true);
     assert_eq!(body["temperature"], 0.0);
+    assert!(body.get("n").is_none() && body.get("seed").is_none(), "greedy decoding asks for one answer: {body}");
     assert!(body["max_tokens"].as_u64().unwrap() > 0, "{body}");
     assert_eq!(body["stop"], json!(["<|editable_region_end|>"]));
     assert_eq!(body["cache_prompt"], true);
@@ -111,9 +135,42 @@ async fn a_streaming_server_gives_a_suggestion_and_never_sees_the_key_in_logs() 
     assert!(body["prompt"].as_str().unwrap().contains("compute(1, 2, true)"), "{body}");
 
     assert_eq!(client.finish().await.unwrap(), 0);
-    let written = std::fs::read_to_string(&log).unwrap();
-    assert!(written.contains("TRACE") || written.contains("DEBUG"), "the log is at trace level:\n{written}");
-    assert!(!written.contains(KEY), "the API key is in the log");
+    trace_log_without_key(&log);
+    let _ = std::fs::remove_dir_all(config);
+}
+
+/// A server that refuses the key and quotes it back in its error: the message, the status and the
+/// log all say what happened, with the key replaced by `<hidden>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_echoes_the_key_in_a_401_never_gets_it_into_messages_or_logs() {
+    let server = FaultyServer::start("zeta-test", Behaviour::EchoAuthorization).await.unwrap();
+    let (config, log) = trace_logging("echo");
+    let options = remote_options(&server.endpoint(), json!({"retries": 0}));
+    let mut client = start_client(options, &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "trace")]).await;
+    assert_eq!(settled_status(&mut client).await["state"], "ready");
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    let result = edit_and_ask(&mut client, 1).await;
+    assert_eq!(result["edits"], json!([]), "{result}");
+
+    // The server did get the key, and did send it back.
+    let request = server.completion_requests().pop().unwrap();
+    assert_eq!(request.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+
+    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    let status_message = status["params"]["message"].as_str().unwrap();
+    assert!(status_message.contains("401") && status_message.contains("Bearer <hidden>"), "{status}");
+    let shown = client
+        .wait_for(|m| m["method"] == "window/showMessage" && m["params"]["message"].as_str().is_some_and(|text| text.contains("401")))
+        .await
+        .unwrap();
+    let shown_message = shown["params"]["message"].as_str().unwrap();
+    assert!(shown_message.contains("Bearer <hidden>"), "{shown}");
+    for seen in [&result, &status, &shown] {
+        assert!(!seen.to_string().contains(KEY_SECRET_PART), "the API key reached the client: {seen}");
+    }
+    assert_eq!(client.finish().await.unwrap(), 0);
+    let written = trace_log_without_key(&log);
+    assert!(written.contains("401") && written.contains("Bearer <hidden>"), "the refusal is logged, redacted:\n{written}");
     let _ = std::fs::remove_dir_all(config);
 }
 
@@ -287,6 +344,81 @@ async fn at_most_max_in_flight_requests_are_open() {
     assert_eq!(client.finish().await.unwrap(), 0);
 }
 
+/// The user types again while the server is still working on the previous version: nextedit
+/// closes that request (so the server can stop decoding) and asks about the new text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_again_closes_the_request_in_flight() {
+    let server = FaultyServer::start("zeta-test", Behaviour::Hang).await.unwrap();
+    // Long limits, so that only the cancellation can close the hanging request in time.
+    let options = remote_options(&server.endpoint(), json!({"timeout_ms": 600000, "retries": 0}));
+    let mut client = start_client(options, &[]).await;
+    assert_eq!(settled_status(&mut client).await["state"], "ready");
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    client.change(URI, 1, (1, 24, 1, 24), ", true").await.unwrap();
+    server.wait_for_completions(1).await.unwrap();
+    assert_eq!(server.open_completions(), 1, "the request for version 1 hangs");
+
+    // The next request is answered at once; the hanging one stays open unless nextedit closes it.
+    server.set_behaviour(Behaviour::Rewrite { from: "compute(5, 6)".to_owned(), to: "compute(5, 6, true)".to_owned() });
+    client.change(URI, 2, (2, 24, 2, 24), ", true").await.unwrap();
+    server.wait_for_open_completions_at_most(0, std::time::Duration::from_secs(5)).await.unwrap();
+    let result = client
+        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": URI, "version": 2}, "position": {"line": 2, "character": 30}}))
+        .await
+        .unwrap();
+    assert_eq!(result["edits"][0]["text"], ", true", "{result}");
+    assert_eq!(result["edits"][0]["range"]["start"], json!({"line": 3, "character": 24}), "{result}");
+    assert_eq!(server.completion_requests().len(), 2, "one request per version");
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
+
+/// An overload answer (503) is tried `openai.retries` more times, and no more; a refusal (401) is
+/// not tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_answers_are_retried_exactly_retries_times() {
+    let server = FaultyServer::start("zeta-test", Behaviour::Status(503)).await.unwrap();
+    let retries = 3;
+    let options = remote_options(&server.endpoint(), json!({"retries": retries}));
+    let mut client = start_client(options, &[]).await;
+    assert_eq!(settled_status(&mut client).await["state"], "ready");
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    // The answer comes once the job has given up, after its last attempt.
+    let result = edit_and_ask(&mut client, 1).await;
+    assert_eq!(result["edits"], json!([]), "{result}");
+    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    assert!(status["params"]["message"].as_str().unwrap().contains("503"), "{status}");
+    assert_eq!(server.completion_requests().len(), retries + 1, "the first attempt and {retries} retries");
+
+    server.set_behaviour(Behaviour::Status(401));
+    let result = edit_and_ask(&mut client, 2).await;
+    assert_eq!(result["edits"], json!([]), "{result}");
+    assert_eq!(server.completion_requests().len(), retries + 2, "a 401 is not retried");
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
+
+/// With sampling on and several candidates, one request asks for all of them with `n`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_sampled_candidates_are_asked_for_with_n() {
+    let server = FaultyServer::start("zeta-test", rewrite()).await.unwrap();
+    let mut options = remote_options(&server.endpoint(), json!({}));
+    options["predict"]["candidates"] = json!(3);
+    options["predict"]["temperature"] = json!(0.5);
+    options["predict"]["top_p"] = json!(0.75);
+    let mut client = start_client(options, &[]).await;
+    assert_eq!(settled_status(&mut client).await["state"], "ready");
+    client.open(URI, "rust", BEFORE).await.unwrap();
+    let result = edit_and_ask(&mut client, 1).await;
+    assert_eq!(result["edits"][0]["text"], ", true", "{result}");
+    let requests = server.completion_requests();
+    assert_eq!(requests.len(), 1, "one request for every candidate");
+    let body = &requests[0].body;
+    assert_eq!(body["n"], 3, "{body}");
+    assert_eq!(body["temperature"], 0.5, "{body}");
+    assert_eq!(body["top_p"], 0.75, "{body}");
+    assert!(body["seed"].is_u64(), "sampling is reproducible: {body}");
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workspace_file_cannot_point_the_server_at_a_host() {
     let server = FaultyServer::start("zeta-test", rewrite()).await.unwrap();
@@ -387,6 +519,7 @@ async fn a_real_inference_server_suggests_survives_a_kill_mid_stream_and_recover
     let result = client.call("textDocument/copilotInlineEdit", ask(1, 1, 5)).await.unwrap();
     let edits = result["edits"].as_array().unwrap();
     assert!(!edits.is_empty(), "no suggestion from the inference server: {result}");
+    let first_suggestion = ranges_and_texts(edits);
     let after = apply(&current, edits);
     let tree = nextedit::syntax::parse_str(nextedit_grammars::by_id("python").unwrap(), &after).unwrap();
     assert_eq!(nextedit::syntax::count_errors_in_range(&tree, 0..after.len()), 0, "{after}");
@@ -406,13 +539,29 @@ async fn a_real_inference_server_suggests_survives_a_kill_mid_stream_and_recover
     let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
     assert!(status["params"]["message"].as_str().unwrap().contains("broke off"), "{status}");
 
-    // Back on the same port: the next edit is predicted again.
+    // Back on the same port, the server predicts again. Statuses sent so far are dropped, so that
+    // the `ready` below can only be one sent after the restart.
+    client.drain_ready().await.unwrap();
+    client.take_read(|m| m["method"] == "nextedit/status");
     proxy.set_mode(ProxyMode::Forward);
     let inference = InferenceServer::start(&model, port).await.unwrap();
-    client.change(uri, 3, (3, 11, 3, 16), "w").await.unwrap();
-    let result = client.call("textDocument/copilotInlineEdit", ask(3, 3, 12)).await.unwrap();
-    assert!(result["edits"].is_array(), "{result}");
+    let forwarded_before_restart = proxy.completion_requests();
+    // The document starts over and gets the first edit again: the same prompt goes to a server as
+    // fresh as the first one was, so greedy decoding gives the same suggestion.
+    client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}})).await.unwrap();
+    client.open(uri, "python", before).await.unwrap();
+    client.change(uri, 1, (1, 4, 1, 9), "w").await.unwrap();
+    let result = client.call("textDocument/copilotInlineEdit", ask(1, 1, 5)).await.unwrap();
+    assert!(proxy.completion_requests() > forwarded_before_restart, "no request reached the restarted server");
+    // `ready` follows the first complete answer after the failure, so the new server answered.
     client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready").await.unwrap();
+    let edits = result["edits"].as_array().unwrap();
+    assert_eq!(ranges_and_texts(edits), first_suggestion, "the restarted server's suggestion: {result}");
     assert_eq!(client.finish().await.unwrap(), 0);
     inference.kill().await.unwrap();
+}
+
+/// The range and text of each edit, without the suggestion's id.
+fn ranges_and_texts(edits: &[Value]) -> Vec<(Value, Value)> {
+    edits.iter().map(|edit| (edit["range"].clone(), edit["text"].clone())).collect()
 }
