@@ -17,9 +17,13 @@ async fn exercise(client: &mut TestClient) {
     let uri = "file:///w/secret.py";
     client.open(uri, "python", &format!("token = \"{SECRET}\"\ncount = 1\nprint(count)\n")).await.unwrap();
     client.change(uri, 1, (1, 0, 1, 5), "total").await.unwrap();
-    let position = json!({"line": 1, "character": 5});
+    ask_for_suggestions(client, uri, 1, json!({"line": 1, "character": 5})).await;
+}
+
+/// Asks for the suggestion at `position` as an inline edit and as a code action.
+async fn ask_for_suggestions(client: &mut TestClient, uri: &str, version: i32, position: serde_json::Value) {
     client
-        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": uri, "version": 1}, "position": position}))
+        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": uri, "version": version}, "position": position}))
         .await
         .unwrap();
     client
@@ -234,17 +238,7 @@ async fn document_text_never_starts_a_process() {
         // An edit that the symbolic engine and the model both look at.
         client.change(uri, 1, (1, 0, 1, 0), &format!("$(touch {marker}); ")).await.unwrap();
         let position = json!({"line": 1, "character": 3});
-        client
-            .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": uri, "version": 1}, "position": position}))
-            .await
-            .unwrap();
-        client
-            .call(
-                "textDocument/codeAction",
-                json!({"textDocument": {"uri": uri}, "range": {"start": position, "end": position}, "context": {"diagnostics": []}}),
-            )
-            .await
-            .unwrap();
+        ask_for_suggestions(&mut client, uri, 1, position.clone()).await;
         let predict = json!({"command": "nextedit.predict", "arguments": [{"uri": uri, "position": position}]});
         client.request("workspace/executeCommand", predict).await.unwrap();
     }
