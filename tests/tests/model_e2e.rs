@@ -165,22 +165,14 @@ async fn real_model_suggests_in_rust() {
     check_fixture(&RUST).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn truncated_model_is_reported_once_and_the_server_keeps_serving() {
-    let directory = std::env::temp_dir().join(format!("nextedit-truncated-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).unwrap();
-    let truncated = directory.join("truncated.gguf");
-    let bytes = std::fs::read(model_path()).unwrap();
-    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
-
+/// A bad model file (`path`, or none there) is reported once, with `expected` in the message and
+/// an `error` status, and the server keeps syncing documents and answering requests.
+async fn check_bad_model_file(path: &std::path::Path, expected: &str) {
     let mut client = TestClient::spawn(&[], &[]).await.unwrap();
-    client
-        .initialize(json!({"model": {"backend": "llama", "path": truncated.display().to_string()}}))
-        .await
-        .unwrap();
+    client.initialize(json!({"model": {"backend": "llama", "path": path.display().to_string()}})).await.unwrap();
     let message = client.notification("window/showMessage").await.unwrap();
     assert_eq!(message["type"], 1, "{message}");
-    assert!(message["message"].as_str().unwrap().contains("truncated"), "{message}");
+    assert!(message["message"].as_str().unwrap().contains(expected), "{message}");
     let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
     assert!(status["params"]["message"].as_str().is_some());
 
@@ -195,7 +187,26 @@ async fn truncated_model_is_reported_once_and_the_server_keeps_serving() {
         .await
         .unwrap();
     assert!(response["result"]["edits"].is_array(), "{response}");
+    // One message for the bad file, not one per edit.
+    client.drain_ready().await.unwrap();
+    let messages = client.take_read(|m| m["method"] == "window/showMessage");
+    assert!(messages.is_empty(), "more messages: {messages:?}");
     assert_eq!(client.finish().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_truncated_and_foreign_model_files_are_reported_once_and_the_server_keeps_serving() {
+    let directory = std::env::temp_dir().join(format!("nextedit-bad-models-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let truncated = directory.join("truncated.gguf");
+    let bytes = std::fs::read(model_path()).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let foreign = directory.join("foreign.gguf");
+    std::fs::write(&foreign, "<html>a download page, not a model</html>\n").unwrap();
+
+    check_bad_model_file(&truncated, "truncated").await;
+    check_bad_model_file(&directory.join("missing.gguf"), "model file not found").await;
+    check_bad_model_file(&foreign, "not a GGUF model file").await;
     let _ = std::fs::remove_dir_all(&directory);
 }
 
