@@ -200,10 +200,6 @@ impl SyntaxTree {
     }
 }
 
-/// Parses a rope from its chunks (no copy of the document) under a budget.
-///
-/// `None` when the budget ran out; the parser then holds the halted parse, which the next call
-/// resumes unless the caller resets the parser.
 /// An incremental reparse that runs without the [`SyntaxTree`] (and whatever lock guards it):
 /// its own parser, a copy of the edited old tree (tree-sitter trees are cheap to copy).
 pub struct DetachedParse {
@@ -222,6 +218,10 @@ impl DetachedParse {
     }
 }
 
+/// Parses a rope from its chunks (no copy of the document) under a budget.
+///
+/// `None` when the budget ran out; the parser then holds the halted parse, which the next call
+/// resumes unless the caller resets the parser.
 pub fn parse_rope(
     parser: &mut Parser,
     text: &Rope,
