@@ -497,7 +497,7 @@ async fn relay(
         }
     });
     let mut buffer = vec![0u8; 16 * 1024];
-    let mut seen = Vec::new();
+    let mut first_event = PatternCounter::new(b"data:");
     let mut holding = false;
     loop {
         let read = upstream_read.read(&mut buffer).await.unwrap_or(0);
@@ -509,8 +509,7 @@ async fn relay(
         }
         client_write.write_all(&buffer[..read]).await?;
         if mode == ProxyMode::HoldAfterFirstEvent {
-            seen.extend_from_slice(&buffer[..read]);
-            if seen.windows(5).any(|window| window == b"data:") {
+            if first_event.count_in(&buffer[..read]) > 0 {
                 holding = true;
                 held.notify_one();
             }
