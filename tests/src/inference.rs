@@ -508,11 +508,9 @@ async fn relay(
             continue;
         }
         client_write.write_all(&buffer[..read]).await?;
-        if mode == ProxyMode::HoldAfterFirstEvent {
-            if first_event.count_in(&buffer[..read]) > 0 {
-                holding = true;
-                held.notify_one();
-            }
+        if mode == ProxyMode::HoldAfterFirstEvent && first_event.count_in(&buffer[..read]) > 0 {
+            holding = true;
+            held.notify_one();
         }
     }
     // The upstream side closed (or died): so does the client side.
