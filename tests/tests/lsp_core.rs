@@ -146,6 +146,37 @@ async fn stale_versions_unknown_documents_and_close() {
     assert_eq!(client.finish().await.unwrap(), 0);
 }
 
+/// Changes that arrive out of order (Helix sends a quick series from concurrent tasks) are
+/// applied in version order; a gap the client never fills (it skips versions) is waited for
+/// briefly, then the held change is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_order_changes_are_applied_in_version_order() {
+    let mut client = TestClient::spawn(&[], &[]).await.unwrap();
+    client.initialize(NO_MODEL()).await.unwrap();
+    let uri = "file:///w/order.py";
+    client.open(uri, "python", "x = 1\n").await.unwrap();
+    client.change(uri, 1, (0, 0, 0, 0), "a").await.unwrap();
+    client.change(uri, 4, (0, 0, 0, 0), "d").await.unwrap();
+    client.change(uri, 3, (0, 0, 0, 0), "c").await.unwrap();
+    client.change(uri, 2, (0, 0, 0, 0), "b").await.unwrap();
+    assert_eq!(client.document_text(uri).await.unwrap(), "dcbax = 1\n");
+
+    // Version 5 never comes: 6 is applied once it has waited.
+    client.change(uri, 6, (0, 0, 0, 0), "f").await.unwrap();
+    // Polled until it changes (or for at most 5 s, far beyond the wait).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut text = client.document_text(uri).await.unwrap();
+    while text == "dcbax = 1\n" && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        text = client.document_text(uri).await.unwrap();
+    }
+    assert_eq!(text, "fdcbax = 1\n");
+    // The client skips versions, so the next gap is not waited for.
+    client.change(uri, 9, (0, 0, 0, 0), "g").await.unwrap();
+    assert_eq!(client.document_text(uri).await.unwrap(), "gfdcbax = 1\n");
+    assert_eq!(client.finish().await.unwrap(), 0);
+}
+
 const SNIPPETS: &[&str] = &["x", "😀", "漢", "\n", "\r\n", "fn a() {}", "  ", "é", "", "let v = 1;\n"];
 
 /// Sends `changes` random incremental edits across `documents` documents, with jitter (random

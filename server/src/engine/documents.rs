@@ -1,7 +1,7 @@
 //! The open documents: text, syntax tree and edit history, updated together on every change.
 
-use std::collections::HashMap;
-use std::time::Instant;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use ropey::Rope;
 
@@ -16,6 +16,11 @@ pub const MAX_PREDICTED_LINE_BYTES: usize = 100_000;
 /// predictions.
 pub const MAX_PREDICTED_NESTING: usize = 500;
 
+/// How long a change that arrived ahead of its turn waits for the versions before it.
+pub const HOLD_OUT_OF_ORDER: Duration = Duration::from_millis(50);
+/// At most this many changes wait for an earlier version; one more releases them all.
+const MAX_HELD_CHANGES: usize = 32;
+
 #[derive(Debug)]
 pub struct OpenDocument {
     pub document: Document,
@@ -23,6 +28,32 @@ pub struct OpenDocument {
     pub history: History,
     /// Why this document gets no predictions, if it doesn't.
     pub unpredictable: Option<String>,
+    /// Changes that arrived before the version preceding them, by version. Some clients (Helix)
+    /// send a quick series of changes from concurrent tasks, so version 6 can arrive before 4;
+    /// applied as they come, 4 would be stale and the text would differ from the client's.
+    held: BTreeMap<i32, HeldChange>,
+    /// Whether every change so far was numbered one above the last. Only such a client's gap is
+    /// waited for; a client that skips versions (Neovim numbers changes by its change tick) gets
+    /// its changes applied as they come, once a held change was released without its gap filled.
+    consecutive_versions: bool,
+}
+
+#[derive(Debug)]
+struct HeldChange {
+    changes: Vec<TextChange>,
+    encoding: PositionEncoding,
+    received: Instant,
+}
+
+/// What [`Documents::apply_changes`] did with a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// The change, and any held ones it made next in line, were applied; the document is now at
+    /// this version.
+    Applied { version: i32 },
+    /// The change waits for an earlier version (at most [`HOLD_OUT_OF_ORDER`], see
+    /// [`Documents::release_held`]).
+    Held,
 }
 
 /// A cheap copy of a document's state for a prediction job (ropes and trees share structure).
@@ -79,7 +110,10 @@ impl Documents {
         };
         let document = Document::new(uri, language_id, version, text);
         let history = History::new(self.history_config);
-        self.documents.insert(uri.to_owned(), OpenDocument { document, syntax, history, unpredictable });
+        self.documents.insert(
+            uri.to_owned(),
+            OpenDocument { document, syntax, history, unpredictable, held: BTreeMap::new(), consecutive_versions: true },
+        );
     }
 
     pub fn close(&mut self, uri: &str) -> bool {
@@ -104,6 +138,9 @@ impl Documents {
 
     /// Applies the changes of one `didChange` in order: rope, history, and the syntax tree's edit
     /// (the reparse happens in the next prediction job, see [`Documents::detach_reparse`]).
+    ///
+    /// A change that skips versions, from a client that so far numbered its changes one by one,
+    /// is held until the versions before it arrive; then all are applied in version order.
     pub fn apply_changes(
         &mut self,
         uri: &str,
@@ -111,13 +148,68 @@ impl Documents {
         changes: &[TextChange],
         encoding: PositionEncoding,
         now: Instant,
-    ) -> Result<(), SyncError> {
+    ) -> Result<ChangeOutcome, SyncError> {
         let Some(open) = self.documents.get_mut(uri) else {
             return Err(SyncError::UnknownDocument(uri.to_owned()));
         };
-        if version <= open.document.version {
-            return Err(SyncError::StaleVersion { uri: uri.to_owned(), current: open.document.version, received: version });
+        let current = open.document.version;
+        if version <= current || open.held.contains_key(&version) {
+            return Err(SyncError::StaleVersion { uri: uri.to_owned(), current, received: version });
         }
+        let skips = version > current.saturating_add(1);
+        if skips && open.consecutive_versions && open.held.len() < MAX_HELD_CHANGES {
+            open.held.insert(version, HeldChange { changes: changes.to_vec(), encoding, received: now });
+            return Ok(ChangeOutcome::Held);
+        }
+        let (older, newer) = if skips {
+            // Too many are waiting, or the client skips versions: everything goes, in order.
+            open.consecutive_versions = false;
+            let mut older = std::mem::take(&mut open.held);
+            let newer = older.split_off(&version);
+            (older, newer)
+        } else {
+            // This change may be the one the held ones were waiting for.
+            let mut next_in_line = BTreeMap::new();
+            let mut expected = version;
+            while let Some(entry) = open.held.first_entry() {
+                if *entry.key() != expected.saturating_add(1) {
+                    break;
+                }
+                expected = *entry.key();
+                let (held_version, held) = entry.remove_entry();
+                next_in_line.insert(held_version, held);
+            }
+            (BTreeMap::new(), next_in_line)
+        };
+        for (held_version, held) in older {
+            self.apply_now(uri, held_version, &held.changes, held.encoding, held.received);
+        }
+        self.apply_now(uri, version, changes, encoding, now);
+        for (held_version, held) in newer {
+            self.apply_now(uri, held_version, &held.changes, held.encoding, held.received);
+        }
+        Ok(ChangeOutcome::Applied { version: self.documents[uri].document.version })
+    }
+
+    /// Applies the changes that have waited for an earlier version since before `deadline`, in
+    /// version order, as if the missing versions were never sent (the client skips versions; it
+    /// is not waited for again). Returns the version the document is at when anything was applied.
+    pub fn release_held(&mut self, uri: &str, deadline: Instant) -> Option<i32> {
+        let open = self.documents.get_mut(uri)?;
+        if !open.held.values().any(|held| held.received <= deadline) {
+            return None;
+        }
+        open.consecutive_versions = false;
+        let held = std::mem::take(&mut open.held);
+        for (version, held) in held {
+            self.apply_now(uri, version, &held.changes, held.encoding, held.received);
+        }
+        Some(self.documents[uri].document.version)
+    }
+
+    /// Applies one change whose version is known to be newer than the document's.
+    fn apply_now(&mut self, uri: &str, version: i32, changes: &[TextChange], encoding: PositionEncoding, now: Instant) {
+        let Some(open) = self.documents.get_mut(uri) else { return };
         for change in changes {
             let before = open.document.rope().clone();
             let applied = open.document.apply_change(change, encoding);
@@ -141,7 +233,6 @@ impl Documents {
         }
         // The tree was shifted by each change (`edit` is cheap); the reparse itself waits for the
         // next prediction job (`detach_reparse`), so typing never waits on the parser.
-        Ok(())
     }
 
     /// Brings the syntax tree of `uri` up to date with its text (an incremental reparse under the
@@ -290,6 +381,83 @@ mod tests {
         let syntax = documents.get(uri).unwrap().syntax.as_ref().unwrap();
         assert!(!syntax.is_stale());
         assert_eq!(syntax.tree().unwrap().root_node().end_byte(), "fn a() {}x \n".len());
+    }
+
+    /// An insertion of `text` at the start of the document.
+    fn at_start(text: &str) -> TextChange {
+        let start = crate::text::Position::new(0, 0);
+        TextChange { range: Some(crate::text::PositionRange::new(start, start)), text: text.to_owned() }
+    }
+
+    fn text_and_version(documents: &Documents, uri: &str) -> (String, i32) {
+        let open = documents.get(uri).unwrap();
+        (open.document.text(), open.document.version)
+    }
+
+    #[test]
+    fn changes_that_arrive_out_of_order_are_applied_in_version_order() {
+        let uri = "file:///w/a.py";
+        let mut documents = Documents::new(HistoryConfig::default());
+        documents.open(uri, "python", 1, "x\n");
+        let now = Instant::now();
+        let change = |documents: &mut Documents, version: i32, text: &str| {
+            documents.apply_changes(uri, version, &[at_start(text)], PositionEncoding::Utf8, now)
+        };
+        assert_eq!(change(&mut documents, 2, "a"), Ok(ChangeOutcome::Applied { version: 2 }));
+        // 5 and 4 come before 3 (Helix sends a quick series of changes from concurrent tasks).
+        assert_eq!(change(&mut documents, 5, "d"), Ok(ChangeOutcome::Held));
+        assert_eq!(change(&mut documents, 4, "c"), Ok(ChangeOutcome::Held));
+        assert_eq!(text_and_version(&documents, uri), ("ax\n".to_owned(), 2));
+        assert!(matches!(change(&mut documents, 5, "d"), Err(SyncError::StaleVersion { .. })), "a held version is not taken twice");
+        assert_eq!(change(&mut documents, 3, "b"), Ok(ChangeOutcome::Applied { version: 5 }));
+        assert_eq!(text_and_version(&documents, uri), ("dcbax\n".to_owned(), 5));
+        assert!(matches!(change(&mut documents, 4, "late"), Err(SyncError::StaleVersion { .. })));
+        // Each change is its own edit in the history, in version order.
+        let history = &documents.get(uri).unwrap().history;
+        assert_eq!(history.events().last().unwrap().after.to_string(), "dcbax\n");
+        assert_eq!(documents.release_held(uri, now), None, "nothing waits any more");
+    }
+
+    #[test]
+    fn a_client_that_skips_versions_is_waited_for_once() {
+        let uri = "file:///w/a.py";
+        let mut documents = Documents::new(HistoryConfig::default());
+        documents.open(uri, "python", 1, "x\n");
+        let start = Instant::now();
+        let change = |documents: &mut Documents, version: i32, text: &str, at: Instant| {
+            documents.apply_changes(uri, version, &[at_start(text)], PositionEncoding::Utf8, at)
+        };
+        // Neovim numbers changes by its change tick: 1, then 3, and 2 never comes.
+        assert_eq!(change(&mut documents, 3, "a", start), Ok(ChangeOutcome::Held));
+        let later = start + Duration::from_millis(10);
+        assert_eq!(change(&mut documents, 5, "b", later), Ok(ChangeOutcome::Held));
+        assert_eq!(documents.release_held(uri, start - Duration::from_millis(1)), None, "nothing waited that long yet");
+        // The release applies every held change, in order.
+        assert_eq!(documents.release_held(uri, start), Some(5));
+        assert_eq!(text_and_version(&documents, uri), ("bax\n".to_owned(), 5));
+        // From then on gaps are not waited for.
+        assert_eq!(change(&mut documents, 8, "c", later), Ok(ChangeOutcome::Applied { version: 8 }));
+        assert_eq!(text_and_version(&documents, uri), ("cbax\n".to_owned(), 8));
+    }
+
+    #[test]
+    fn too_many_held_changes_are_applied_in_order() {
+        let uri = "file:///w/a.py";
+        let mut documents = Documents::new(HistoryConfig::default());
+        documents.open(uri, "python", 1, "");
+        let now = Instant::now();
+        // Version 2 never comes; 3..=34 wait for it, and one more releases them all.
+        for version in 3..3 + MAX_HELD_CHANGES as i32 {
+            let outcome = documents.apply_changes(uri, version, &[at_start(&format!("{version} "))], PositionEncoding::Utf8, now);
+            assert_eq!(outcome, Ok(ChangeOutcome::Held));
+        }
+        let last = 3 + MAX_HELD_CHANGES as i32;
+        let outcome = documents.apply_changes(uri, last, &[at_start(&format!("{last} "))], PositionEncoding::Utf8, now);
+        assert_eq!(outcome, Ok(ChangeOutcome::Applied { version: last }));
+        let (text, version) = text_and_version(&documents, uri);
+        assert_eq!(version, last);
+        let expected: Vec<String> = (3..=last).rev().map(|version| version.to_string()).collect();
+        assert_eq!(text.split_whitespace().collect::<Vec<_>>(), expected);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::text::{HistoryConfig, PositionEncoding, TextChange};
-use documents::{DocumentSnapshot, Documents, SyncError};
+use documents::{ChangeOutcome, DocumentSnapshot, Documents, SyncError};
 use suggestion::{Proposal, Suggestion, fingerprint};
 use validate::CheckInput;
 
@@ -207,9 +207,41 @@ impl Engine {
         changes: &[TextChange],
         encoding: PositionEncoding,
     ) -> Result<(), SyncError> {
-        lock(&self.shared.documents).apply_changes(uri, version, changes, encoding, Instant::now())?;
-        self.schedule(uri, version);
+        match lock(&self.shared.documents).apply_changes(uri, version, changes, encoding, Instant::now())? {
+            ChangeOutcome::Applied { version } => self.schedule(uri, version),
+            ChangeOutcome::Held => {
+                tracing::debug!(uri, version, "change arrived before an earlier version; held");
+                self.release_held_later(uri);
+            }
+        }
         Ok(())
+    }
+
+    /// Applies the changes of `uri` that wait for an earlier version at once: a request about the
+    /// document says the client is past them, so the missing versions were skipped.
+    fn release_held_now(&self, uri: &str) {
+        let released = lock(&self.shared.documents).release_held(uri, Instant::now());
+        if let Some(version) = released {
+            tracing::debug!(uri, version, "held changes applied for a request");
+            self.schedule(uri, version);
+        }
+    }
+
+    /// After [`documents::HOLD_OUT_OF_ORDER`], applies the changes of `uri` that still wait for an
+    /// earlier version (the client skipped it) and predicts for the result.
+    fn release_held_later(&self, uri: &str) {
+        let engine = self.clone();
+        let uri = uri.to_owned();
+        let task = async move {
+            tokio::time::sleep(documents::HOLD_OUT_OF_ORDER).await;
+            let deadline = Instant::now().checked_sub(documents::HOLD_OUT_OF_ORDER).unwrap_or_else(Instant::now);
+            let released = lock(&engine.shared.documents).release_held(&uri, deadline);
+            if let Some(version) = released {
+                tracing::debug!(uri, version, "held changes applied without the versions they waited for");
+                engine.schedule(&uri, version);
+            }
+        };
+        spawn_on_runtime(task, "release held changes");
     }
 
     fn cancel_job(&self, uri: &str) {
@@ -243,12 +275,7 @@ impl Engine {
             let proposal = engine.run_job_caught(&uri, version, None, cancel, true).await;
             engine.finish_job(&uri, version, generation, proposal);
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(task);
-            }
-            Err(_) => tracing::error!("no async runtime to run predictions on"),
-        }
+        spawn_on_runtime(task, "run predictions");
     }
 
     /// [`Engine::run_job`] in a task of its own, so that a panic inside it is caught and reported
@@ -517,6 +544,7 @@ impl Engine {
     /// The suggestion for `version` of `uri` (the current version when `None`), waiting up to
     /// `timeout` for a running job.
     pub async fn suggestion(&self, uri: &str, version: Option<i32>, timeout: Duration) -> Result<Option<Suggestion>, RequestError> {
+        self.release_held_now(uri);
         let current = self.with_documents(|documents| documents.get(uri).map(|open| open.document.version));
         let Some(current) = current else { return Err(RequestError::UnknownDocument) };
         let version = version.unwrap_or(current);
@@ -543,6 +571,7 @@ impl Engine {
 
     /// Runs a prediction now, without the debounce, and returns it. `cursor` is a byte offset.
     pub async fn predict_now(&self, uri: &str, cursor: Option<usize>) -> Result<Option<Suggestion>, RequestError> {
+        self.release_held_now(uri);
         let version = self
             .with_documents(|documents| documents.get(uri).map(|open| open.document.version))
             .ok_or(RequestError::UnknownDocument)?;
@@ -668,6 +697,17 @@ pub fn openai_config(settings: &Settings) -> Result<(model::OpenAiConfig, Option
         ..model::OpenAiConfig::new(endpoint)
     };
     Ok((config, (!warnings.is_empty()).then(|| warnings.join("; "))))
+}
+
+/// Spawns `task` on the current async runtime; without one (a caller outside it), logs that
+/// there is nothing to `what` on.
+fn spawn_on_runtime(task: impl std::future::Future<Output = ()> + Send + 'static, what: &str) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(task);
+        }
+        Err(_) => tracing::error!("no async runtime to {what} on"),
+    }
 }
 
 /// `model.format` as a format, or `None` for detection; the warning names an unknown format.
