@@ -17,8 +17,27 @@ use nextedit::text::reference::naive_offset;
 use nextedit::text::{HistoryConfig, Position, PositionEncoding, PositionRange, TextChange};
 
 const PIECES: &[&str] = &[
-    "a", "count", "total", "é", "😀", "漢", "\n", "\r\n", "\r", "\u{2028}", "", "\t", "(", ")", "{", "}", "fn f(x: u8) {}\n",
-    "let count = 1;\n", "\"", "//", "\u{0}",
+    "a",
+    "count",
+    "total",
+    "é",
+    "😀",
+    "漢",
+    "\n",
+    "\r\n",
+    "\r",
+    "\u{2028}",
+    "",
+    "\t",
+    "(",
+    ")",
+    "{",
+    "}",
+    "fn f(x: u8) {}\n",
+    "let count = 1;\n",
+    "\"",
+    "//",
+    "\u{0}",
 ];
 
 const URI: &str = "file:///fuzz/a.rs";
@@ -42,7 +61,8 @@ fuzz_target!(|data: &[u8]| {
         for change in rest.chunks(5).take(usize::from(count % 3) + 1) {
             let [sl, sc, el, ec, piece] = *change else { break };
             let big = |v: u8| if v == 255 { u32::MAX } else { u32::from(v % 12) };
-            let text = PIECES[usize::from(piece) % PIECES.len()].repeat(usize::from(piece / 64) + 1);
+            let text =
+                PIECES[usize::from(piece) % PIECES.len()].repeat(usize::from(piece / 64) + 1);
             if sl == 254 {
                 // A whole-text replacement.
                 model = text.clone();
@@ -72,7 +92,14 @@ fuzz_target!(|data: &[u8]| {
                 let _ = event.unified_diff(2, Duration::from_millis(20));
             }
             let cursor = usize::from(*count) * 7 % (model.len() + 1);
-            let built = context::build(&snapshot, "a.rs", cursor, &[], &count_scripted_tokens, ContextBudget::default());
+            let built = context::build(
+                &snapshot,
+                "a.rs",
+                cursor,
+                &[],
+                &count_scripted_tokens,
+                ContextBudget::default(),
+            );
             assert!(built.editable_region.end <= built.text.len());
             assert!(built.text.is_char_boundary(built.editable_region.start));
             assert!(built.text.is_char_boundary(built.editable_region.end));

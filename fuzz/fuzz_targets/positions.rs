@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
         let a = naive_offset(&model, start, encoding);
         let b = naive_offset(&model, end, encoding);
         model.replace_range(a.min(b)..a.max(b), &text);
-        document.apply_change(&TextChange { range: Some(PositionRange::new(start, end)), text }, encoding);
+        document.apply_change(
+            &TextChange { range: Some(PositionRange::new(start, end)), text },
+            encoding,
+        );
         assert_eq!(document.text(), model);
     }
 });

@@ -10,7 +10,9 @@ use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use nextedit::engine::context::{HistoryEvent, PredictionContext};
 use nextedit::engine::model::scripted::count_scripted_tokens;
-use nextedit::engine::prompt::{BuiltPrompt, ModelMetadata, PromptBudget, PromptFormatKind, format_for};
+use nextedit::engine::prompt::{
+    BuiltPrompt, ModelMetadata, PromptBudget, PromptFormatKind, format_for,
+};
 use nextedit::engine::{diff, suggestion, validate};
 
 const TEXT: &str = "pub struct Rect {\n    pub width: f64,\n    pub height: f64,\n}\n\nimpl Rect {\n    pub fn area(&self) -> f64 {\n        self.width * self.height\n    }\n\n    pub fn perimeter(&self) -> f64 {\n        2.0 * (self.width + self.height)\n    }\n}\n";
@@ -34,16 +36,21 @@ fn setups() -> &'static Vec<(PromptFormatKind, ModelMetadata, BuiltPrompt)> {
                 path: "src/shapes.rs".to_owned(),
                 old_text: "    pub w: f64,\n".to_owned(),
                 new_text: "    pub width: f64,\n".to_owned(),
-                unified_diff: "@@ -2,1 +2,1 @@\n-    pub w: f64,\n+    pub width: f64,\n".to_owned(),
+                unified_diff: "@@ -2,1 +2,1 @@\n-    pub w: f64,\n+    pub width: f64,\n"
+                    .to_owned(),
             }],
             original_text: Some(TEXT.replace("width", "w")),
             related: Vec::new(),
         };
-        let fim_spellings: [&[&str]; 3] =
-            [&["<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"], &["<fim_prefix>", "<fim_suffix>", "<fim_middle>"], &["<PRE>", "<SUF>", "<MID>"]];
+        let fim_spellings: [&[&str]; 3] = [
+            &["<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"],
+            &["<fim_prefix>", "<fim_suffix>", "<fim_middle>"],
+            &["<PRE>", "<SUF>", "<MID>"],
+        ];
         let mut setups = Vec::new();
         for kind in PromptFormatKind::ALL {
-            let spellings: &[&[&str]] = if kind == PromptFormatKind::Fim { &fim_spellings } else { &[&[]] };
+            let spellings: &[&[&str]] =
+                if kind == PromptFormatKind::Fim { &fim_spellings } else { &[&[]] };
             for tokens in spellings {
                 let metadata = ModelMetadata {
                     name: None,
@@ -67,13 +74,16 @@ fuzz_target!(|data: &[u8]| {
     let output = String::from_utf8_lossy(output);
     // Half the inputs start from the draft (what an unchanged answer looks like), so the fuzzer
     // reaches past the marker checks.
-    let output = if selector >= 128 { format!("{}{output}", built.draft) } else { output.into_owned() };
+    let output =
+        if selector >= 128 { format!("{}{output}", built.draft) } else { output.into_owned() };
     let format = format_for(*kind, metadata);
     let Ok(new_region) = format.parse(&output, built) else { return };
-    let edits = diff::region_edits(TEXT, built.region.clone(), &new_region, Duration::from_millis(20));
+    let edits =
+        diff::region_edits(TEXT, built.region.clone(), &new_region, Duration::from_millis(20));
     let mut expected = TEXT.to_owned();
     expected.replace_range(built.region.clone(), &new_region);
-    let applied = validate::apply_edits(TEXT, &edits).expect("the diff's edits are sorted and in range");
+    let applied =
+        validate::apply_edits(TEXT, &edits).expect("the diff's edits are sorted and in range");
     assert_eq!(applied, expected);
     let minimized = suggestion::minimize_edits(TEXT, &edits);
     assert_eq!(validate::apply_edits(TEXT, &minimized).expect("minimized edits apply"), expected);
@@ -81,6 +91,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = suggestion::fingerprint(TEXT, &minimized);
     let language = nextedit_grammars::by_id("rust");
     let tree = language.and_then(|language| nextedit::syntax::parse_str(language, TEXT));
-    let input = validate::CheckInput { text: TEXT, tree: tree.as_ref(), language, last_event: None, region: Some(built.region.clone()) };
+    let input = validate::CheckInput {
+        text: TEXT,
+        tree: tree.as_ref(),
+        language,
+        last_event: None,
+        region: Some(built.region.clone()),
+    };
     let _ = validate::check(&input, &minimized);
 });

@@ -136,9 +136,7 @@ pub fn by_id(id: &str) -> Option<&'static LanguageInfo> {
 
 /// The language clients call `language_id` (the `languageId` of `didOpen`).
 pub fn by_lsp_language_id(language_id: &str) -> Option<&'static LanguageInfo> {
-    registry()
-        .iter()
-        .find(|language| language.lsp_language_ids.iter().any(|it| it == language_id))
+    registry().iter().find(|language| language.lsp_language_ids.iter().any(|it| it == language_id))
 }
 
 /// The language of a file, from its name or extension.
@@ -150,9 +148,8 @@ pub fn by_path(path: &str) -> Option<&'static LanguageInfo> {
     if file_name.is_empty() {
         return None;
     }
-    if let Some(language) = registry()
-        .iter()
-        .find(|language| language.file_names.iter().any(|it| it == file_name))
+    if let Some(language) =
+        registry().iter().find(|language| language.file_names.iter().any(|it| it == file_name))
     {
         return Some(language);
     }
@@ -161,10 +158,7 @@ pub fn by_path(path: &str) -> Option<&'static LanguageInfo> {
         return None;
     }
     registry().iter().find(|language| {
-        language
-            .file_extensions
-            .iter()
-            .any(|it| it.eq_ignore_ascii_case(extension))
+        language.file_extensions.iter().any(|it| it.eq_ignore_ascii_case(extension))
     })
 }
 
@@ -226,26 +220,10 @@ pub fn grammar_language(grammar: &str) -> Option<tree_sitter::Language> {
 /// TSX shares the TypeScript queries: its grammar is a superset of TypeScript's.
 pub const BUNDLED_QUERIES: &[(&str, &str, &str)] = &[
     ("rust", "locals", include_str!("../queries/rust/locals.scm")),
-    (
-        "python",
-        "locals",
-        include_str!("../queries/python/locals.scm"),
-    ),
-    (
-        "javascript",
-        "locals",
-        include_str!("../queries/javascript/locals.scm"),
-    ),
-    (
-        "typescript",
-        "locals",
-        include_str!("../queries/typescript/locals.scm"),
-    ),
-    (
-        "tsx",
-        "locals",
-        include_str!("../queries/typescript/locals.scm"),
-    ),
+    ("python", "locals", include_str!("../queries/python/locals.scm")),
+    ("javascript", "locals", include_str!("../queries/javascript/locals.scm")),
+    ("typescript", "locals", include_str!("../queries/typescript/locals.scm")),
+    ("tsx", "locals", include_str!("../queries/typescript/locals.scm")),
 ];
 
 fn bundled_query(language_id: &str, query_name: &str) -> Option<&'static str> {

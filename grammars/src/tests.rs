@@ -4,101 +4,52 @@ use super::*;
 
 /// A small valid program per language: the grammar must parse it without ERROR or MISSING nodes.
 const SAMPLES: &[(&str, &str)] = &[
-    (
-        "rust",
-        "fn main() {\n    let x = 1;\n    println!(\"{x}\");\n}\n",
-    ),
+    ("rust", "fn main() {\n    let x = 1;\n    println!(\"{x}\");\n}\n"),
     ("python", "def main(x):\n    return x + 1\n"),
-    (
-        "javascript",
-        "function main(x) {\n  return <div>{x}</div>;\n}\n",
-    ),
-    (
-        "typescript",
-        "function main(x: number): number {\n  return x + 1;\n}\n",
-    ),
-    (
-        "tsx",
-        "function Main(props: { x: number }) {\n  return <div>{props.x}</div>;\n}\n",
-    ),
-    (
-        "go",
-        "package main\n\nfunc main() {\n\tx := 1\n\t_ = x\n}\n",
-    ),
+    ("javascript", "function main(x) {\n  return <div>{x}</div>;\n}\n"),
+    ("typescript", "function main(x: number): number {\n  return x + 1;\n}\n"),
+    ("tsx", "function Main(props: { x: number }) {\n  return <div>{props.x}</div>;\n}\n"),
+    ("go", "package main\n\nfunc main() {\n\tx := 1\n\t_ = x\n}\n"),
     ("c", "int main(void) {\n  int x = 1;\n  return x;\n}\n"),
     (
         "cpp",
         "namespace n {\nint main() {\n  auto f = [](int x) { return x; };\n  return f(1);\n}\n}\n",
     ),
-    (
-        "java",
-        "class Main {\n  int f(int x) {\n    return x + 1;\n  }\n}\n",
-    ),
+    ("java", "class Main {\n  int f(int x) {\n    return x + 1;\n  }\n}\n"),
     ("json", "{\"a\": [1, 2, {\"b\": null}]}\n"),
     ("bash", "f() {\n  local x=\"$1\"\n  echo \"$x\"\n}\n"),
     ("lua", "local function f(x)\n  return x + 1\nend\n"),
     ("ruby", "class Main\n  def f(x)\n    x + 1\n  end\nend\n"),
-    (
-        "toml",
-        "[package]\nname = \"nextedit\"\nversion = \"0.1.0\"\n",
-    ),
-    (
-        "html",
-        "<!DOCTYPE html>\n<html><body><p class=\"x\">hi</p></body></html>\n",
-    ),
+    ("toml", "[package]\nname = \"nextedit\"\nversion = \"0.1.0\"\n"),
+    ("html", "<!DOCTYPE html>\n<html><body><p class=\"x\">hi</p></body></html>\n"),
     ("css", "body > p.x {\n  color: red;\n}\n"),
 ];
 
 #[test]
 fn registry_parses_and_ids_are_unique() {
     let languages = registry();
-    assert_eq!(
-        languages.len(),
-        GRAMMAR_NAMES.len(),
-        "one language per grammar"
-    );
+    assert_eq!(languages.len(), GRAMMAR_NAMES.len(), "one language per grammar");
     let mut ids = HashSet::new();
     let mut lsp_ids = HashSet::new();
     let mut extensions = HashSet::new();
     let mut file_names = HashSet::new();
     for language in languages {
-        assert!(
-            ids.insert(language.id.as_str()),
-            "duplicate id {}",
-            language.id
-        );
+        assert!(ids.insert(language.id.as_str()), "duplicate id {}", language.id);
         for lsp_id in &language.lsp_language_ids {
-            assert!(
-                lsp_ids.insert(lsp_id.as_str()),
-                "duplicate languageId {lsp_id}"
-            );
+            assert!(lsp_ids.insert(lsp_id.as_str()), "duplicate languageId {lsp_id}");
         }
         for extension in &language.file_extensions {
-            assert!(
-                !extension.starts_with('.'),
-                "extension {extension} has a leading dot"
-            );
+            assert!(!extension.starts_with('.'), "extension {extension} has a leading dot");
             assert!(
                 extensions.insert(extension.to_ascii_lowercase()),
                 "duplicate extension {extension}"
             );
         }
         for file_name in &language.file_names {
-            assert!(
-                file_names.insert(file_name.as_str()),
-                "duplicate file name {file_name}"
-            );
+            assert!(file_names.insert(file_name.as_str()), "duplicate file name {file_name}");
         }
-        assert!(
-            !language.lsp_language_ids.is_empty(),
-            "{} has no languageId",
-            language.id
-        );
-        assert!(
-            !language.file_extensions.is_empty(),
-            "{} has no extension",
-            language.id
-        );
+        assert!(!language.lsp_language_ids.is_empty(), "{} has no languageId", language.id);
+        assert!(!language.file_extensions.is_empty(), "{} has no extension", language.id);
     }
 }
 
@@ -108,9 +59,8 @@ fn registry_rejects_unknown_keys_and_grammars() {
         file-extensions = []\nidentifier-kinds = []\nstring-kinds = []\ncomment-kinds = []\n\
         scope-kinds = []\ncolour = \"red\"\n";
     assert!(parse_registry(unknown_key).unwrap_err().contains("colour"));
-    let unknown_grammar = unknown_key
-        .replace("colour = \"red\"\n", "")
-        .replace("\"rust\"", "\"cobol\"");
+    let unknown_grammar =
+        unknown_key.replace("colour = \"red\"\n", "").replace("\"rust\"", "\"cobol\"");
     assert_eq!(
         parse_registry(&unknown_grammar).unwrap_err(),
         "language `x` names unknown grammar `cobol`"
@@ -122,41 +72,19 @@ fn every_feature_has_a_grammar_and_all_enables_every_grammar() {
     let manifest = include_str!("../Cargo.toml");
     let manifest: toml::Table = toml::from_str(manifest).unwrap();
     let features = manifest["features"].as_table().unwrap();
-    let all: Vec<&str> = features["all"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|it| it.as_str().unwrap())
-        .collect();
+    let all: Vec<&str> =
+        features["all"].as_array().unwrap().iter().map(|it| it.as_str().unwrap()).collect();
     for grammar in GRAMMAR_NAMES {
         // TSX is compiled by the `typescript` feature.
-        let feature = if *grammar == "tsx" {
-            "typescript"
-        } else {
-            grammar
-        };
-        assert!(
-            features.contains_key(feature),
-            "no feature for grammar {grammar}"
-        );
+        let feature = if *grammar == "tsx" { "typescript" } else { grammar };
+        assert!(features.contains_key(feature), "no feature for grammar {grammar}");
         assert!(all.contains(&feature), "feature `all` lacks {feature}");
     }
-    let default: Vec<&str> = features["default"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|it| it.as_str().unwrap())
-        .collect();
-    let default_grammars = if default == ["all"] {
-        all.clone()
-    } else {
-        default
-    };
+    let default: Vec<&str> =
+        features["default"].as_array().unwrap().iter().map(|it| it.as_str().unwrap()).collect();
+    let default_grammars = if default == ["all"] { all.clone() } else { default };
     for default_feature in ["rust", "python", "javascript", "typescript"] {
-        assert!(
-            default_grammars.contains(&default_feature),
-            "default lacks {default_feature}"
-        );
+        assert!(default_grammars.contains(&default_feature), "default lacks {default_feature}");
     }
 }
 
@@ -236,10 +164,7 @@ fn every_query_file_is_bundled() {
     for language_dir in std::fs::read_dir(&queries_dir).unwrap() {
         let language_dir = language_dir.unwrap();
         let language_id = language_dir.file_name().into_string().unwrap();
-        assert!(
-            by_id(&language_id).is_some(),
-            "queries/{language_id} is not a registry language"
-        );
+        assert!(by_id(&language_id).is_some(), "queries/{language_id} is not a registry language");
         for query_file in std::fs::read_dir(language_dir.path()).unwrap() {
             let query_file = query_file.unwrap().file_name().into_string().unwrap();
             let query_name = query_file.strip_suffix(".scm").unwrap();

@@ -21,11 +21,13 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let path = test_model_path().unwrap_or_else(|message| panic!("{message}"));
     let mut config = LlamaConfig::new(path);
-    config.threads = std::env::var("NEXTEDIT_THREADS").ok().and_then(|threads| threads.parse().ok());
+    config.threads =
+        std::env::var("NEXTEDIT_THREADS").ok().and_then(|threads| threads.parse().ok());
     let backend = load_llama(config, |_| {}).await.unwrap_or_else(|error| panic!("{error}"));
     match args.first().map(String::as_str) {
         Some("bench") => {
-            let report = bench_model(backend.as_ref(), &ModelBenchOptions::default()).await.unwrap();
+            let report =
+                bench_model(backend.as_ref(), &ModelBenchOptions::default()).await.unwrap();
             print!("{report}");
         }
         Some("prompt") => {
@@ -53,8 +55,11 @@ async fn main() {
                 .collect();
             let cursor = text.find("$0").expect("fixture without $0");
             let text = text.replacen("$0", "", 1);
-            let line_start = |offset: usize| text[..offset].rfind('\n').map_or(0, |index| index + 1);
-            let line_end = |offset: usize| text[offset..].find('\n').map_or(text.len(), |index| offset + index + 1);
+            let line_start =
+                |offset: usize| text[..offset].rfind('\n').map_or(0, |index| index + 1);
+            let line_end = |offset: usize| {
+                text[offset..].find('\n').map_or(text.len(), |index| offset + index + 1)
+            };
             let mut start = line_start(cursor);
             for _ in 0..2 {
                 if start > 0 {
@@ -96,6 +101,8 @@ async fn main() {
             }
             println!("{:?} in {:?}", generation.stats, started.elapsed());
         }
-        _ => eprintln!("usage: model_probe bench | prompt FILE [MAX_TOKENS] [STOP] | plain FIXTURE"),
+        _ => {
+            eprintln!("usage: model_probe bench | prompt FILE [MAX_TOKENS] [STOP] | plain FIXTURE")
+        }
     }
 }

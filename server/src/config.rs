@@ -24,7 +24,6 @@ pub struct Settings {
     pub log: LogSettings,
 }
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
@@ -238,7 +237,9 @@ impl SettingsLayers {
             match serde_json::from_value::<Settings>(candidate.clone()) {
                 Ok(_) => merged = candidate,
                 Err(error) => {
-                    warnings.push(format!("{name}: {error}; the values of this layer that fit are used"));
+                    warnings.push(format!(
+                        "{name}: {error}; the values of this layer that fit are used"
+                    ));
                     merge_valid_leaves(&mut merged, value, &mut warnings, name);
                 }
             }
@@ -263,7 +264,9 @@ fn merge(target: &mut Value, layer: Value) {
         (Value::Object(target), Value::Object(layer)) => {
             for (key, value) in layer {
                 match target.get_mut(&key) {
-                    Some(existing) if existing.is_object() && value.is_object() => merge(existing, value),
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        merge(existing, value)
+                    }
                     _ => {
                         target.insert(key, value);
                     }
@@ -282,7 +285,11 @@ fn merge_valid_leaves(merged: &mut Value, layer: Value, warnings: &mut Vec<Strin
         let mut single = Value::Object(Map::new());
         let mut cursor = &mut single;
         for key in &path {
-            cursor = cursor.as_object_mut().expect("built as objects").entry(key.clone()).or_insert(Value::Object(Map::new()));
+            cursor = cursor
+                .as_object_mut()
+                .expect("built as objects")
+                .entry(key.clone())
+                .or_insert(Value::Object(Map::new()));
         }
         *cursor = value;
         let mut candidate = merged.clone();
@@ -290,7 +297,10 @@ fn merge_valid_leaves(merged: &mut Value, layer: Value, warnings: &mut Vec<Strin
         if serde_json::from_value::<Settings>(candidate.clone()).is_ok() {
             *merged = candidate;
         } else {
-            warnings.push(format!("{name}: invalid value for `{}`, using the previous one", path.join(".")));
+            warnings.push(format!(
+                "{name}: invalid value for `{}`, using the previous one",
+                path.join(".")
+            ));
         }
     }
 }
@@ -309,7 +319,13 @@ fn collect_leaves(value: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<Stri
 }
 
 /// Removes keys that the schema doesn't know, warning about each.
-fn remove_unknown_keys(value: &mut Value, known: &Value, prefix: &str, layer: &str, warnings: &mut Vec<String>) {
+fn remove_unknown_keys(
+    value: &mut Value,
+    known: &Value,
+    prefix: &str,
+    layer: &str,
+    warnings: &mut Vec<String>,
+) {
     let (Value::Object(map), Value::Object(known_map)) = (value, known) else { return };
     let keys: Vec<String> = map.keys().cloned().collect();
     for key in keys {
@@ -334,21 +350,28 @@ fn remove_unknown_keys(value: &mut Value, known: &Value, prefix: &str, layer: &s
 fn drop_untrusted_workspace_keys(value: &mut Value, root: &Path, warnings: &mut Vec<String>) {
     let Value::Object(map) = value else { return };
     if map.remove("openai").is_some() {
-        warnings.push("nextedit.toml: `openai` settings are only honoured from user settings".to_owned());
+        warnings.push(
+            "nextedit.toml: `openai` settings are only honoured from user settings".to_owned(),
+        );
     }
     if let Some(Value::Object(model)) = map.get_mut("model") {
         if model.get("backend").and_then(Value::as_str) == Some("openai") {
             model.remove("backend");
-            warnings.push("nextedit.toml: `model.backend = \"openai\"` is only honoured from user settings".to_owned());
+            warnings.push(
+                "nextedit.toml: `model.backend = \"openai\"` is only honoured from user settings"
+                    .to_owned(),
+            );
         }
         if model.remove("lora").is_some() {
-            warnings.push("nextedit.toml: `model.lora` is only honoured from user settings".to_owned());
+            warnings
+                .push("nextedit.toml: `model.lora` is only honoured from user settings".to_owned());
         }
         if let Some(path) = model.get("path").and_then(Value::as_str)
             && !is_inside(root, path)
         {
             model.remove("path");
-            warnings.push("nextedit.toml: `model.path` outside the workspace is ignored".to_owned());
+            warnings
+                .push("nextedit.toml: `model.path` outside the workspace is ignored".to_owned());
         }
     }
     if let Some(Value::Object(log)) = map.get_mut("log")
@@ -362,7 +385,8 @@ fn drop_untrusted_workspace_keys(value: &mut Value, root: &Path, warnings: &mut 
 /// `..` components that climb out make it outside.
 fn is_inside(root: &Path, path: &str) -> bool {
     let candidate = Path::new(path);
-    let joined = if candidate.is_absolute() { candidate.to_path_buf() } else { root.join(candidate) };
+    let joined =
+        if candidate.is_absolute() { candidate.to_path_buf() } else { root.join(candidate) };
     let mut normal = PathBuf::new();
     for component in joined.components() {
         match component {
@@ -389,7 +413,8 @@ pub fn user_config_path() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME").filter(|dir| !dir.is_empty()) {
         return Some(PathBuf::from(dir).join("nextedit").join("config.toml"));
     }
-    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config").join("nextedit").join("config.toml"))
+    std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".config").join("nextedit").join("config.toml"))
 }
 
 #[cfg(test)]
@@ -401,8 +426,14 @@ mod tests {
     #[test]
     fn layers_merge_in_order_and_unknown_keys_warn() {
         let mut layers = SettingsLayers::default();
-        layers.set(Source::UserFile, json!({"predict": {"debounce_ms": 100}, "model": {"threads": 1}}));
-        layers.set_workspace(Path::new("/repo"), json!({"predict": {"debounce_ms": 120, "bogus": 1}}));
+        layers.set(
+            Source::UserFile,
+            json!({"predict": {"debounce_ms": 100}, "model": {"threads": 1}}),
+        );
+        layers.set_workspace(
+            Path::new("/repo"),
+            json!({"predict": {"debounce_ms": 120, "bogus": 1}}),
+        );
         layers.set(Source::InitializationOptions, json!({"diagnostics": true, "nope": {}}));
         let (settings, warnings) = layers.resolve();
         assert_eq!(settings.predict.debounce_ms, 120);
@@ -420,7 +451,10 @@ mod tests {
     #[test]
     fn a_bad_value_keeps_the_rest_of_the_layer() {
         let mut layers = SettingsLayers::default();
-        layers.set(Source::InitializationOptions, json!({"predict": {"debounce_ms": "soon", "max_tokens": 99}}));
+        layers.set(
+            Source::InitializationOptions,
+            json!({"predict": {"debounce_ms": "soon", "max_tokens": 99}}),
+        );
         let (settings, warnings) = layers.resolve();
         assert_eq!(settings.predict.debounce_ms, 75);
         assert_eq!(settings.predict.max_tokens, 99);
@@ -450,7 +484,10 @@ mod tests {
         assert_eq!(layers.resolve().0.model.path.as_deref(), Some("models/m.gguf"));
 
         // The same keys are honoured from the user's own settings.
-        layers.set(Source::InitializationOptions, json!({"openai": {"endpoint": "http://127.0.0.1:8080"}}));
+        layers.set(
+            Source::InitializationOptions,
+            json!({"openai": {"endpoint": "http://127.0.0.1:8080"}}),
+        );
         assert_eq!(layers.resolve().0.openai.endpoint.as_deref(), Some("http://127.0.0.1:8080"));
     }
 

@@ -48,7 +48,9 @@ pub fn parse_faults(value: &str) -> Vec<Fault> {
 
 fn armed() -> &'static [Fault] {
     static ARMED: OnceLock<Vec<Fault>> = OnceLock::new();
-    ARMED.get_or_init(|| std::env::var(FAULT_ENV_VAR).map(|value| parse_faults(&value)).unwrap_or_default())
+    ARMED.get_or_init(|| {
+        std::env::var(FAULT_ENV_VAR).map(|value| parse_faults(&value)).unwrap_or_default()
+    })
 }
 
 /// True exactly once per process for an armed fault: the caller then fails the way the fault says.

@@ -33,11 +33,20 @@ fn main() -> ExitCode {
             println!("nextedit {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Some("suggest") => run_tool(nextedit::tools::suggest::SuggestArgs::parse(&args[1..]), nextedit::tools::suggest::run_suggest),
+        Some("suggest") => run_tool(
+            nextedit::tools::suggest::SuggestArgs::parse(&args[1..]),
+            nextedit::tools::suggest::run_suggest,
+        ),
         Some("doctor") => doctor(),
-        Some("eval") => run_tool(nextedit::tools::EvalArgs::parse(&args[1..]), nextedit::tools::run_eval),
-        Some("mine") => run_tool(nextedit::tools::MineArgs::parse(&args[1..]), nextedit::tools::run_mine),
-        Some("bench") => run_tool(nextedit::tools::BenchArgs::parse(&args[1..]), nextedit::tools::run_bench),
+        Some("eval") => {
+            run_tool(nextedit::tools::EvalArgs::parse(&args[1..]), nextedit::tools::run_eval)
+        }
+        Some("mine") => {
+            run_tool(nextedit::tools::MineArgs::parse(&args[1..]), nextedit::tools::run_mine)
+        }
+        Some("bench") => {
+            run_tool(nextedit::tools::BenchArgs::parse(&args[1..]), nextedit::tools::run_bench)
+        }
         Some("--help" | "-h" | "help") => {
             print!("{HELP}");
             ExitCode::SUCCESS
@@ -83,7 +92,8 @@ fn doctor() -> ExitCode {
         Some(path) => println!("user config: {} (not present, defaults in use)", path.display()),
         None => println!("user config: none (HOME is not set)"),
     }
-    let languages: Vec<&str> = nextedit_grammars::compiled_languages().map(|language| language.id.as_str()).collect();
+    let languages: Vec<&str> =
+        nextedit_grammars::compiled_languages().map(|language| language.id.as_str()).collect();
     println!("languages: {}", languages.join(", "));
     println!("symbolic engine: {}", if settings.symbolic.enabled { "on" } else { "off" });
     match settings.model.backend {
@@ -99,7 +109,10 @@ fn doctor() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            println!("model backend: openai ({})", nextedit::engine::model::openai::display_endpoint(&openai.endpoint));
+            println!(
+                "model backend: openai ({})",
+                nextedit::engine::model::openai::display_endpoint(&openai.endpoint)
+            );
             if let Some(warning) = warning {
                 println!("warning: {warning}");
             }
@@ -134,14 +147,17 @@ fn doctor() -> ExitCode {
 }
 
 /// Runs the model check on a small runtime and prints its report.
-fn print_doctor_report(report: impl std::future::Future<Output = nextedit::engine::model::DoctorReport>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("nextedit: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+fn print_doctor_report(
+    report: impl std::future::Future<Output = nextedit::engine::model::DoctorReport>,
+) -> ExitCode {
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                eprintln!("nextedit: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
     let report = runtime.block_on(report);
     print!("{report}");
     if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
@@ -181,7 +197,9 @@ fn init_logging_with(log: &nextedit::config::LogSettings) {
                 let _ = builder.with_writer(std::sync::Mutex::new(file)).try_init();
                 return;
             }
-            Err(error) => eprintln!("nextedit: cannot open the log file {path}: {error}; logging to stderr"),
+            Err(error) => {
+                eprintln!("nextedit: cannot open the log file {path}: {error}; logging to stderr")
+            }
         }
     }
     let _ = builder.with_writer(std::io::stderr).try_init();
@@ -190,14 +208,16 @@ fn init_logging_with(log: &nextedit::config::LogSettings) {
 fn serve_stdio() -> ExitCode {
     let layers = user_layers();
     init_logging_with(&layers.resolve().0.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("nextedit: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let status = runtime.block_on(nextedit::lsp::serve(tokio::io::stdin(), tokio::io::stdout(), layers));
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                eprintln!("nextedit: cannot start the async runtime: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let status =
+        runtime.block_on(nextedit::lsp::serve(tokio::io::stdin(), tokio::io::stdout(), layers));
     // Don't wait for blocked stdin reads or model threads.
     runtime.shutdown_background();
     match status {

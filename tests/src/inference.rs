@@ -87,8 +87,10 @@ impl FaultyServer {
     pub async fn start_tls(model: &str, behaviour: Behaviour) -> Result<(FaultyServer, String)> {
         let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
         let pem = certified.cert.pem();
-        let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der())
-            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(
+            certified.signing_key.serialize_der(),
+        )
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
@@ -132,7 +134,8 @@ impl FaultyServer {
                             }
                             Some(acceptor) => {
                                 if let Ok(stream) = acceptor.accept(stream).await {
-                                    let _ = serve_connection(stream, &model, &state, &changed).await;
+                                    let _ =
+                                        serve_connection(stream, &model, &state, &changed).await;
                                 }
                             }
                         }
@@ -160,7 +163,10 @@ impl FaultyServer {
     }
 
     pub fn completion_requests(&self) -> Vec<RecordedRequest> {
-        self.requests().into_iter().filter(|request| request.path.ends_with("completions")).collect()
+        self.requests()
+            .into_iter()
+            .filter(|request| request.path.ends_with("completions"))
+            .collect()
     }
 
     /// The most completion requests that were open at the same time.
@@ -175,7 +181,11 @@ impl FaultyServer {
     }
 
     /// Waits until at most `count` completion requests are open; fails after `within`.
-    pub async fn wait_for_open_completions_at_most(&self, count: usize, within: Duration) -> Result<()> {
+    pub async fn wait_for_open_completions_at_most(
+        &self,
+        count: usize,
+        within: Duration,
+    ) -> Result<()> {
         tokio::time::timeout(within, async {
             loop {
                 let notified = self.changed.notified();
@@ -186,7 +196,12 @@ impl FaultyServer {
             }
         })
         .await
-        .with_context(|| format!("{} completion requests are still open after {within:?}", self.open_completions()))
+        .with_context(|| {
+            format!(
+                "{} completion requests are still open after {within:?}",
+                self.open_completions()
+            )
+        })
     }
 
     /// Waits until at least `count` completion requests have arrived.
@@ -251,15 +266,23 @@ async fn read_request<S: Connection>(stream: &mut BufReader<S>) -> Result<Option
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
-    let length: usize =
-        headers.iter().find(|(name, _)| name == "content-length").and_then(|(_, value)| value.parse().ok()).unwrap_or(0);
+    let length: usize = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .and_then(|(_, value)| value.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0; length];
     stream.read_exact(&mut body).await?;
     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Ok(Some(RecordedRequest { method, path, headers, body }))
 }
 
-async fn serve_connection<S: Connection>(stream: S, model: &str, state: &Mutex<FaultyState>, changed: &Notify) -> Result<()> {
+async fn serve_connection<S: Connection>(
+    stream: S,
+    model: &str,
+    state: &Mutex<FaultyState>,
+    changed: &Notify,
+) -> Result<()> {
     let mut stream = BufReader::new(stream);
     while let Some(request) = read_request(&mut stream).await? {
         let is_completion = request.path.ends_with("completions");
@@ -270,13 +293,17 @@ async fn serve_connection<S: Connection>(stream: S, model: &str, state: &Mutex<F
         };
         changed.notify_waiters();
         if !is_completion {
-            let body = json!({"object": "list", "data": [{"id": model, "object": "model"}]}).to_string();
+            let body =
+                json!({"object": "list", "data": [{"id": model, "object": "model"}]}).to_string();
             write_response(&mut stream, 200, "application/json", &body, true).await?;
             continue;
         }
-        let has_hints = request.body.get("prediction").is_some() || request.body.get("cache_prompt").is_some();
+        let has_hints =
+            request.body.get("prediction").is_some() || request.body.get("cache_prompt").is_some();
         if refuse && has_hints {
-            let body = json!({"error": {"message": "unrecognized request argument supplied: prediction"}}).to_string();
+            let body =
+                json!({"error": {"message": "unrecognized request argument supplied: prediction"}})
+                    .to_string();
             write_response(&mut stream, 400, "application/json", &body, true).await?;
             continue;
         }
@@ -285,11 +312,15 @@ async fn serve_connection<S: Connection>(stream: S, model: &str, state: &Mutex<F
             Behaviour::Rewrite { from, to } => {
                 let chat = request.path.ends_with("chat/completions");
                 let prompt = if chat {
-                    request.body["messages"].as_array().and_then(|messages| messages.last()).map(|message| &message["content"])
+                    request.body["messages"]
+                        .as_array()
+                        .and_then(|messages| messages.last())
+                        .map(|message| &message["content"])
                 } else {
                     Some(&request.body["prompt"])
                 };
-                let answer = rewrite_region(prompt.and_then(Value::as_str).unwrap_or_default(), &from, &to);
+                let answer =
+                    rewrite_region(prompt.and_then(Value::as_str).unwrap_or_default(), &from, &to);
                 stream_answer(&mut stream, &answer, chat).await?;
                 return Ok(());
             }
@@ -310,13 +341,16 @@ async fn serve_connection<S: Connection>(stream: S, model: &str, state: &Mutex<F
                 return Ok(());
             }
             Behaviour::Status(status) => {
-                let body = json!({"error": {"message": format!("status {status} on purpose")}}).to_string();
+                let body = json!({"error": {"message": format!("status {status} on purpose")}})
+                    .to_string();
                 write_response(&mut stream, status, "application/json", &body, true).await?;
             }
             Behaviour::EchoAuthorization => {
                 let authorization = request.header("authorization").unwrap_or("none");
-                let message = format!("invalid API key in the header `Authorization: {authorization}`");
-                let body = json!({"error": {"message": message, "type": "invalid_request_error"}}).to_string();
+                let message =
+                    format!("invalid API key in the header `Authorization: {authorization}`");
+                let body = json!({"error": {"message": message, "type": "invalid_request_error"}})
+                    .to_string();
                 write_response(&mut stream, 401, "application/json", &body, true).await?;
             }
         }
@@ -336,7 +370,8 @@ impl<'a> OpenCompletion<'a> {
         {
             let mut locked = state.lock().unwrap();
             locked.open_completions += 1;
-            locked.most_open_completions = locked.most_open_completions.max(locked.open_completions);
+            locked.most_open_completions =
+                locked.most_open_completions.max(locked.open_completions);
         }
         changed.notify_waiters();
         OpenCompletion { state, changed }
@@ -370,8 +405,16 @@ async fn write_response<S: Connection>(
 
 /// Streams `answer` as completion events, a few characters each, ending like a real server: the
 /// stop string is not sent, the last event says `stop`, then `[DONE]`.
-async fn stream_answer<S: Connection>(stream: &mut BufReader<S>, answer: &str, chat: bool) -> Result<()> {
-    stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n").await?;
+async fn stream_answer<S: Connection>(
+    stream: &mut BufReader<S>,
+    answer: &str,
+    chat: bool,
+) -> Result<()> {
+    stream
+        .write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
+        )
+        .await?;
     let characters: Vec<char> = answer.chars().collect();
     for piece in characters.chunks(7) {
         let text: String = piece.iter().collect();
@@ -437,7 +480,10 @@ impl CuttingProxy {
                     let held = held.clone();
                     let completions = completions.clone();
                     tokio::spawn(async move {
-                        let Ok(upstream) = TcpStream::connect(("127.0.0.1", upstream_port)).await else { return };
+                        let Ok(upstream) = TcpStream::connect(("127.0.0.1", upstream_port)).await
+                        else {
+                            return;
+                        };
                         let _ = relay(client, upstream, mode, &held, completions).await;
                     });
                 }
@@ -535,7 +581,8 @@ impl PatternCounter {
         let mut seen = std::mem::take(&mut self.tail);
         seen.extend_from_slice(piece);
         // The tail is shorter than the pattern, so every match found here includes new bytes.
-        let count = seen.windows(self.pattern.len()).filter(|window| *window == self.pattern).count();
+        let count =
+            seen.windows(self.pattern.len()).filter(|window| *window == self.pattern).count();
         let keep = (self.pattern.len() - 1).min(seen.len());
         self.tail = seen[seen.len() - keep..].to_vec();
         count
@@ -558,10 +605,23 @@ impl InferenceServer {
 
     /// Starts the server and waits until it listens. `port` 0 picks a free one.
     pub async fn start(model: &str, port: u16) -> Result<InferenceServer> {
-        let port = if port == 0 { TcpListener::bind("127.0.0.1:0").await?.local_addr()?.port() } else { port };
+        let port = if port == 0 {
+            TcpListener::bind("127.0.0.1:0").await?.local_addr()?.port()
+        } else {
+            port
+        };
         let mut child = tokio::process::Command::new(InferenceServer::python()?)
             .args(["-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1"])
-            .args(["--port", &port.to_string(), "--n_ctx", "4096", "--logits_all", "False", "--verbose", "False"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--n_ctx",
+                "4096",
+                "--logits_all",
+                "False",
+                "--verbose",
+                "False",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

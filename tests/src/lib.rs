@@ -66,11 +66,20 @@ impl TestClient {
     /// Starts the real binary through a program that executes it in its own place, such as
     /// `unshare --net --`: `launcher` comes first on the command line, then the binary and `args`.
     /// The process id is then the server's.
-    pub async fn spawn_through(launcher: &[&str], args: &[&str], env: &[(&str, &str)]) -> Result<TestClient> {
+    pub async fn spawn_through(
+        launcher: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<TestClient> {
         TestClient::spawn_with(launcher, args, env, false).await
     }
 
-    async fn spawn_with(launcher: &[&str], args: &[&str], env: &[(&str, &str)], capture_stderr: bool) -> Result<TestClient> {
+    async fn spawn_with(
+        launcher: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+        capture_stderr: bool,
+    ) -> Result<TestClient> {
         let binary = server_binary();
         let mut command = match launcher.split_first() {
             Some((program, launcher_args)) => {
@@ -81,11 +90,17 @@ impl TestClient {
             None => tokio::process::Command::new(&binary),
         };
         let stderr = if capture_stderr { Stdio::piped() } else { Stdio::inherit() };
-        command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr).kill_on_drop(true);
+        command
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .kill_on_drop(true);
         for (key, value) in env {
             command.env(key, value);
         }
-        let mut child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
+        let mut child =
+            command.spawn().with_context(|| format!("starting {}", binary.display()))?;
         let stdin = child.stdin.take().context("stdin")?;
         let stdout = child.stdout.take().context("stdout")?;
         let stderr_task = child.stderr.take().map(|mut stderr| {
@@ -106,13 +121,17 @@ impl TestClient {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_side);
         let (client_read, client_write) = tokio::io::split(client_side);
-        let task = tokio::spawn(nextedit::lsp::serve(server_read, server_write, Default::default()));
+        let task =
+            tokio::spawn(nextedit::lsp::serve(server_read, server_write, Default::default()));
         let mut client = TestClient::from_streams(Box::new(client_write), client_read);
         client.server_task = Some(task);
         client
     }
 
-    fn from_streams<R: AsyncRead + Unpin + Send + 'static>(writer: Box<dyn AsyncWrite + Unpin + Send>, reader: R) -> TestClient {
+    fn from_streams<R: AsyncRead + Unpin + Send + 'static>(
+        writer: Box<dyn AsyncWrite + Unpin + Send>,
+        reader: R,
+    ) -> TestClient {
         let (sender, incoming) = mpsc::unbounded_channel();
         let reader_task = tokio::spawn(async move {
             let mut reader = BufReader::new(reader);
@@ -190,7 +209,9 @@ impl TestClient {
 
     /// Waits for the response to `id`.
     pub async fn response(&mut self, id: i64) -> Result<Value> {
-        if let Some(index) = self.backlog.iter().position(|m| is_response(m) && m["id"] == json!(id)) {
+        if let Some(index) =
+            self.backlog.iter().position(|m| is_response(m) && m["id"] == json!(id))
+        {
             return Ok(self.backlog.remove(index).expect("index is valid"));
         }
         loop {
@@ -236,7 +257,10 @@ impl TestClient {
         self.process(item).await
     }
 
-    async fn process(&mut self, (read_at, message): (Instant, Result<Value, String>)) -> Result<Value> {
+    async fn process(
+        &mut self,
+        (read_at, message): (Instant, Result<Value, String>),
+    ) -> Result<Value> {
         let message = message.map_err(|error| anyhow!("bad frame from the server: {error}"))?;
         if is_response(&message) {
             if let Some(id) = message["id"].as_i64() {
@@ -270,7 +294,8 @@ impl TestClient {
     /// Removes and returns the messages read so far (see [`TestClient::drain_ready`]) that match
     /// `predicate`.
     pub fn take_read(&mut self, predicate: impl Fn(&Value) -> bool) -> Vec<Value> {
-        let (taken, kept): (Vec<Value>, Vec<Value>) = self.backlog.drain(..).partition(|message| predicate(message));
+        let (taken, kept): (Vec<Value>, Vec<Value>) =
+            self.backlog.drain(..).partition(|message| predicate(message));
         self.backlog = kept.into();
         taken
     }
@@ -305,7 +330,13 @@ impl TestClient {
     }
 
     /// Sends one incremental change `(start line, start character, end line, end character, text)`.
-    pub async fn change(&mut self, uri: &str, version: i32, range: (u32, u32, u32, u32), text: &str) -> Result<()> {
+    pub async fn change(
+        &mut self,
+        uri: &str,
+        version: i32,
+        range: (u32, u32, u32, u32),
+        text: &str,
+    ) -> Result<()> {
         let (sl, sc, el, ec) = range;
         self.notify(
             "textDocument/didChange",
@@ -319,7 +350,12 @@ impl TestClient {
 
     /// Asks the server for a document's text through the debug command, to compare with a model.
     pub async fn document_text(&mut self, uri: &str) -> Result<String> {
-        let result = self.call("workspace/executeCommand", json!({"command": "nextedit.debugDocument", "arguments": [{"uri": uri}]})).await?;
+        let result = self
+            .call(
+                "workspace/executeCommand",
+                json!({"command": "nextedit.debugDocument", "arguments": [{"uri": uri}]}),
+            )
+            .await?;
         result["text"].as_str().map(str::to_owned).ok_or_else(|| anyhow!("no text in {result}"))
     }
 
@@ -337,17 +373,21 @@ impl TestClient {
         }
         // Any late message must not be a response to a request of ours. (Errors for raw frames that
         // weren't requests, with a null or foreign id, may come late: the filter writes them.)
-        while let Ok(Some((_, Ok(message)))) = tokio::time::timeout(Duration::from_millis(0), self.incoming.recv()).await {
+        while let Ok(Some((_, Ok(message)))) =
+            tokio::time::timeout(Duration::from_millis(0), self.incoming.recv()).await
+        {
             if is_response(&message) && message["id"].as_i64().is_some() {
                 bail!("unexpected response after shutdown: {message}");
             }
         }
         if let Some(mut child) = self.child.take() {
-            let status = tokio::time::timeout(WAIT, child.wait()).await.context("server did not exit")??;
+            let status =
+                tokio::time::timeout(WAIT, child.wait()).await.context("server did not exit")??;
             return Ok(status.code().unwrap_or(-1));
         }
         if let Some(task) = self.server_task.take() {
-            let status = tokio::time::timeout(WAIT, task).await.context("server did not exit")??;
+            let status =
+                tokio::time::timeout(WAIT, task).await.context("server did not exit")??;
             return Ok(if status == nextedit::lsp::ExitStatus::Clean { 0 } else { 1 });
         }
         Ok(0)
@@ -380,9 +420,12 @@ impl TestClient {
     /// if it was started with [`TestClient::spawn_capturing_stderr`], all it wrote to stderr.
     pub async fn wait_for_exit(mut self) -> Result<(i32, String)> {
         let mut child = self.child.take().context("not a spawned server")?;
-        let status = tokio::time::timeout(WAIT, child.wait()).await.context("server did not exit")??;
+        let status =
+            tokio::time::timeout(WAIT, child.wait()).await.context("server did not exit")??;
         let stderr = match self.stderr_task.take() {
-            Some(task) => tokio::time::timeout(WAIT, task).await.context("stderr was not closed")??,
+            Some(task) => {
+                tokio::time::timeout(WAIT, task).await.context("stderr was not closed")??
+            }
             None => Vec::new(),
         };
         Ok((status.code().unwrap_or(-1), String::from_utf8_lossy(&stderr).into_owned()))
@@ -393,7 +436,8 @@ impl TestClient {
         self.writer.shutdown().await?;
         drop(self.writer);
         if let Some(mut child) = self.child.take() {
-            let status = tokio::time::timeout(WAIT, child.wait()).await.context("server did not exit")??;
+            let status =
+                tokio::time::timeout(WAIT, child.wait()).await.context("server did not exit")??;
             return Ok(status.code().unwrap_or(-1));
         }
         if let Some(task) = self.server_task.take() {
@@ -407,7 +451,9 @@ fn is_response(message: &Value) -> bool {
     message.get("method").is_none() && message.get("id").is_some()
 }
 
-async fn read_message<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> Result<Option<Value>, String> {
+async fn read_message<R: AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
+) -> Result<Option<Value>, String> {
     let mut length = None;
     let mut line = String::new();
     loop {

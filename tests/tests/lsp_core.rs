@@ -17,7 +17,13 @@ async fn malformed_frames_get_errors_and_the_server_keeps_reading() {
     // A body that isn't JSON.
     client.send_raw(b"Content-Length: 7\r\n\r\n{oops!}").await.unwrap();
     assert_eq!(error_code(&client.null_id_error().await.unwrap()), Some(-32700));
-    let response = client.request("workspace/executeCommand", json!({"command": "nextedit.reject", "arguments": [999]})).await.unwrap();
+    let response = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "nextedit.reject", "arguments": [999]}),
+        )
+        .await
+        .unwrap();
     assert_eq!(response["result"], json!(false), "{response}");
 
     // A bad header, then a good frame.
@@ -43,7 +49,14 @@ async fn malformed_frames_get_errors_and_the_server_keeps_reading() {
     client.send_raw(&frame).await.unwrap();
     let error = client.null_id_error().await.unwrap();
     assert_eq!(error_code(&error), Some(-32700));
-    assert!(error.pointer("/error/message").and_then(Value::as_str).unwrap().contains("larger than the limit"), "{error}");
+    assert!(
+        error
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap()
+            .contains("larger than the limit"),
+        "{error}"
+    );
 
     // Unknown methods answer -32601.
     let response = client.request("nextedit/noSuchThing", json!({})).await.unwrap();
@@ -101,7 +114,10 @@ async fn unicode_and_crlf_edits_in_every_encoding() {
         let uri = "file:///w/u.rs";
         client.open(uri, "rust", "a😀b\r\n漢字\r\n").await.unwrap();
         // Replace `b` (after the emoji) with `c`.
-        client.change(uri, 1, (0, expected_column_of_b, 0, expected_column_of_b + 1), "c").await.unwrap();
+        client
+            .change(uri, 1, (0, expected_column_of_b, 0, expected_column_of_b + 1), "c")
+            .await
+            .unwrap();
         // A column between \r and \n clamps to before \r.
         client.change(uri, 2, (0, 100, 0, 100), "!").await.unwrap();
         // Past the end of the file clamps to the end.
@@ -139,7 +155,10 @@ async fn stale_versions_unknown_documents_and_close() {
     // Closed documents are forgotten.
     client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}})).await.unwrap();
     let response = client
-        .request("workspace/executeCommand", json!({"command": "nextedit.debugDocument", "arguments": [{"uri": uri}]}))
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "nextedit.debugDocument", "arguments": [{"uri": uri}]}),
+        )
         .await
         .unwrap();
     assert!(response.get("error").is_some(), "{response}");
@@ -177,7 +196,8 @@ async fn out_of_order_changes_are_applied_in_version_order() {
     assert_eq!(client.finish().await.unwrap(), 0);
 }
 
-const SNIPPETS: &[&str] = &["x", "😀", "漢", "\n", "\r\n", "fn a() {}", "  ", "é", "", "let v = 1;\n"];
+const SNIPPETS: &[&str] =
+    &["x", "😀", "漢", "\n", "\r\n", "fn a() {}", "  ", "é", "", "let v = 1;\n"];
 
 /// Sends `changes` random incremental edits across `documents` documents, with jitter (random
 /// yields and short pauses between bursts), and checks every final text against a reference.
@@ -198,7 +218,11 @@ async fn sync_storm(client: &mut TestClient, documents: usize, changes: usize, s
         let lines = reference.line_count() as u64;
         let sl = rng.below(lines + 1) as u32;
         let sc = rng.below(12) as u32;
-        let (el, ec) = if rng.below(3) == 0 { (sl + rng.below(2) as u32, rng.below(12) as u32) } else { (sl, sc) };
+        let (el, ec) = if rng.below(3) == 0 {
+            (sl + rng.below(2) as u32, rng.below(12) as u32)
+        } else {
+            (sl, sc)
+        };
         let text = SNIPPETS[rng.below(SNIPPETS.len() as u64) as usize];
         versions[index] += 1;
         reference.apply((sl, sc, el, ec), text);
@@ -232,7 +256,10 @@ async fn sync_storm(client: &mut TestClient, documents: usize, changes: usize, s
 async fn thousands_of_jittered_changes_stay_in_order_over_stdio() {
     let mut client = TestClient::spawn(&[], &[]).await.unwrap();
     // Symbolic predictions run on every change, as in real use.
-    client.initialize(json!({"model": {"backend": "none"}, "symbolic": {"enabled": true}})).await.unwrap();
+    client
+        .initialize(json!({"model": {"backend": "none"}, "symbolic": {"enabled": true}}))
+        .await
+        .unwrap();
     sync_storm(&mut client, 20, 5_000, 0x5eed_1234_abcd_0001).await;
     assert_eq!(client.finish().await.unwrap(), 0);
 }

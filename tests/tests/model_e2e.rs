@@ -31,8 +31,12 @@ fn apply(text: &str, edits: &[(Value, String)]) -> String {
         let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
         line_start + character
     };
-    let mut sorted: Vec<(usize, usize, &str)> =
-        edits.iter().map(|(range, new_text)| (offset(&range["start"]), offset(&range["end"]), new_text.as_str())).collect();
+    let mut sorted: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|(range, new_text)| {
+            (offset(&range["start"]), offset(&range["end"]), new_text.as_str())
+        })
+        .collect();
     sorted.sort_by_key(|edit| std::cmp::Reverse(edit.0));
     let mut out = text.to_owned();
     for (start, end, new_text) in sorted {
@@ -78,7 +82,10 @@ async fn suggestion_through_every_route(client: &mut TestClient, fixture: &Fixtu
     // copilotInlineEdit waits for the prediction of version 1.
     let cursor = json!({"line": line, "character": start + text.len() as u32});
     let result = client
-        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": fixture.uri, "version": 1}, "position": cursor}))
+        .call(
+            "textDocument/copilotInlineEdit",
+            json!({"textDocument": {"uri": fixture.uri, "version": 1}, "position": cursor}),
+        )
         .await
         .unwrap();
     let edits = result["edits"].as_array().unwrap();
@@ -87,8 +94,10 @@ async fn suggestion_through_every_route(client: &mut TestClient, fixture: &Fixtu
         assert_eq!(edit["command"]["command"], "nextedit.accept");
         assert_eq!(edit["textDocument"]["version"], 1);
     }
-    let inline: Vec<(Value, String)> =
-        edits.iter().map(|edit| (edit["range"].clone(), edit["text"].as_str().unwrap().to_owned())).collect();
+    let inline: Vec<(Value, String)> = edits
+        .iter()
+        .map(|edit| (edit["range"].clone(), edit["text"].as_str().unwrap().to_owned()))
+        .collect();
     let after = apply(&current, &inline);
     assert_ne!(after, current);
     assert!(parses(fixture.language, &after), "suggestion leaves a syntax error:\n{after}");
@@ -120,7 +129,16 @@ async fn suggestion_through_every_route(client: &mut TestClient, fixture: &Fixtu
 
     // Accepting: the client applies the edit and tells the server.
     let id = edits[0]["command"]["arguments"][0].clone();
-    assert_eq!(client.call("workspace/executeCommand", json!({"command": "nextedit.accept", "arguments": [id]})).await.unwrap(), json!(true));
+    assert_eq!(
+        client
+            .call(
+                "workspace/executeCommand",
+                json!({"command": "nextedit.accept", "arguments": [id]})
+            )
+            .await
+            .unwrap(),
+        json!(true)
+    );
 }
 
 /// A fresh server per fixture, so that one file's edits don't become the other's context.
@@ -139,9 +157,18 @@ async fn check_fixture(fixture: &Fixture) {
         .unwrap();
     // Model loading reports progress: the token is created, then begin ... end.
     client.wait_for(|m| m["method"] == "window/workDoneProgress/create").await.unwrap();
-    let begin = client.wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin").await.unwrap();
-    assert!(begin["params"]["value"]["title"].as_str().unwrap().contains("loading model"), "{begin}");
-    client.wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end").await.unwrap();
+    let begin = client
+        .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin")
+        .await
+        .unwrap();
+    assert!(
+        begin["params"]["value"]["title"].as_str().unwrap().contains("loading model"),
+        "{begin}"
+    );
+    client
+        .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end")
+        .await
+        .unwrap();
     // Wait until the model is loaded before typing.
     loop {
         let status = client.notification("nextedit/status").await.unwrap();
@@ -169,11 +196,17 @@ async fn real_model_suggests_in_rust() {
 /// an `error` status, and the server keeps syncing documents and answering requests.
 async fn check_bad_model_file(path: &std::path::Path, expected: &str) {
     let mut client = TestClient::spawn(&[], &[]).await.unwrap();
-    client.initialize(json!({"model": {"backend": "llama", "path": path.display().to_string()}})).await.unwrap();
+    client
+        .initialize(json!({"model": {"backend": "llama", "path": path.display().to_string()}}))
+        .await
+        .unwrap();
     let message = client.notification("window/showMessage").await.unwrap();
     assert_eq!(message["type"], 1, "{message}");
     assert!(message["message"].as_str().unwrap().contains(expected), "{message}");
-    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    let status = client
+        .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error")
+        .await
+        .unwrap();
     assert!(status["params"]["message"].as_str().is_some());
 
     // Sync and the symbolic engine still work.
@@ -195,8 +228,10 @@ async fn check_bad_model_file(path: &std::path::Path, expected: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_truncated_and_foreign_model_files_are_reported_once_and_the_server_keeps_serving() {
-    let directory = std::env::temp_dir().join(format!("nextedit-bad-models-{}", std::process::id()));
+async fn missing_truncated_and_foreign_model_files_are_reported_once_and_the_server_keeps_serving()
+{
+    let directory =
+        std::env::temp_dir().join(format!("nextedit-bad-models-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
     let truncated = directory.join("truncated.gguf");
     let bytes = std::fs::read(model_path()).unwrap();
@@ -216,26 +251,42 @@ async fn missing_truncated_and_foreign_model_files_are_reported_once_and_the_ser
 /// document gets a suggestion from the new model thread.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_model_thread_is_restarted_and_predicts_again() {
-    let mut client = TestClient::spawn(&[], &[("NEXTEDIT_FAULT", "model-thread-dies")]).await.unwrap();
+    let mut client =
+        TestClient::spawn(&[], &[("NEXTEDIT_FAULT", "model-thread-dies")]).await.unwrap();
     client.initialize(model_options()).await.unwrap();
-    client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready").await.unwrap();
+    client
+        .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready")
+        .await
+        .unwrap();
 
     let fixture = &PYTHON;
     client.open(fixture.uri, fixture.language, fixture.before).await.unwrap();
     let (line, start, end, text) = fixture.edit;
     client.change(fixture.uri, 1, (line, start, line, end), text).await.unwrap();
-    let died = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    let died = client
+        .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error")
+        .await
+        .unwrap();
     assert!(died["params"]["message"].as_str().unwrap().contains("restarted"), "{died}");
     let warning = client.notification("window/showMessage").await.unwrap();
     assert!(warning["message"].as_str().unwrap().contains("restarted"), "{warning}");
 
-    client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready").await.unwrap();
-    let cursor = json!({"line": line, "character": start + text.len() as u32});
-    let result = client
-        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": fixture.uri, "version": 1}, "position": cursor}))
+    client
+        .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready")
         .await
         .unwrap();
-    assert!(!result["edits"].as_array().unwrap().is_empty(), "no suggestion after the restart: {result}");
+    let cursor = json!({"line": line, "character": start + text.len() as u32});
+    let result = client
+        .call(
+            "textDocument/copilotInlineEdit",
+            json!({"textDocument": {"uri": fixture.uri, "version": 1}, "position": cursor}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !result["edits"].as_array().unwrap().is_empty(),
+        "no suggestion after the restart: {result}"
+    );
     let mut expected = fixture.before.to_owned();
     let line_start: usize = expected.split_inclusive('\n').take(line as usize).map(str::len).sum();
     expected.replace_range(line_start + start as usize..line_start + end as usize, text);

@@ -31,7 +31,8 @@ fn error_code(response: &Value) -> Option<i64> {
 
 /// The resident set size of a process, in KiB.
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
@@ -54,7 +55,10 @@ fn inline_edit_params(uri: &str, version: i32, line: u32) -> Value {
 /// A plausible source file of about 60 lines.
 /// Opens `count` of the [`source_file`]s, each with its version and a reference copy to check
 /// the server's against.
-async fn open_documents(client: &mut TestClient, count: usize) -> Vec<(String, i32, ReferenceDocument)> {
+async fn open_documents(
+    client: &mut TestClient,
+    count: usize,
+) -> Vec<(String, i32, ReferenceDocument)> {
     let mut documents = Vec::new();
     for index in 0..count {
         let (uri, language, text) = source_file(index);
@@ -87,7 +91,11 @@ fn source_file(index: usize) -> (String, &'static str, String) {
 /// An edit a typist might make: mostly one character typed or deleted, sometimes a new line, a
 /// word replaced or two lines joined. Once the text is longer than `target_len`, half the edits
 /// delete, so documents keep their size however long the run.
-fn typing_edit(rng: &mut Rng, reference: &ReferenceDocument, target_len: usize) -> ((u32, u32, u32, u32), &'static str) {
+fn typing_edit(
+    rng: &mut Rng,
+    reference: &ReferenceDocument,
+    target_len: usize,
+) -> ((u32, u32, u32, u32), &'static str) {
     if reference.text.len() > target_len && rng.below(2) == 0 {
         let lines: Vec<&str> = reference.text.split('\n').collect();
         let line = rng.below(lines.len() as u64) as usize;
@@ -103,7 +111,10 @@ fn typing_edit(rng: &mut Rng, reference: &ReferenceDocument, target_len: usize) 
     let line = rng.below(u64::from(lines)) as u32;
     let column = rng.below(40) as u32;
     match rng.below(20) {
-        0..=8 => ((line, column, line, column), *rng.pick(&["a", "e", "x", "_", " ", "(", ")", ",", "1", "é"])),
+        0..=8 => (
+            (line, column, line, column),
+            *rng.pick(&["a", "e", "x", "_", " ", "(", ")", ",", "1", "é"]),
+        ),
         9..=14 => ((line, column, line, column + 1), ""),
         15..=16 => ((line, column, line, column), "\n    "),
         17..=18 => ((line, column, line, column + 5), *rng.pick(&["value", "count", "item"])),
@@ -173,7 +184,8 @@ async fn run_load(
             client.drain_ready().await.unwrap();
         }
     }
-    let mut figures = LoadFigures { changes, requests: sent.len(), content_modified: 0, latencies: Vec::new() };
+    let mut figures =
+        LoadFigures { changes, requests: sent.len(), content_modified: 0, latencies: Vec::new() };
     for (id, started) in sent {
         let response = client.response(id).await.unwrap();
         match error_code(&response) {
@@ -190,21 +202,38 @@ async fn run_load(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_fifty_documents_at_two_hundred_changes_a_second() {
     let _serial = SERIAL.lock().await;
-    let seconds: u64 = std::env::var("NEXTEDIT_LOAD_SECONDS").ok().and_then(|value| value.parse().ok()).unwrap_or(10);
+    let seconds: u64 = std::env::var("NEXTEDIT_LOAD_SECONDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(10);
     let mut client = TestClient::spawn(&[], &[]).await.unwrap();
     // No model, and no debounce: a symbolic rename that may still be being typed otherwise waits
     // 75 ms on purpose before it is answered, and the bound is about the server's own latency.
-    client.initialize(json!({"model": {"backend": "none"}, "predict": {"debounce_ms": 0}})).await.unwrap();
+    client
+        .initialize(json!({"model": {"backend": "none"}, "predict": {"debounce_ms": 0}}))
+        .await
+        .unwrap();
     let pid = client.pid().expect("a spawned server");
     let mut documents = open_documents(&mut client, 50).await;
-    let sizes: Vec<usize> = documents.iter().map(|(_, _, reference)| reference.text.len()).collect();
+    let sizes: Vec<usize> =
+        documents.iter().map(|(_, _, reference)| reference.text.len()).collect();
     let mut rng = Rng(0x10ad_5eed_0000_0001);
-    let warm_up = run_load(&mut client, &mut documents, &sizes, Duration::from_secs(seconds.min(10)), &mut rng).await;
+    let warm_up = run_load(
+        &mut client,
+        &mut documents,
+        &sizes,
+        Duration::from_secs(seconds.min(10)),
+        &mut rng,
+    )
+    .await;
     let rss_after_warm_up = rss_kib(pid);
-    let text_after_warm_up: usize = documents.iter().map(|(_, _, reference)| reference.text.len()).sum();
-    let run = run_load(&mut client, &mut documents, &sizes, Duration::from_secs(seconds), &mut rng).await;
+    let text_after_warm_up: usize =
+        documents.iter().map(|(_, _, reference)| reference.text.len()).sum();
+    let run =
+        run_load(&mut client, &mut documents, &sizes, Duration::from_secs(seconds), &mut rng).await;
     let rss_after_run = rss_kib(pid);
-    let text_after_run: usize = documents.iter().map(|(_, _, reference)| reference.text.len()).sum();
+    let text_after_run: usize =
+        documents.iter().map(|(_, _, reference)| reference.text.len()).sum();
     for (uri, _, reference) in &documents {
         assert_eq!(client.document_text(uri).await.unwrap(), reference.text, "{uri}");
     }
@@ -230,9 +259,16 @@ async fn load_fifty_documents_at_two_hundred_changes_a_second() {
     // The bounds: no request waits more than 100 ms without a model job, and memory does
     // not grow by more than 10% over a run of the warm-up's shape.
     assert!(run.max() <= Duration::from_millis(100), "a request waited {:?}", run.max());
-    assert!(warm_up.max() <= Duration::from_millis(100), "a warm-up request waited {:?}", warm_up.max());
+    assert!(
+        warm_up.max() <= Duration::from_millis(100),
+        "a warm-up request waited {:?}",
+        warm_up.max()
+    );
     let (low, high) = (rss_after_warm_up * 9 / 10, rss_after_warm_up * 11 / 10);
-    assert!((low..=high).contains(&rss_after_run), "RSS {rss_after_warm_up} KiB -> {rss_after_run} KiB");
+    assert!(
+        (low..=high).contains(&rss_after_run),
+        "RSS {rss_after_warm_up} KiB -> {rss_after_run} KiB"
+    );
     assert_eq!(client.finish().await.unwrap(), 0);
 }
 
@@ -243,23 +279,30 @@ async fn a_panic_inside_prediction_drops_that_job_and_the_next_one_works() {
     let text = "fn main() {\n    let count = 1;\n    consume(count);\n    consume(count + 1);\n}\n";
 
     // The first prediction is a scheduled job (after a change).
-    let mut client = TestClient::spawn(&[], &[("NEXTEDIT_FAULT", "panic-in-prediction")]).await.unwrap();
+    let mut client =
+        TestClient::spawn(&[], &[("NEXTEDIT_FAULT", "panic-in-prediction")]).await.unwrap();
     client.initialize(no_model()).await.unwrap();
     client.open(uri, "rust", text).await.unwrap();
     // `count` -> `tota`: that job panics.
     client.change(uri, 1, (1, 8, 1, 13), "tota").await.unwrap();
-    let dropped = client.call("textDocument/copilotInlineEdit", inline_edit_params(uri, 1, 1)).await.unwrap();
+    let dropped =
+        client.call("textDocument/copilotInlineEdit", inline_edit_params(uri, 1, 1)).await.unwrap();
     assert_eq!(dropped["edits"], json!([]), "{dropped}");
     // `tota` -> `total`: the next job proposes the rename of the next use.
     client.change(uri, 2, (1, 12, 1, 12), "l").await.unwrap();
-    let next = client.call("textDocument/copilotInlineEdit", inline_edit_params(uri, 2, 1)).await.unwrap();
+    let next =
+        client.call("textDocument/copilotInlineEdit", inline_edit_params(uri, 2, 1)).await.unwrap();
     assert_eq!(next["edits"][0]["source"], "rename", "{next}");
     assert_eq!(next["edits"][0]["range"]["start"], json!({"line": 2, "character": 12}), "{next}");
-    assert_eq!(client.document_text(uri).await.unwrap(), text.replacen("let count", "let total", 1));
+    assert_eq!(
+        client.document_text(uri).await.unwrap(),
+        text.replacen("let count", "let total", 1)
+    );
     assert_eq!(client.finish().await.unwrap(), 0);
 
     // The first prediction is a manual one: `nextedit.predict` runs the job for the request.
-    let mut client = TestClient::spawn(&[], &[("NEXTEDIT_FAULT", "panic-in-prediction")]).await.unwrap();
+    let mut client =
+        TestClient::spawn(&[], &[("NEXTEDIT_FAULT", "panic-in-prediction")]).await.unwrap();
     client.initialize(no_model()).await.unwrap();
     client.open(uri, "rust", text).await.unwrap();
     let predict = json!({"command": "nextedit.predict", "arguments": [{"uri": uri, "position": {"line": 1, "character": 13}}]});
@@ -288,8 +331,14 @@ async fn a_client_gone_with_a_broken_pipe_is_a_clean_exit() {
     // An edit and a request whose answer can't be delivered. Once the server is gone, writing to
     // its input fails too, which is fine: only its exit matters.
     let _ = client.change(uri, 1, (1, 8, 1, 13), "total").await;
-    let _ = client.send_request("textDocument/copilotInlineEdit", inline_edit_params(uri, 1, 1)).await;
-    let _ = client.send_request("workspace/executeCommand", json!({"command": "nextedit.debugDocument", "arguments": [{"uri": uri}]})).await;
+    let _ =
+        client.send_request("textDocument/copilotInlineEdit", inline_edit_params(uri, 1, 1)).await;
+    let _ = client
+        .send_request(
+            "workspace/executeCommand",
+            json!({"command": "nextedit.debugDocument", "arguments": [{"uri": uri}]}),
+        )
+        .await;
     let (code, stderr) = client.wait_for_exit().await.unwrap();
     assert_eq!(code, 0, "exit code {code}; stderr:\n{stderr}");
     assert!(!stderr.contains("panicked"), "the server panicked:\n{stderr}");
@@ -317,9 +366,18 @@ async fn a_cancellation_storm_leaves_one_response_per_request_and_the_documents_
             1 | 2 => {
                 let line = rng.below(u64::from(reference.line_count())) as u32;
                 let id = if rng.below(2) == 0 {
-                    client.send_request("textDocument/copilotInlineEdit", inline_edit_params(uri, *version, line)).await.unwrap()
+                    client
+                        .send_request(
+                            "textDocument/copilotInlineEdit",
+                            inline_edit_params(uri, *version, line),
+                        )
+                        .await
+                        .unwrap()
                 } else {
-                    client.send_request("textDocument/codeAction", code_action_params(uri, line)).await.unwrap()
+                    client
+                        .send_request("textDocument/codeAction", code_action_params(uri, line))
+                        .await
+                        .unwrap()
                 };
                 requests.push(id);
                 if rng.below(3) != 0 {
@@ -358,9 +416,15 @@ async fn a_cancellation_storm_leaves_one_response_per_request_and_the_documents_
     for (uri, _, reference) in &documents {
         assert_eq!(client.document_text(uri).await.unwrap(), reference.text, "{uri}");
     }
-    println!("cancellation storm: {cancels} cancellations, {} requests, {cancelled} answered RequestCancelled", requests.len());
+    println!(
+        "cancellation storm: {cancels} cancellations, {} requests, {cancelled} answered RequestCancelled",
+        requests.len()
+    );
     let (uri, version, _) = &documents[0];
-    let answer = client.call("textDocument/copilotInlineEdit", inline_edit_params(uri, *version, 0)).await.unwrap();
+    let answer = client
+        .call("textDocument/copilotInlineEdit", inline_edit_params(uri, *version, 0))
+        .await
+        .unwrap();
     assert!(answer["edits"].is_array(), "{answer}");
     assert_eq!(client.finish().await.unwrap(), 0);
 }
@@ -389,7 +453,17 @@ fn fuzz_templates() -> Vec<Value> {
 
 /// Values of the wrong type or out of range, for parameters and positions.
 const WRONG_VALUES: &[&str] = &[
-    "null", "-1", "1.5", "1e300", "18446744073709551615", "\"12\"", "[]", "{}", "true", "\"\\u0000\"", "[1,2,3]",
+    "null",
+    "-1",
+    "1.5",
+    "1e300",
+    "18446744073709551615",
+    "\"12\"",
+    "[]",
+    "{}",
+    "true",
+    "\"\\u0000\"",
+    "[1,2,3]",
     "{\"line\":-5,\"character\":1e10}",
 ];
 
@@ -404,8 +478,16 @@ async fn fuzzed_frames_and_edits_leave_the_server_serving() {
     let mut documents = open_documents(&mut client, 4).await;
     let templates = fuzz_templates();
     let methods = [
-        "textDocument/hover", "textDocument/completion", "nextedit/unknown", "$/setTrace", "$/unknown", "workspace/symbol",
-        "textDocument/didSave", "", "\u{0}", "textDocument/didChange\u{0}",
+        "textDocument/hover",
+        "textDocument/completion",
+        "nextedit/unknown",
+        "$/setTrace",
+        "$/unknown",
+        "workspace/symbol",
+        "textDocument/didSave",
+        "",
+        "\u{0}",
+        "textDocument/didChange\u{0}",
     ];
     let mut rng = Rng(0xf022_5eed_0000_0004);
     let mut tracked_requests = Vec::new();
@@ -467,7 +549,10 @@ async fn fuzzed_frames_and_edits_leave_the_server_serving() {
                         value.to_string()
                     }
                 };
-                client.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).await.unwrap();
+                client
+                    .send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes())
+                    .await
+                    .unwrap();
             }
             5 => {
                 // Odd ids and random methods.
@@ -489,9 +574,20 @@ async fn fuzzed_frames_and_edits_leave_the_server_serving() {
                     6 => "null".to_owned(),
                     _ => "\"m\"".to_owned(),
                 };
-                let method = if rng.below(2) == 0 { rng.pick(&methods).to_string() } else { format!("random/{}", rng.next_u64()) };
-                let body = format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":{},\"params\":{}}}", json!(method), rng.pick(WRONG_VALUES));
-                client.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes()).await.unwrap();
+                let method = if rng.below(2) == 0 {
+                    rng.pick(&methods).to_string()
+                } else {
+                    format!("random/{}", rng.next_u64())
+                };
+                let body = format!(
+                    "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":{},\"params\":{}}}",
+                    json!(method),
+                    rng.pick(WRONG_VALUES)
+                );
+                client
+                    .send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes())
+                    .await
+                    .unwrap();
             }
             _ => {
                 // A valid edit to a tracked document, sometimes with a valid request.
@@ -502,7 +598,13 @@ async fn fuzzed_frames_and_edits_leave_the_server_serving() {
                 *version += 1;
                 client.change(uri, *version, range, text).await.unwrap();
                 if rng.below(8) == 0 {
-                    let id = client.send_request("textDocument/copilotInlineEdit", inline_edit_params(uri, *version, range.0)).await.unwrap();
+                    let id = client
+                        .send_request(
+                            "textDocument/copilotInlineEdit",
+                            inline_edit_params(uri, *version, range.0),
+                        )
+                        .await
+                        .unwrap();
                     tracked_requests.push(id);
                 }
             }
@@ -513,17 +615,26 @@ async fn fuzzed_frames_and_edits_leave_the_server_serving() {
     }
     for id in tracked_requests.clone() {
         let response = client.response(id).await.unwrap();
-        assert!(response.get("result").is_some() || error_code(&response) == Some(-32801), "{response}");
+        assert!(
+            response.get("result").is_some() || error_code(&response) == Some(-32801),
+            "{response}"
+        );
     }
     for (uri, _, reference) in &documents {
         assert_eq!(client.document_text(uri).await.unwrap(), reference.text, "{uri}");
     }
     let (uri, version, _) = &documents[0];
-    let answer = client.call("textDocument/copilotInlineEdit", inline_edit_params(uri, *version, 0)).await.unwrap();
+    let answer = client
+        .call("textDocument/copilotInlineEdit", inline_edit_params(uri, *version, 0))
+        .await
+        .unwrap();
     assert!(answer["edits"].is_array(), "{answer}");
     client.drain_ready().await.unwrap();
     let errors = client.take_read(|message| message.get("error").is_some()).len();
-    println!("fuzz loop: {iterations} frames, {} tracked requests, {errors} error responses", tracked_requests.len());
+    println!(
+        "fuzz loop: {iterations} frames, {} tracked requests, {errors} error responses",
+        tracked_requests.len()
+    );
     assert_eq!(client.finish().await.unwrap(), 0);
 }
 
@@ -534,7 +645,10 @@ async fn big_input(client: &mut TestClient, uri: &str, language: &str, text: &st
     client.open(uri, language, text).await.unwrap();
     let name = uri.rsplit('/').next().unwrap();
     let message = client
-        .wait_for(|m| m["method"] == "window/showMessage" && m["params"]["message"].as_str().is_some_and(|s| s.contains(name)))
+        .wait_for(|m| {
+            m["method"] == "window/showMessage"
+                && m["params"]["message"].as_str().is_some_and(|s| s.contains(name))
+        })
         .await
         .unwrap();
     let message = message["params"]["message"].as_str().unwrap().to_owned();
@@ -544,16 +658,30 @@ async fn big_input(client: &mut TestClient, uri: &str, language: &str, text: &st
     for (version, range, new_text) in [(1, (middle, 3, middle, 3), "edit"), (2, (0, 0, 0, 1), "")] {
         reference.apply(range, new_text);
         client.change(uri, version, range, new_text).await.unwrap();
-        let answer = client.call("textDocument/copilotInlineEdit", inline_edit_params(uri, version, middle)).await.unwrap();
+        let answer = client
+            .call("textDocument/copilotInlineEdit", inline_edit_params(uri, version, middle))
+            .await
+            .unwrap();
         assert_eq!(answer["edits"], json!([]), "{answer}");
-        let actions = client.call("textDocument/codeAction", code_action_params(uri, middle)).await.unwrap();
+        let actions =
+            client.call("textDocument/codeAction", code_action_params(uri, middle)).await.unwrap();
         assert!(actions.is_null(), "{actions}");
     }
-    assert!(client.document_text(uri).await.unwrap() == reference.text, "{uri} differs from the client's text");
+    assert!(
+        client.document_text(uri).await.unwrap() == reference.text,
+        "{uri} differs from the client's text"
+    );
     client.drain_ready().await.unwrap();
-    let repeated = client.take_read(|m| m["method"] == "window/showMessage" && m["params"]["message"].as_str().is_some_and(|s| s.contains(name)));
+    let repeated = client.take_read(|m| {
+        m["method"] == "window/showMessage"
+            && m["params"]["message"].as_str().is_some_and(|s| s.contains(name))
+    });
     assert!(repeated.is_empty(), "the message was repeated: {repeated:?}");
-    println!("{name}: {} bytes, open + 2 changes + 4 requests + text check in {:?}", text.len(), started.elapsed());
+    println!(
+        "{name}: {} bytes, open + 2 changes + 4 requests + text check in {:?}",
+        text.len(),
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -562,20 +690,31 @@ async fn big_long_binary_and_deeply_nested_files_sync_without_prediction() {
     let mut client = TestClient::spawn(&[], &[]).await.unwrap();
     client.initialize(no_model()).await.unwrap();
 
-    let big = "total = compute(count, scale)  # a line of an over-large file\n".repeat(6 * 1024 * 1024 / 60);
+    let big = "total = compute(count, scale)  # a line of an over-large file\n"
+        .repeat(6 * 1024 * 1024 / 60);
     big_input(&mut client, "file:///big/huge.py", "python", &big, "larger than 5 MB").await;
     let long_line = format!("fn main() {{\n    let s = \"{}\";\n}}\n", "a".repeat(200_000));
-    big_input(&mut client, "file:///big/long.rs", "rust", &long_line, "line longer than 100000 bytes").await;
+    big_input(
+        &mut client,
+        "file:///big/long.rs",
+        "rust",
+        &long_line,
+        "line longer than 100000 bytes",
+    )
+    .await;
     let binary: String = (0..50_000u32).map(|i| char::from_u32(i % 0x80).unwrap()).collect();
     big_input(&mut client, "file:///big/blob.rs", "rust", &binary, "looks binary").await;
     let nested = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
-    big_input(&mut client, "file:///big/nested.py", "python", &nested, "nest deeper than 500").await;
-    let nested = format!("fn main() {{\n    let x = {}1{};\n}}\n", "(".repeat(5000), ")".repeat(5000));
+    big_input(&mut client, "file:///big/nested.py", "python", &nested, "nest deeper than 500")
+        .await;
+    let nested =
+        format!("fn main() {{\n    let x = {}1{};\n}}\n", "(".repeat(5000), ")".repeat(5000));
     big_input(&mut client, "file:///big/nested.rs", "rust", &nested, "nest deeper than 500").await;
 
     // Just under the size limit the file is parsed and predicted; typing still answers.
     let uri = "file:///big/large_ok.py";
-    let text = "total = compute(count, scale)  # a line of a large file\n".repeat(4 * 1024 * 1024 / 56);
+    let text =
+        "total = compute(count, scale)  # a line of a large file\n".repeat(4 * 1024 * 1024 / 56);
     let started = Instant::now();
     client.open(uri, "python", &text).await.unwrap();
     let mut reference = ReferenceDocument::new(&text);
@@ -588,21 +727,35 @@ async fn big_long_binary_and_deeply_nested_files_sync_without_prediction() {
         let started = Instant::now();
         reference.apply((middle, 0, middle, 5), "count");
         client.change(uri, version, (middle, 0, middle, 5), "count").await.unwrap();
-        let answer = client.call("textDocument/copilotInlineEdit", inline_edit_params(uri, version, middle)).await.unwrap();
+        let answer = client
+            .call("textDocument/copilotInlineEdit", inline_edit_params(uri, version, middle))
+            .await
+            .unwrap();
         assert!(answer["edits"].is_array(), "{answer}");
         change_times.push(started.elapsed());
     }
-    assert!(client.document_text(uri).await.unwrap() == reference.text, "{uri} differs from the client's text");
-    println!("large_ok.py: {} bytes, open to first answer {open_time:?}, change to answer {change_times:?}", text.len());
+    assert!(
+        client.document_text(uri).await.unwrap() == reference.text,
+        "{uri} differs from the client's text"
+    );
+    println!(
+        "large_ok.py: {} bytes, open to first answer {open_time:?}, change to answer {change_times:?}",
+        text.len()
+    );
 
     // Just under the nesting limit the file is predicted; the edits and requests still answer.
     let uri = "file:///big/deep_ok.rs";
-    let text = format!("fn main() {{\n    let count = {}1{};\n    use_it(count);\n}}\n", "(".repeat(400), ")".repeat(400));
+    let text = format!(
+        "fn main() {{\n    let count = {}1{};\n    use_it(count);\n}}\n",
+        "(".repeat(400),
+        ")".repeat(400)
+    );
     client.open(uri, "rust", &text).await.unwrap();
     let mut reference = ReferenceDocument::new(&text);
     reference.apply((1, 8, 1, 13), "total");
     client.change(uri, 1, (1, 8, 1, 13), "total").await.unwrap();
-    let answer = client.call("textDocument/copilotInlineEdit", inline_edit_params(uri, 1, 1)).await.unwrap();
+    let answer =
+        client.call("textDocument/copilotInlineEdit", inline_edit_params(uri, 1, 1)).await.unwrap();
     assert!(answer["edits"].is_array(), "{answer}");
     assert_eq!(client.document_text(uri).await.unwrap(), reference.text);
     assert_eq!(client.finish().await.unwrap(), 0);

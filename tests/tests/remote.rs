@@ -3,7 +3,9 @@
 //! real server with the Gemma test model.
 
 use nextedit_tests::TestClient;
-use nextedit_tests::inference::{Behaviour, CuttingProxy, FaultyServer, InferenceServer, ProxyMode};
+use nextedit_tests::inference::{
+    Behaviour, CuttingProxy, FaultyServer, InferenceServer, ProxyMode,
+};
 use serde_json::{Value, json};
 
 const KEY_VARIABLE: &str = "NEXTEDIT_TEST_API_KEY";
@@ -15,7 +17,8 @@ const URI: &str = "file:///w/calls.rs";
 const BEFORE: &str = "fn main() {\n    let a = compute(1, 2);\n    let b = compute(3, 4);\n    let c = compute(5, 6);\n}\n";
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    let directory = std::env::temp_dir().join(format!("nextedit-remote-{name}-{}", std::process::id()));
+    let directory =
+        std::env::temp_dir().join(format!("nextedit-remote-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
     std::fs::create_dir_all(&directory).unwrap();
     directory
@@ -61,7 +64,15 @@ async fn settled_status(client: &mut TestClient) -> Value {
 async fn edit_and_ask(client: &mut TestClient, version: i32) -> Value {
     let line = (version as u32 - 1) % 3 + 1;
     let column = if version <= 3 { 24 } else { 30 };
-    client.change(URI, version, (line, column, line, column), if version <= 3 { ", true" } else { " " }).await.unwrap();
+    client
+        .change(
+            URI,
+            version,
+            (line, column, line, column),
+            if version <= 3 { ", true" } else { " " },
+        )
+        .await
+        .unwrap();
     client
         .call(
             "textDocument/copilotInlineEdit",
@@ -83,7 +94,11 @@ fn trace_logging(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let config = scratch(name);
     let log = config.join("trace.log");
     std::fs::create_dir_all(config.join("nextedit")).unwrap();
-    std::fs::write(config.join("nextedit/config.toml"), format!("[log]\nfile = {:?}\n", log.to_str().unwrap())).unwrap();
+    std::fs::write(
+        config.join("nextedit/config.toml"),
+        format!("[log]\nfile = {:?}\n", log.to_str().unwrap()),
+    )
+    .unwrap();
     (config, log)
 }
 
@@ -93,9 +108,14 @@ fn trace_log_without_key(log: &std::path::Path) -> String {
     let written = std::fs::read_to_string(log).unwrap();
     let http_trace_lines = written
         .lines()
-        .filter(|line| line.contains(" TRACE ") && (line.contains(" hyper") || line.contains(" reqwest")))
+        .filter(|line| {
+            line.contains(" TRACE ") && (line.contains(" hyper") || line.contains(" reqwest"))
+        })
         .count();
-    assert!(http_trace_lines > 0, "no TRACE line from the HTTP client: the log is not at trace level for it:\n{written}");
+    assert!(
+        http_trace_lines > 0,
+        "no TRACE line from the HTTP client: the log is not at trace level for it:\n{written}"
+    );
     assert!(!written.contains(KEY_SECRET_PART), "the API key is in the log:\n{written}");
     written
 }
@@ -104,9 +124,11 @@ fn trace_log_without_key(log: &std::path::Path) -> String {
 async fn a_streaming_server_gives_a_suggestion_and_never_sees_the_key_in_logs() {
     let server = FaultyServer::start("zeta-test", rewrite()).await.unwrap();
     let (config, log) = trace_logging("trace");
-    let mut client =
-        start_client(remote_options(&server.endpoint(), json!({})), &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "trace")])
-            .await;
+    let mut client = start_client(
+        remote_options(&server.endpoint(), json!({})),
+        &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "trace")],
+    )
+    .await;
     let status = settled_status(&mut client).await;
     assert_eq!(status["state"], "ready", "{status}");
     assert!(status["message"].as_str().unwrap().contains("zeta-test"), "{status}");
@@ -126,12 +148,18 @@ async fn a_streaming_server_gives_a_suggestion_and_never_sees_the_key_in_logs() 
     assert_eq!(body["model"], "zeta-test");
     assert_eq!(body["stream"], true);
     assert_eq!(body["temperature"], 0.0);
-    assert!(body.get("n").is_none() && body.get("seed").is_none(), "greedy decoding asks for one answer: {body}");
+    assert!(
+        body.get("n").is_none() && body.get("seed").is_none(),
+        "greedy decoding asks for one answer: {body}"
+    );
     assert!(body["max_tokens"].as_u64().unwrap() > 0, "{body}");
     assert_eq!(body["stop"], json!(["<|editable_region_end|>"]));
     assert_eq!(body["cache_prompt"], true);
     let draft = body["prediction"]["content"].as_str().unwrap();
-    assert!(draft.starts_with("<|editable_region_start|>") && draft.contains("compute(3, 4)"), "{draft}");
+    assert!(
+        draft.starts_with("<|editable_region_start|>") && draft.contains("compute(3, 4)"),
+        "{draft}"
+    );
     assert!(body["prompt"].as_str().unwrap().contains("compute(1, 2, true)"), "{body}");
 
     assert_eq!(client.finish().await.unwrap(), 0);
@@ -146,7 +174,11 @@ async fn a_server_that_echoes_the_key_in_a_401_never_gets_it_into_messages_or_lo
     let server = FaultyServer::start("zeta-test", Behaviour::EchoAuthorization).await.unwrap();
     let (config, log) = trace_logging("echo");
     let options = remote_options(&server.endpoint(), json!({"retries": 0}));
-    let mut client = start_client(options, &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "trace")]).await;
+    let mut client = start_client(
+        options,
+        &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "trace")],
+    )
+    .await;
     assert_eq!(settled_status(&mut client).await["state"], "ready");
     client.open(URI, "rust", BEFORE).await.unwrap();
     let result = edit_and_ask(&mut client, 1).await;
@@ -156,21 +188,36 @@ async fn a_server_that_echoes_the_key_in_a_401_never_gets_it_into_messages_or_lo
     let request = server.completion_requests().pop().unwrap();
     assert_eq!(request.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
 
-    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    let status = client
+        .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error")
+        .await
+        .unwrap();
     let status_message = status["params"]["message"].as_str().unwrap();
-    assert!(status_message.contains("401") && status_message.contains("Bearer <hidden>"), "{status}");
+    assert!(
+        status_message.contains("401") && status_message.contains("Bearer <hidden>"),
+        "{status}"
+    );
     let shown = client
-        .wait_for(|m| m["method"] == "window/showMessage" && m["params"]["message"].as_str().is_some_and(|text| text.contains("401")))
+        .wait_for(|m| {
+            m["method"] == "window/showMessage"
+                && m["params"]["message"].as_str().is_some_and(|text| text.contains("401"))
+        })
         .await
         .unwrap();
     let shown_message = shown["params"]["message"].as_str().unwrap();
     assert!(shown_message.contains("Bearer <hidden>"), "{shown}");
     for seen in [&result, &status, &shown] {
-        assert!(!seen.to_string().contains(KEY_SECRET_PART), "the API key reached the client: {seen}");
+        assert!(
+            !seen.to_string().contains(KEY_SECRET_PART),
+            "the API key reached the client: {seen}"
+        );
     }
     assert_eq!(client.finish().await.unwrap(), 0);
     let written = trace_log_without_key(&log);
-    assert!(written.contains("401") && written.contains("Bearer <hidden>"), "the refusal is logged, redacted:\n{written}");
+    assert!(
+        written.contains("401") && written.contains("Bearer <hidden>"),
+        "the refusal is logged, redacted:\n{written}"
+    );
     let _ = std::fs::remove_dir_all(config);
 }
 
@@ -188,8 +235,14 @@ async fn an_https_server_is_trusted_only_with_its_ca() {
     client.open(URI, "rust", BEFORE).await.unwrap();
     let result = edit_and_ask(&mut client, 1).await;
     assert_eq!(result["edits"], json!([]), "{result}");
-    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
-    assert!(status["params"]["message"].as_str().unwrap().to_lowercase().contains("certificate"), "{status}");
+    let status = client
+        .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error")
+        .await
+        .unwrap();
+    assert!(
+        status["params"]["message"].as_str().unwrap().to_lowercase().contains("certificate"),
+        "{status}"
+    );
     assert!(server.completion_requests().is_empty());
     assert_eq!(client.finish().await.unwrap(), 0);
 
@@ -217,7 +270,10 @@ async fn a_server_that_refuses_the_hints_gets_requests_without_them() {
     let requests = server.completion_requests();
     assert_eq!(requests.len(), 2, "one refused, one without hints");
     assert!(requests[0].body.get("prediction").is_some());
-    assert!(requests[1].body.get("prediction").is_none() && requests[1].body.get("cache_prompt").is_none());
+    assert!(
+        requests[1].body.get("prediction").is_none()
+            && requests[1].body.get("cache_prompt").is_none()
+    );
     assert_eq!(client.finish().await.unwrap(), 0);
 }
 
@@ -243,7 +299,8 @@ async fn a_chat_format_goes_to_chat_completions_as_messages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hanging_resetting_failing_and_garbage_servers_degrade_and_recover() {
     let server = FaultyServer::start("zeta-test", rewrite()).await.unwrap();
-    let options = remote_options(&server.endpoint(), json!({"timeout_ms": 1500, "connect_timeout_ms": 500}));
+    let options =
+        remote_options(&server.endpoint(), json!({"timeout_ms": 1500, "connect_timeout_ms": 500}));
     let mut client = start_client(options, &[]).await;
     assert_eq!(settled_status(&mut client).await["state"], "ready");
     client.open(URI, "rust", BEFORE).await.unwrap();
@@ -262,23 +319,37 @@ async fn hanging_resetting_failing_and_garbage_servers_degrade_and_recover() {
         version += 1;
         let result = edit_and_ask(&mut client, version).await;
         assert_eq!(result["edits"], json!([]), "{fault:?}: {result}");
-        let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+        let status = client
+            .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error")
+            .await
+            .unwrap();
         let message = status["params"]["message"].as_str().unwrap();
-        assert!(message.contains(&server.endpoint()) && message.contains(words), "{fault:?}: {message}");
+        assert!(
+            message.contains(&server.endpoint()) && message.contains(words),
+            "{fault:?}: {message}"
+        );
         assert!(!message.contains(KEY));
 
         // Back to normal: the next edit gets its suggestion and the status says so.
-        server.set_behaviour(Behaviour::Rewrite { from: "let".to_owned(), to: "let mut".to_owned() });
+        server
+            .set_behaviour(Behaviour::Rewrite { from: "let".to_owned(), to: "let mut".to_owned() });
         version += 1;
         let result = edit_and_ask(&mut client, version).await;
-        assert!(!result["edits"].as_array().unwrap().is_empty(), "{fault:?}: no recovery: {result}");
-        client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready").await.unwrap();
+        assert!(
+            !result["edits"].as_array().unwrap().is_empty(),
+            "{fault:?}: no recovery: {result}"
+        );
+        client
+            .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready")
+            .await
+            .unwrap();
         // The documents are intact: replay the same edits on the expected text.
         for edit_version in [version - 1, version] {
             let line = ((edit_version as u32 - 1) % 3 + 1) as usize;
             let column = if edit_version <= 3 { 24 } else { 30 };
             let text = if edit_version <= 3 { ", true" } else { " " };
-            let start: usize = expected.split_inclusive('\n').take(line).map(str::len).sum::<usize>() + column;
+            let start: usize =
+                expected.split_inclusive('\n').take(line).map(str::len).sum::<usize>() + column;
             expected.insert_str(start, text);
         }
         assert_eq!(client.document_text(URI).await.unwrap(), expected);
@@ -290,7 +361,8 @@ async fn hanging_resetting_failing_and_garbage_servers_degrade_and_recover() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_server_is_reported_and_requests_stay_bounded() {
     // A port with nothing behind it.
-    let port = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let port =
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
     let endpoint = format!("http://127.0.0.1:{port}");
     let mut options = remote_options(&endpoint, json!({"connect_timeout_ms": 500}));
     options["model"]["format"] = json!("zeta");
@@ -302,7 +374,10 @@ async fn an_unreachable_server_is_reported_and_requests_stay_bounded() {
     client.open(URI, "rust", BEFORE).await.unwrap();
     let result = edit_and_ask(&mut client, 1).await;
     assert_eq!(result["edits"], json!([]));
-    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    let status = client
+        .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error")
+        .await
+        .unwrap();
     assert!(status["params"]["message"].as_str().unwrap().contains("cannot reach"), "{status}");
 
     // The server starts later: the next edit asks it which model it serves, then gets a suggestion.
@@ -313,7 +388,10 @@ async fn an_unreachable_server_is_reported_and_requests_stay_bounded() {
         .await
         .unwrap();
     assert_eq!(result["edits"][0]["text"], ", true", "{result}");
-    client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready").await.unwrap();
+    client
+        .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready")
+        .await
+        .unwrap();
     assert_eq!(server.completion_requests().pop().unwrap().body["model"], "zeta-late");
     assert_eq!(client.finish().await.unwrap(), 0);
 }
@@ -321,7 +399,10 @@ async fn an_unreachable_server_is_reported_and_requests_stay_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_most_max_in_flight_requests_are_open() {
     let server = FaultyServer::start("zeta-test", Behaviour::Hang).await.unwrap();
-    let options = remote_options(&server.endpoint(), json!({"timeout_ms": 4000, "max_in_flight": 2, "retries": 0}));
+    let options = remote_options(
+        &server.endpoint(),
+        json!({"timeout_ms": 4000, "max_in_flight": 2, "retries": 0}),
+    );
     let mut client = start_client(options, &[]).await;
     assert_eq!(settled_status(&mut client).await["state"], "ready");
     // Four documents edited at once: four prediction jobs.
@@ -359,7 +440,10 @@ async fn typing_again_closes_the_request_in_flight() {
     assert_eq!(server.open_completions(), 1, "the request for version 1 hangs");
 
     // The next request is answered at once; the hanging one stays open unless nextedit closes it.
-    server.set_behaviour(Behaviour::Rewrite { from: "compute(5, 6)".to_owned(), to: "compute(5, 6, true)".to_owned() });
+    server.set_behaviour(Behaviour::Rewrite {
+        from: "compute(5, 6)".to_owned(),
+        to: "compute(5, 6, true)".to_owned(),
+    });
     client.change(URI, 2, (2, 24, 2, 24), ", true").await.unwrap();
     server.wait_for_open_completions_at_most(0, std::time::Duration::from_secs(5)).await.unwrap();
     let result = client
@@ -367,7 +451,11 @@ async fn typing_again_closes_the_request_in_flight() {
         .await
         .unwrap();
     assert_eq!(result["edits"][0]["text"], ", true", "{result}");
-    assert_eq!(result["edits"][0]["range"]["start"], json!({"line": 3, "character": 24}), "{result}");
+    assert_eq!(
+        result["edits"][0]["range"]["start"],
+        json!({"line": 3, "character": 24}),
+        "{result}"
+    );
     assert_eq!(server.completion_requests().len(), 2, "one request per version");
     assert_eq!(client.finish().await.unwrap(), 0);
 }
@@ -385,9 +473,16 @@ async fn overload_answers_are_retried_exactly_retries_times() {
     // The answer comes once the job has given up, after its last attempt.
     let result = edit_and_ask(&mut client, 1).await;
     assert_eq!(result["edits"], json!([]), "{result}");
-    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    let status = client
+        .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error")
+        .await
+        .unwrap();
     assert!(status["params"]["message"].as_str().unwrap().contains("503"), "{status}");
-    assert_eq!(server.completion_requests().len(), retries + 1, "the first attempt and {retries} retries");
+    assert_eq!(
+        server.completion_requests().len(),
+        retries + 1,
+        "the first attempt and {retries} retries"
+    );
 
     server.set_behaviour(Behaviour::Status(401));
     let result = edit_and_ask(&mut client, 2).await;
@@ -425,11 +520,15 @@ async fn a_workspace_file_cannot_point_the_server_at_a_host() {
     let workspace = scratch("trust");
     std::fs::write(
         workspace.join("nextedit.toml"),
-        format!("[model]\nbackend = \"openai\"\n\n[openai]\nendpoint = \"{}\"\n", server.endpoint()),
+        format!(
+            "[model]\nbackend = \"openai\"\n\n[openai]\nendpoint = \"{}\"\n",
+            server.endpoint()
+        ),
     )
     .unwrap();
     let config = scratch("trust-config");
-    let mut client = TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.to_str().unwrap())]).await.unwrap();
+    let mut client =
+        TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.to_str().unwrap())]).await.unwrap();
     let root = format!("file://{}", workspace.display());
     client
         .call(
@@ -445,7 +544,12 @@ async fn a_workspace_file_cannot_point_the_server_at_a_host() {
         .unwrap();
     client.notify("initialized", json!({})).await.unwrap();
     let warning = client
-        .wait_for(|m| m["method"] == "window/showMessage" && m["params"]["message"].as_str().is_some_and(|text| text.contains("only honoured from user settings")))
+        .wait_for(|m| {
+            m["method"] == "window/showMessage"
+                && m["params"]["message"]
+                    .as_str()
+                    .is_some_and(|text| text.contains("only honoured from user settings"))
+        })
         .await
         .unwrap();
     assert!(warning["params"]["message"].as_str().unwrap().contains("nextedit.toml"), "{warning}");
@@ -458,7 +562,11 @@ async fn a_workspace_file_cannot_point_the_server_at_a_host() {
     let result = edit_and_ask(&mut client, 1).await;
     assert_eq!(result["edits"], json!([]));
     assert_eq!(client.finish().await.unwrap(), 0);
-    assert!(server.requests().is_empty(), "the workspace's endpoint was contacted: {:?}", server.requests());
+    assert!(
+        server.requests().is_empty(),
+        "the workspace's endpoint was contacted: {:?}",
+        server.requests()
+    );
     let _ = std::fs::remove_dir_all(workspace);
     let _ = std::fs::remove_dir_all(config);
 }
@@ -479,7 +587,13 @@ fn apply(text: &str, edits: &[Value]) -> String {
     };
     let mut sorted: Vec<(usize, usize, &str)> = edits
         .iter()
-        .map(|edit| (offset(&edit["range"]["start"]), offset(&edit["range"]["end"]), edit["text"].as_str().unwrap()))
+        .map(|edit| {
+            (
+                offset(&edit["range"]["start"]),
+                offset(&edit["range"]["end"]),
+                edit["text"].as_str().unwrap(),
+            )
+        })
         .collect();
     sorted.sort_by_key(|edit| std::cmp::Reverse(edit.0));
     let mut out = text.to_owned();
@@ -513,30 +627,31 @@ async fn a_real_inference_server_suggests_survives_a_kill_mid_stream_and_recover
     client.open(uri, "python", before).await.unwrap();
     client.change(uri, 1, (1, 4, 1, 9), "w").await.unwrap();
     let current = client.document_text(uri).await.unwrap();
-    let ask = |version: i32, line: u32, character: u32| {
-        json!({"textDocument": {"uri": uri, "version": version}, "position": {"line": line, "character": character}})
-    };
+    let ask = |version: i32, line: u32, character: u32| json!({"textDocument": {"uri": uri, "version": version}, "position": {"line": line, "character": character}});
     let result = client.call("textDocument/copilotInlineEdit", ask(1, 1, 5)).await.unwrap();
     let edits = result["edits"].as_array().unwrap();
     assert!(!edits.is_empty(), "no suggestion from the inference server: {result}");
     let first_suggestion = ranges_and_texts(edits);
     let after = apply(&current, edits);
-    let tree = nextedit::syntax::parse_str(nextedit_grammars::by_id("python").unwrap(), &after).unwrap();
+    let tree =
+        nextedit::syntax::parse_str(nextedit_grammars::by_id("python").unwrap(), &after).unwrap();
     assert_eq!(nextedit::syntax::count_errors_in_range(&tree, 0..after.len()), 0, "{after}");
 
     // Kill the server once its answer has started streaming.
     proxy.set_mode(ProxyMode::HoldAfterFirstEvent);
     let held = proxy.held();
     client.change(uri, 2, (2, 4, 2, 10), "h").await.unwrap();
-    let id = client
-        .send_request("textDocument/copilotInlineEdit", ask(2, 2, 5))
+    let id = client.send_request("textDocument/copilotInlineEdit", ask(2, 2, 5)).await.unwrap();
+    tokio::time::timeout(nextedit_tests::WAIT, held)
         .await
-        .unwrap();
-    tokio::time::timeout(nextedit_tests::WAIT, held).await.expect("the answer never started streaming");
+        .expect("the answer never started streaming");
     inference.kill().await.unwrap();
     let response = client.response(id).await.unwrap();
     assert_eq!(response["result"]["edits"], json!([]), "{response}");
-    let status = client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error").await.unwrap();
+    let status = client
+        .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "error")
+        .await
+        .unwrap();
     assert!(status["params"]["message"].as_str().unwrap().contains("broke off"), "{status}");
 
     // Back on the same port, the server predicts again. Statuses sent so far are dropped, so that
@@ -552,11 +667,21 @@ async fn a_real_inference_server_suggests_survives_a_kill_mid_stream_and_recover
     client.open(uri, "python", before).await.unwrap();
     client.change(uri, 1, (1, 4, 1, 9), "w").await.unwrap();
     let result = client.call("textDocument/copilotInlineEdit", ask(1, 1, 5)).await.unwrap();
-    assert!(proxy.completion_requests() > forwarded_before_restart, "no request reached the restarted server");
+    assert!(
+        proxy.completion_requests() > forwarded_before_restart,
+        "no request reached the restarted server"
+    );
     // `ready` follows the first complete answer after the failure, so the new server answered.
-    client.wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready").await.unwrap();
+    client
+        .wait_for(|m| m["method"] == "nextedit/status" && m["params"]["state"] == "ready")
+        .await
+        .unwrap();
     let edits = result["edits"].as_array().unwrap();
-    assert_eq!(ranges_and_texts(edits), first_suggestion, "the restarted server's suggestion: {result}");
+    assert_eq!(
+        ranges_and_texts(edits),
+        first_suggestion,
+        "the restarted server's suggestion: {result}"
+    );
     assert_eq!(client.finish().await.unwrap(), 0);
     inference.kill().await.unwrap();
 }

@@ -6,7 +6,8 @@ use serde_json::json;
 const SECRET: &str = "SECRET_d0c_t3xt_4815162342";
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    let directory = std::env::temp_dir().join(format!("nextedit-security-{name}-{}", std::process::id()));
+    let directory =
+        std::env::temp_dir().join(format!("nextedit-security-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
     std::fs::create_dir_all(&directory).unwrap();
     directory
@@ -15,15 +16,26 @@ fn scratch(name: &str) -> std::path::PathBuf {
 /// Opens a document with a secret in it, edits it and asks for suggestions through every route.
 async fn exercise(client: &mut TestClient) {
     let uri = "file:///w/secret.py";
-    client.open(uri, "python", &format!("token = \"{SECRET}\"\ncount = 1\nprint(count)\n")).await.unwrap();
+    client
+        .open(uri, "python", &format!("token = \"{SECRET}\"\ncount = 1\nprint(count)\n"))
+        .await
+        .unwrap();
     client.change(uri, 1, (1, 0, 1, 5), "total").await.unwrap();
     ask_for_suggestions(client, uri, 1, json!({"line": 1, "character": 5})).await;
 }
 
 /// Asks for the suggestion at `position` as an inline edit and as a code action.
-async fn ask_for_suggestions(client: &mut TestClient, uri: &str, version: i32, position: serde_json::Value) {
+async fn ask_for_suggestions(
+    client: &mut TestClient,
+    uri: &str,
+    version: i32,
+    position: serde_json::Value,
+) {
     client
-        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": uri, "version": version}, "position": position}))
+        .call(
+            "textDocument/copilotInlineEdit",
+            json!({"textDocument": {"uri": uri, "version": version}, "position": position}),
+        )
         .await
         .unwrap();
     client
@@ -91,7 +103,11 @@ fn socket_table(pid: u32, table: &str) -> Vec<(String, String)> {
     let inode_column = if table == "unix" { 6 } else { 9 };
     text.lines()
         .skip(1)
-        .filter_map(|line| line.split_whitespace().nth(inode_column).map(|inode| (inode.to_owned(), line.trim().to_owned())))
+        .filter_map(|line| {
+            line.split_whitespace()
+                .nth(inode_column)
+                .map(|inode| (inode.to_owned(), line.trim().to_owned()))
+        })
         .collect()
 }
 
@@ -124,8 +140,13 @@ fn scan_process(pid: u32, own_network_namespace: bool, watched: &mut Watched) {
     // before is in the table read next.
     let descriptors = socket_descriptors(pid);
     if !descriptors.is_empty() {
-        let unix: Vec<String> = socket_table(pid, "unix").into_iter().map(|(inode, _)| inode).collect();
-        let inet: Vec<String> = INET_TABLES.iter().flat_map(|table| socket_table(pid, table)).map(|(inode, _)| inode).collect();
+        let unix: Vec<String> =
+            socket_table(pid, "unix").into_iter().map(|(inode, _)| inode).collect();
+        let inet: Vec<String> = INET_TABLES
+            .iter()
+            .flat_map(|table| socket_table(pid, table))
+            .map(|(inode, _)| inode)
+            .collect();
         for (fd, inode) in descriptors {
             let is_inet = inet.contains(&inode);
             // A socket that is in no table may have been closed, or replaced under the same
@@ -136,7 +157,9 @@ fn scan_process(pid: u32, own_network_namespace: bool, watched: &mut Watched) {
                     && !socket_table(pid, "unix").iter().any(|(known, _)| *known == inode)
             };
             let seen = format!("fd {fd}: socket:[{inode}]");
-            if !watched.network_sockets.contains(&seen) && (is_inet || (!unix.contains(&inode) && still_unknown())) {
+            if !watched.network_sockets.contains(&seen)
+                && (is_inet || (!unix.contains(&inode) && still_unknown()))
+            {
                 watched.network_sockets.push(seen);
             }
         }
@@ -190,13 +213,21 @@ async fn default_settings_open_no_network_socket() {
     let config = scratch("sockets");
     let isolated = can_unshare_the_network();
     if !isolated {
-        eprintln!("note: `unshare --net` is not available (it needs root); watching the sockets only");
+        eprintln!(
+            "note: `unshare --net` is not available (it needs root); watching the sockets only"
+        );
     }
     let launcher: &[&str] = if isolated { &["unshare", "--net", "--"] } else { &[] };
-    let mut client = TestClient::spawn_through(launcher, &[], &[("XDG_CONFIG_HOME", config.to_str().unwrap())]).await.unwrap();
+    let mut client =
+        TestClient::spawn_through(launcher, &[], &[("XDG_CONFIG_HOME", config.to_str().unwrap())])
+            .await
+            .unwrap();
     let watch = ProcessWatch::start(client.pid().unwrap(), isolated);
     // Default settings: the embedded model is loaded in-process.
-    client.initialize(json!({"model": {"path": nextedit::engine::model::test_model_path().unwrap()}})).await.unwrap();
+    client
+        .initialize(json!({"model": {"path": nextedit::engine::model::test_model_path().unwrap()}}))
+        .await
+        .unwrap();
     let status = settled_status(&mut client).await;
     assert_eq!(status["state"], "ready", "the model loads without a network: {status}");
     exercise(&mut client).await;
@@ -208,8 +239,16 @@ async fn default_settings_open_no_network_socket() {
     assert!(client.document_text("file:///w/secret.py").await.unwrap().starts_with("token = "));
     let watched = watch.stop();
     assert!(watched.scans >= 2, "the process was looked at {} times", watched.scans);
-    assert!(watched.network_sockets.is_empty(), "the server had non-unix sockets open: {:?}", watched.network_sockets);
-    assert!(watched.inet_table_rows.is_empty(), "the server's network namespace has inet sockets: {:?}", watched.inet_table_rows);
+    assert!(
+        watched.network_sockets.is_empty(),
+        "the server had non-unix sockets open: {:?}",
+        watched.network_sockets
+    );
+    assert!(
+        watched.inet_table_rows.is_empty(),
+        "the server's network namespace has inet sockets: {:?}",
+        watched.inet_table_rows
+    );
     assert_eq!(client.finish().await.unwrap(), 0);
     let _ = std::fs::remove_dir_all(config);
 }
@@ -222,16 +261,42 @@ async fn document_text_never_starts_a_process() {
     let config = scratch("children");
     let marker = config.join("ran");
     let marker = marker.to_str().unwrap();
-    let mut client = TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.to_str().unwrap())]).await.unwrap();
+    let mut client =
+        TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.to_str().unwrap())]).await.unwrap();
     let watch = ProcessWatch::start(client.pid().unwrap(), false);
-    client.initialize(json!({"model": {"path": nextedit::engine::model::test_model_path().unwrap()}})).await.unwrap();
+    client
+        .initialize(json!({"model": {"path": nextedit::engine::model::test_model_path().unwrap()}}))
+        .await
+        .unwrap();
     assert_eq!(settled_status(&mut client).await["state"], "ready");
 
     let documents = [
-        ("file:///w/run.sh", "shellscript", format!("#!/bin/sh\ntouch {marker}\n$(touch {marker})\n`touch {marker}`\necho ok; touch {marker} | sh\n")),
-        ("file:///w/run.py", "python", format!("import os\nos.system(\"touch {marker}\")\nsubprocess.run([\"sh\", \"-c\", \"touch {marker}\"])\n")),
-        ("file:///w/run.rs", "rust", format!("fn main() {{\n    std::process::Command::new(\"sh\").arg(\"-c\").arg(\"touch {marker}\");\n}}\n")),
-        ("file:///w/$(touch%20x);touch%20x.sh", "shellscript", format!("touch {marker} && sh -c 'touch {marker}'\n")),
+        (
+            "file:///w/run.sh",
+            "shellscript",
+            format!(
+                "#!/bin/sh\ntouch {marker}\n$(touch {marker})\n`touch {marker}`\necho ok; touch {marker} | sh\n"
+            ),
+        ),
+        (
+            "file:///w/run.py",
+            "python",
+            format!(
+                "import os\nos.system(\"touch {marker}\")\nsubprocess.run([\"sh\", \"-c\", \"touch {marker}\"])\n"
+            ),
+        ),
+        (
+            "file:///w/run.rs",
+            "rust",
+            format!(
+                "fn main() {{\n    std::process::Command::new(\"sh\").arg(\"-c\").arg(\"touch {marker}\");\n}}\n"
+            ),
+        ),
+        (
+            "file:///w/$(touch%20x);touch%20x.sh",
+            "shellscript",
+            format!("touch {marker} && sh -c 'touch {marker}'\n"),
+        ),
     ];
     for (uri, language, text) in &documents {
         client.open(uri, language, text).await.unwrap();
@@ -269,7 +334,11 @@ fn no_code_outside_the_command_line_tools_starts_a_process() {
         "posix_spawn",
         "libc::system",
     ];
-    fn rust_files(directory: &std::path::Path, skip: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+    fn rust_files(
+        directory: &std::path::Path,
+        skip: &std::path::Path,
+        files: &mut Vec<std::path::PathBuf>,
+    ) {
         for entry in std::fs::read_dir(directory).unwrap().flatten() {
             let path = entry.path();
             if path == skip {
@@ -300,14 +369,25 @@ fn no_code_outside_the_command_line_tools_starts_a_process() {
     let tools = source.join("tools");
     let mut server_files = Vec::new();
     rust_files(&source, &tools, &mut server_files);
-    assert!(server_files.len() > 20, "the server's sources were not found under {}", source.display());
+    assert!(
+        server_files.len() > 20,
+        "the server's sources were not found under {}",
+        source.display()
+    );
     let found = found_in(&server_files);
-    assert!(found.is_empty(), "code outside server/src/tools/ can start a process:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "code outside server/src/tools/ can start a process:\n{}",
+        found.join("\n")
+    );
 
     // The same search finds the tools' own use, so it would find one elsewhere.
     let mut tool_files = Vec::new();
     rust_files(&tools, std::path::Path::new(""), &mut tool_files);
-    assert!(!found_in(&tool_files).is_empty(), "the search found nothing in server/src/tools/, where `nextedit mine` runs git");
+    assert!(
+        !found_in(&tool_files).is_empty(),
+        "the search found nothing in server/src/tools/, where `nextedit mine` runs git"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -320,16 +400,25 @@ async fn document_text_stays_out_of_logs_at_info_level() {
         format!("[log]\nlevel = \"info\"\nfile = {:?}\n", log.to_str().unwrap()),
     )
     .unwrap();
-    let mut client = TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "")]).await.unwrap();
+    let mut client =
+        TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "")])
+            .await
+            .unwrap();
     client.initialize(json!({"model": {"backend": "none"}, "bogus": true})).await.unwrap();
     exercise(&mut client).await;
     // Malformed input is logged too; its content must not be.
     let broken = format!("{{\"{SECRET}");
-    client.send_raw(format!("Content-Length: {}\r\n\r\n{broken}", broken.len()).as_bytes()).await.unwrap();
+    client
+        .send_raw(format!("Content-Length: {}\r\n\r\n{broken}", broken.len()).as_bytes())
+        .await
+        .unwrap();
     client.null_id_error().await.unwrap();
     assert_eq!(client.finish().await.unwrap(), 0);
     let written = std::fs::read_to_string(&log).unwrap();
-    assert!(written.contains("unknown setting `bogus`"), "the log file from the user config is used:\n{written}");
+    assert!(
+        written.contains("unknown setting `bogus`"),
+        "the log file from the user config is used:\n{written}"
+    );
     assert!(!written.contains(SECRET), "document text in the log:\n{written}");
     let _ = std::fs::remove_dir_all(config);
 }

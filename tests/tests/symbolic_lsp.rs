@@ -7,17 +7,26 @@ use nextedit_tests::TestClient;
 use serde_json::{Value, json};
 
 const URI: &str = "file:///project/src/counter.rs";
-const TEXT: &str = "fn main() {\n    let count = 1;\n    consume(count);\n    consume(count + 1);\n}\n";
+const TEXT: &str =
+    "fn main() {\n    let count = 1;\n    consume(count);\n    consume(count + 1);\n}\n";
 
 async fn client() -> Result<TestClient> {
-    let mut client =
-        if nextedit_tests::server_binary().exists() { TestClient::spawn(&[], &[]).await? } else { TestClient::in_process() };
+    let mut client = if nextedit_tests::server_binary().exists() {
+        TestClient::spawn(&[], &[]).await?
+    } else {
+        TestClient::in_process()
+    };
     client.initialize(json!({"model": {"backend": "none"}})).await?;
     Ok(client)
 }
 
 fn titles(actions: &Value) -> Vec<String> {
-    actions.as_array().into_iter().flatten().filter_map(|action| action["title"].as_str().map(str::to_owned)).collect()
+    actions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|action| action["title"].as_str().map(str::to_owned))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,7 +42,10 @@ async fn a_rename_is_offered_one_by_one_and_all_at_once() -> Result<()> {
     let edits = inline["edits"].as_array().cloned().unwrap_or_default();
     assert_eq!(edits.len(), 1, "{inline}");
     assert_eq!(edits[0]["text"], "total");
-    assert_eq!(edits[0]["range"], json!({"start": {"line": 2, "character": 12}, "end": {"line": 2, "character": 17}}));
+    assert_eq!(
+        edits[0]["range"],
+        json!({"start": {"line": 2, "character": 12}, "end": {"line": 2, "character": 17}})
+    );
     assert_eq!(edits[0]["source"], "rename");
 
     let actions = client
@@ -56,7 +68,10 @@ async fn a_rename_is_offered_one_by_one_and_all_at_once() -> Result<()> {
         .await?;
     let edits = chained["edits"].as_array().cloned().unwrap_or_default();
     assert_eq!(edits.len(), 1, "{chained}");
-    assert_eq!(edits[0]["range"], json!({"start": {"line": 3, "character": 12}, "end": {"line": 3, "character": 17}}));
+    assert_eq!(
+        edits[0]["range"],
+        json!({"start": {"line": 3, "character": 12}, "end": {"line": 3, "character": 17}})
+    );
     client.finish().await?;
     Ok(())
 }
@@ -70,7 +85,10 @@ async fn diagnostics_reject_and_manual_predict() -> Result<()> {
 
     // The suggestion arrives as a Hint diagnostic for editors without an inline UI.
     let diagnostics = client
-        .wait_for(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["diagnostics"].as_array().is_some_and(|d| !d.is_empty()))
+        .wait_for(|m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["diagnostics"].as_array().is_some_and(|d| !d.is_empty())
+        })
         .await?;
     let diagnostic = &diagnostics["params"]["diagnostics"][0];
     assert_eq!(diagnostic["severity"], 4);
@@ -86,14 +104,31 @@ async fn diagnostics_reject_and_manual_predict() -> Result<()> {
     let id = predicted["id"].clone();
 
     // Rejected: not offered again, and the diagnostic goes away.
-    assert_eq!(client.call("workspace/executeCommand", json!({"command": "nextedit.reject", "arguments": [id]})).await?, json!(true));
+    assert_eq!(
+        client
+            .call(
+                "workspace/executeCommand",
+                json!({"command": "nextedit.reject", "arguments": [id]})
+            )
+            .await?,
+        json!(true)
+    );
     client
-        .wait_for(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["diagnostics"].as_array().is_some_and(|d| d.is_empty()))
+        .wait_for(|m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["diagnostics"].as_array().is_some_and(|d| d.is_empty())
+        })
         .await?;
     let again = client
-        .call("workspace/executeCommand", json!({"command": "nextedit.predict", "arguments": [{"uri": URI}]}))
+        .call(
+            "workspace/executeCommand",
+            json!({"command": "nextedit.predict", "arguments": [{"uri": URI}]}),
+        )
         .await?;
-    assert!(again.is_null() || again["edits"][0]["range"]["start"]["line"] != 2, "rejected suggestion offered again: {again}");
+    assert!(
+        again.is_null() || again["edits"][0]["range"]["start"]["line"] != 2,
+        "rejected suggestion offered again: {again}"
+    );
     client.finish().await?;
     Ok(())
 }

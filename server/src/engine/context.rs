@@ -70,7 +70,12 @@ pub struct ContextBudget {
 
 impl Default for ContextBudget {
     fn default() -> ContextBudget {
-        ContextBudget { region_tokens: 160, excerpt_tokens: 480, history_tokens: 500, max_events: 6 }
+        ContextBudget {
+            region_tokens: 160,
+            excerpt_tokens: 480,
+            history_tokens: 500,
+            max_events: 6,
+        }
     }
 }
 
@@ -95,19 +100,26 @@ pub fn build(
 ) -> PredictionContext {
     let text = snapshot.rope.to_string();
     let cursor = crate::syntax::floor_char_boundary(&text, cursor);
-    let editable_region =
-        crate::syntax::grow_region(snapshot.tree.as_ref(), &text, cursor, count_tokens, budget.region_tokens);
+    let editable_region = crate::syntax::grow_region(
+        snapshot.tree.as_ref(),
+        &text,
+        cursor,
+        count_tokens,
+        budget.region_tokens,
+    );
     let excerpt = grow_lines(&text, editable_region.clone(), count_tokens, budget.excerpt_tokens);
 
     // The current file's events, newest first until the budget is spent, then oldest first.
     let timeout = std::time::Duration::from_millis(20);
     let mut events: Vec<HistoryEvent> = Vec::new();
     let mut spent = 0;
-    let own = snapshot.history.events().rev().filter(|event| !event.is_noop()).map(|event| HistoryEvent {
-        path: path.to_owned(),
-        old_text: event.old_text(),
-        new_text: event.new_text(),
-        unified_diff: event.unified_diff(2, timeout),
+    let own = snapshot.history.events().rev().filter(|event| !event.is_noop()).map(|event| {
+        HistoryEvent {
+            path: path.to_owned(),
+            old_text: event.old_text(),
+            new_text: event.new_text(),
+            unified_diff: event.unified_diff(2, timeout),
+        }
     });
     for event in own.chain(other_events.iter().rev().cloned()) {
         if events.len() >= budget.max_events {
@@ -139,16 +151,24 @@ pub fn build(
 }
 
 /// Widens `range` by whole lines, alternately above and below, while the budget allows.
-fn grow_lines(text: &str, range: Range<usize>, count_tokens: &dyn Fn(&str) -> usize, max_tokens: usize) -> Range<usize> {
+fn grow_lines(
+    text: &str,
+    range: Range<usize>,
+    count_tokens: &dyn Fn(&str) -> usize,
+    max_tokens: usize,
+) -> Range<usize> {
     let mut range = range;
     let mut used = count_tokens(&text[range.clone()]);
     let mut grow_up = true;
     let mut stuck = 0;
     while stuck < 2 {
         let candidate = if grow_up {
-            (range.start > 0).then(|| text[..range.start - 1].rfind('\n').map_or(0, |i| i + 1)..range.start)
+            (range.start > 0)
+                .then(|| text[..range.start - 1].rfind('\n').map_or(0, |i| i + 1)..range.start)
         } else {
-            (range.end < text.len()).then(|| range.end..text[range.end..].find('\n').map_or(text.len(), |i| range.end + i + 1))
+            (range.end < text.len()).then(|| {
+                range.end..text[range.end..].find('\n').map_or(text.len(), |i| range.end + i + 1)
+            })
         };
         grow_up = !grow_up;
         let Some(line) = candidate else {

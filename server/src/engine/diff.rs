@@ -12,7 +12,12 @@ use crate::text::TextEdit;
 /// The edits that turn `text[region]` into `new_region`, as byte ranges of `text`. The diff runs
 /// over words (so an edit doesn't split an identifier), bounded by `timeout`; edits separated by
 /// only whitespace are joined.
-pub fn region_edits(text: &str, region: Range<usize>, new_region: &str, timeout: Duration) -> Vec<TextEdit> {
+pub fn region_edits(
+    text: &str,
+    region: Range<usize>,
+    new_region: &str,
+    timeout: Duration,
+) -> Vec<TextEdit> {
     let old_region = &text[region.clone()];
     if old_region == new_region {
         return Vec::new();
@@ -99,9 +104,21 @@ fn middle_edit(text: &str, region: Range<usize>, new_region: &str) -> TextEdit {
 /// `capture_diff_*` functions compact their result, and that compaction (similar 2.7) can return
 /// operations out of order and mismatched (see `out_of_order_compaction_is_avoided`); the
 /// operations of the diff itself are always in order.
-pub fn diff_slices<T: Hash + Eq + Ord>(old: &[T], new: &[T], deadline: Option<Instant>) -> Vec<DiffOp> {
+pub fn diff_slices<T: Hash + Eq + Ord>(
+    old: &[T],
+    new: &[T],
+    deadline: Option<Instant>,
+) -> Vec<DiffOp> {
     let mut hook = Replace::new(Capture::new());
-    let Ok(()) = similar::algorithms::diff_deadline(Algorithm::Myers, &mut hook, old, 0..old.len(), new, 0..new.len(), deadline);
+    let Ok(()) = similar::algorithms::diff_deadline(
+        Algorithm::Myers,
+        &mut hook,
+        old,
+        0..old.len(),
+        new,
+        0..new.len(),
+        deadline,
+    );
     hook.into_inner().into_ops()
 }
 
@@ -137,14 +154,19 @@ mod tests {
 
     fn check(text: &str, new_region: &str, expected: &[(&str, &str)]) {
         let edits = region_edits(text, 0..text.len(), new_region, Duration::from_millis(50));
-        let got: Vec<(&str, &str)> = edits.iter().map(|e| (&text[e.range.clone()], e.new_text.as_str())).collect();
+        let got: Vec<(&str, &str)> =
+            edits.iter().map(|e| (&text[e.range.clone()], e.new_text.as_str())).collect();
         assert_eq!(got, expected);
         assert_eq!(crate::engine::validate::apply_edits(text, &edits).unwrap(), new_region);
     }
 
     #[test]
     fn word_level_minimal_edits() {
-        check("let count = 1;\nlet b = count;\n", "let count = 1;\nlet b = total;\n", &[("count", "total")]);
+        check(
+            "let count = 1;\nlet b = count;\n",
+            "let count = 1;\nlet b = total;\n",
+            &[("count", "total")],
+        );
         check("f(a, b)\n", "f(a, b, timeout)\n", &[("", ", timeout")]);
         check("x = 1\ny = 2\n", "x = 1\ny = 2\nz = 3\n", &[("", "z = 3\n")]);
         check("same\n", "same\n", &[]);

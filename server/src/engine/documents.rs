@@ -80,7 +80,9 @@ pub enum SyncError {
 impl std::fmt::Display for SyncError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SyncError::UnknownDocument(uri) => write!(f, "change for a document that is not open: {uri}"),
+            SyncError::UnknownDocument(uri) => {
+                write!(f, "change for a document that is not open: {uri}")
+            }
             SyncError::StaleVersion { uri, current, received } => {
                 write!(f, "change for {uri} has version {received}, not newer than {current}")
             }
@@ -112,7 +114,14 @@ impl Documents {
         let history = History::new(self.history_config);
         self.documents.insert(
             uri.to_owned(),
-            OpenDocument { document, syntax, history, unpredictable, held: BTreeMap::new(), consecutive_versions: true },
+            OpenDocument {
+                document,
+                syntax,
+                history,
+                unpredictable,
+                held: BTreeMap::new(),
+                consecutive_versions: true,
+            },
         );
     }
 
@@ -154,11 +163,16 @@ impl Documents {
         };
         let current = open.document.version;
         if version <= current || open.held.contains_key(&version) {
-            return Err(SyncError::StaleVersion { uri: uri.to_owned(), current, received: version });
+            return Err(SyncError::StaleVersion {
+                uri: uri.to_owned(),
+                current,
+                received: version,
+            });
         }
         let skips = version > current.saturating_add(1);
         if skips && open.consecutive_versions && open.held.len() < MAX_HELD_CHANGES {
-            open.held.insert(version, HeldChange { changes: changes.to_vec(), encoding, received: now });
+            open.held
+                .insert(version, HeldChange { changes: changes.to_vec(), encoding, received: now });
             return Ok(ChangeOutcome::Held);
         }
         let (older, newer) = if skips {
@@ -208,7 +222,14 @@ impl Documents {
     }
 
     /// Applies one change whose version is known to be newer than the document's.
-    fn apply_now(&mut self, uri: &str, version: i32, changes: &[TextChange], encoding: PositionEncoding, now: Instant) {
+    fn apply_now(
+        &mut self,
+        uri: &str,
+        version: i32,
+        changes: &[TextChange],
+        encoding: PositionEncoding,
+        now: Instant,
+    ) {
         let Some(open) = self.documents.get_mut(uri) else { return };
         for change in changes {
             let before = open.document.rope().clone();
@@ -227,8 +248,9 @@ impl Documents {
             if open.unpredictable.is_some() {
                 open.syntax = None;
             } else if open.syntax.is_none() {
-                open.syntax = nextedit_grammars::for_document(&open.document.language_id, uri_path(uri))
-                    .and_then(|language| SyntaxTree::new(language, open.document.rope()));
+                open.syntax =
+                    nextedit_grammars::for_document(&open.document.language_id, uri_path(uri))
+                        .and_then(|language| SyntaxTree::new(language, open.document.rope()));
             }
         }
         // The tree was shifted by each change (`edit` is cheap); the reparse itself waits for the
@@ -303,7 +325,10 @@ impl Documents {
 
 fn unpredictable_reason(text: &str) -> Option<String> {
     if text.len() > MAX_PREDICTED_FILE_BYTES {
-        return Some(format!("the file is larger than {} MB", MAX_PREDICTED_FILE_BYTES / (1024 * 1024)));
+        return Some(format!(
+            "the file is larger than {} MB",
+            MAX_PREDICTED_FILE_BYTES / (1024 * 1024)
+        ));
     }
     if text.as_bytes().contains(&0) {
         return Some("the file looks binary".to_owned());
@@ -364,7 +389,10 @@ mod tests {
         documents.open(uri, "rust", 0, "fn a() {}\n");
         assert!(documents.detach_reparse(uri).is_none(), "a fresh tree needs no reparse");
         let insert = |text: &str| TextChange {
-            range: Some(crate::text::PositionRange::new(crate::text::Position::new(0, 9), crate::text::Position::new(0, 9))),
+            range: Some(crate::text::PositionRange::new(
+                crate::text::Position::new(0, 9),
+                crate::text::Position::new(0, 9),
+            )),
             text: text.to_owned(),
         };
         let now = Instant::now();
@@ -386,7 +414,10 @@ mod tests {
     /// An insertion of `text` at the start of the document.
     fn at_start(text: &str) -> TextChange {
         let start = crate::text::Position::new(0, 0);
-        TextChange { range: Some(crate::text::PositionRange::new(start, start)), text: text.to_owned() }
+        TextChange {
+            range: Some(crate::text::PositionRange::new(start, start)),
+            text: text.to_owned(),
+        }
     }
 
     fn text_and_version(documents: &Documents, uri: &str) -> (String, i32) {
@@ -408,7 +439,10 @@ mod tests {
         assert_eq!(change(&mut documents, 5, "d"), Ok(ChangeOutcome::Held));
         assert_eq!(change(&mut documents, 4, "c"), Ok(ChangeOutcome::Held));
         assert_eq!(text_and_version(&documents, uri), ("ax\n".to_owned(), 2));
-        assert!(matches!(change(&mut documents, 5, "d"), Err(SyncError::StaleVersion { .. })), "a held version is not taken twice");
+        assert!(
+            matches!(change(&mut documents, 5, "d"), Err(SyncError::StaleVersion { .. })),
+            "a held version is not taken twice"
+        );
         assert_eq!(change(&mut documents, 3, "b"), Ok(ChangeOutcome::Applied { version: 5 }));
         assert_eq!(text_and_version(&documents, uri), ("dcbax\n".to_owned(), 5));
         assert!(matches!(change(&mut documents, 4, "late"), Err(SyncError::StaleVersion { .. })));
@@ -431,12 +465,19 @@ mod tests {
         assert_eq!(change(&mut documents, 3, "a", start), Ok(ChangeOutcome::Held));
         let later = start + Duration::from_millis(10);
         assert_eq!(change(&mut documents, 5, "b", later), Ok(ChangeOutcome::Held));
-        assert_eq!(documents.release_held(uri, start - Duration::from_millis(1)), None, "nothing waited that long yet");
+        assert_eq!(
+            documents.release_held(uri, start - Duration::from_millis(1)),
+            None,
+            "nothing waited that long yet"
+        );
         // The release applies every held change, in order.
         assert_eq!(documents.release_held(uri, start), Some(5));
         assert_eq!(text_and_version(&documents, uri), ("bax\n".to_owned(), 5));
         // From then on gaps are not waited for.
-        assert_eq!(change(&mut documents, 8, "c", later), Ok(ChangeOutcome::Applied { version: 8 }));
+        assert_eq!(
+            change(&mut documents, 8, "c", later),
+            Ok(ChangeOutcome::Applied { version: 8 })
+        );
         assert_eq!(text_and_version(&documents, uri), ("cbax\n".to_owned(), 8));
     }
 
@@ -448,11 +489,23 @@ mod tests {
         let now = Instant::now();
         // Version 2 never comes; 3..=34 wait for it, and one more releases them all.
         for version in 3..3 + MAX_HELD_CHANGES as i32 {
-            let outcome = documents.apply_changes(uri, version, &[at_start(&format!("{version} "))], PositionEncoding::Utf8, now);
+            let outcome = documents.apply_changes(
+                uri,
+                version,
+                &[at_start(&format!("{version} "))],
+                PositionEncoding::Utf8,
+                now,
+            );
             assert_eq!(outcome, Ok(ChangeOutcome::Held));
         }
         let last = 3 + MAX_HELD_CHANGES as i32;
-        let outcome = documents.apply_changes(uri, last, &[at_start(&format!("{last} "))], PositionEncoding::Utf8, now);
+        let outcome = documents.apply_changes(
+            uri,
+            last,
+            &[at_start(&format!("{last} "))],
+            PositionEncoding::Utf8,
+            now,
+        );
         assert_eq!(outcome, Ok(ChangeOutcome::Applied { version: last }));
         let (text, version) = text_and_version(&documents, uri);
         assert_eq!(version, last);
@@ -467,14 +520,25 @@ mod tests {
             ("fn main() {}\n".to_owned(), None),
             ("a".repeat(MAX_PREDICTED_FILE_BYTES + 1), Some("the file is larger than 5 MB")),
             ("x\u{0}y".to_owned(), Some("the file looks binary")),
-            (format!("a\n{}\n", "b".repeat(MAX_PREDICTED_LINE_BYTES + 1)), Some("the file has a line longer than 100000 bytes")),
+            (
+                format!("a\n{}\n", "b".repeat(MAX_PREDICTED_LINE_BYTES + 1)),
+                Some("the file has a line longer than 100000 bytes"),
+            ),
             (nested(MAX_PREDICTED_NESTING), None),
             (nested(MAX_PREDICTED_NESTING + 1), Some("brackets nest deeper than 500 levels")),
             // Closing brackets never go below zero, so stray ones don't hide deep nesting.
-            (format!("{}{}", ")".repeat(1000), "(".repeat(MAX_PREDICTED_NESTING + 1)), Some("brackets nest deeper than 500 levels")),
+            (
+                format!("{}{}", ")".repeat(1000), "(".repeat(MAX_PREDICTED_NESTING + 1)),
+                Some("brackets nest deeper than 500 levels"),
+            ),
         ];
         for (text, expected) in cases {
-            assert_eq!(unpredictable_reason(&text).as_deref(), expected, "{}", &text[..text.len().min(40)]);
+            assert_eq!(
+                unpredictable_reason(&text).as_deref(),
+                expected,
+                "{}",
+                &text[..text.len().min(40)]
+            );
         }
     }
 
@@ -484,11 +548,15 @@ mod tests {
         documents.open("file:///w/a.py", "python", 0, "x = 1\n");
         assert!(documents.get("file:///w/a.py").unwrap().syntax.is_some());
         let deep = TextChange { range: None, text: format!("x = {}\n", "(".repeat(600)) };
-        documents.apply_changes("file:///w/a.py", 1, &[deep], PositionEncoding::Utf16, Instant::now()).unwrap();
+        documents
+            .apply_changes("file:///w/a.py", 1, &[deep], PositionEncoding::Utf16, Instant::now())
+            .unwrap();
         let open = documents.get("file:///w/a.py").unwrap();
         assert!(open.unpredictable.is_some() && open.syntax.is_none());
         let small = TextChange { range: None, text: "y = 2\n".to_owned() };
-        documents.apply_changes("file:///w/a.py", 2, &[small], PositionEncoding::Utf16, Instant::now()).unwrap();
+        documents
+            .apply_changes("file:///w/a.py", 2, &[small], PositionEncoding::Utf16, Instant::now())
+            .unwrap();
         let open = documents.get("file:///w/a.py").unwrap();
         assert!(open.unpredictable.is_none() && open.syntax.is_some());
     }

@@ -207,7 +207,13 @@ impl Engine {
         changes: &[TextChange],
         encoding: PositionEncoding,
     ) -> Result<(), SyncError> {
-        match lock(&self.shared.documents).apply_changes(uri, version, changes, encoding, Instant::now())? {
+        match lock(&self.shared.documents).apply_changes(
+            uri,
+            version,
+            changes,
+            encoding,
+            Instant::now(),
+        )? {
             ChangeOutcome::Applied { version } => self.schedule(uri, version),
             ChangeOutcome::Held => {
                 tracing::debug!(uri, version, "change arrived before an earlier version; held");
@@ -234,10 +240,16 @@ impl Engine {
         let uri = uri.to_owned();
         let task = async move {
             tokio::time::sleep(documents::HOLD_OUT_OF_ORDER).await;
-            let deadline = Instant::now().checked_sub(documents::HOLD_OUT_OF_ORDER).unwrap_or_else(Instant::now);
+            let deadline = Instant::now()
+                .checked_sub(documents::HOLD_OUT_OF_ORDER)
+                .unwrap_or_else(Instant::now);
             let released = lock(&engine.shared.documents).release_held(&uri, deadline);
             if let Some(version) = released {
-                tracing::debug!(uri, version, "held changes applied without the versions they waited for");
+                tracing::debug!(
+                    uri,
+                    version,
+                    "held changes applied without the versions they waited for"
+                );
                 engine.schedule(&uri, version);
             }
         };
@@ -265,7 +277,10 @@ impl Engine {
             let had_suggestion = entry.best.take().is_some();
             entry.status.send_replace(JobStatus { version, done: false });
             if had_suggestion {
-                self.notify(EngineEvent::SuggestionChanged { uri: uri.to_owned(), suggestion: None });
+                self.notify(EngineEvent::SuggestionChanged {
+                    uri: uri.to_owned(),
+                    suggestion: None,
+                });
             }
             entry.generation
         };
@@ -290,7 +305,10 @@ impl Engine {
     ) -> Option<(Proposal, DocumentSnapshot)> {
         let engine = self.clone();
         let uri = uri.to_owned();
-        let job = tokio::spawn(async move { engine.run_job(&uri, version, cursor, &cancel, debounce).await });
+        let job =
+            tokio::spawn(
+                async move { engine.run_job(&uri, version, cursor, &cancel, debounce).await },
+            );
         job.await.unwrap_or_else(|error| {
             tracing::error!("prediction job failed: {error}");
             None
@@ -322,7 +340,9 @@ impl Engine {
         }
         let mut snapshot = lock(&self.shared.documents).snapshot(uri)?;
         snapshot.cursor = cursor;
-        if snapshot.version != version || self.with_documents(|d| d.get(uri).is_some_and(|open| open.unpredictable.is_some())) {
+        if snapshot.version != version
+            || self.with_documents(|d| d.get(uri).is_some_and(|open| open.unpredictable.is_some()))
+        {
             return None;
         }
         let settings = self.settings();
@@ -334,9 +354,11 @@ impl Engine {
             let started = Instant::now();
             let symbolic = self.symbolic_proposals(&snapshot);
             tracing::debug!(elapsed = ?started.elapsed(), count = symbolic.len(), "symbolic engine");
-            candidates.extend(symbolic.into_iter().filter(|p| p.score >= settings.symbolic.min_score));
+            candidates
+                .extend(symbolic.into_iter().filter(|p| p.score >= settings.symbolic.min_score));
         }
-        let symbolic_wins = candidates.iter().any(|p| p.score >= settings.symbolic.prefer_over_model);
+        let symbolic_wins =
+            candidates.iter().any(|p| p.score >= settings.symbolic.prefer_over_model);
         // A proposal below `prefer_over_model` (a rename while the new name may still be being
         // typed) waits for the debounce even without a model: the next keystroke supersedes it.
         // Without a model and without a proposal there is nothing to wait for.
@@ -360,7 +382,12 @@ impl Engine {
     }
 
     /// Model proposals: context -> prompt -> model -> parse -> diff -> checks.
-    async fn model_proposals(&self, snapshot: &DocumentSnapshot, settings: &Settings, cancel: &CancelFlag) -> Vec<Proposal> {
+    async fn model_proposals(
+        &self,
+        snapshot: &DocumentSnapshot,
+        settings: &Settings,
+        cancel: &CancelFlag,
+    ) -> Vec<Proposal> {
         let ModelSlot::Ready(backend) = self.model() else { return Vec::new() };
         if snapshot.history.last().is_none() {
             // Nothing to go on before the user's first edit.
@@ -372,7 +399,9 @@ impl Engine {
             self.notify(EngineEvent::Problem { message: format!("nextedit: {message}") });
             return Vec::new();
         }
-        let Some(request) = self.model_request(snapshot, settings, backend.as_ref(), cancel) else { return Vec::new() };
+        let Some(request) = self.model_request(snapshot, settings, backend.as_ref(), cancel) else {
+            return Vec::new();
+        };
         let (format, built, context_text, request) = request;
         let generation = match backend.generate(request).await {
             Ok(generation) => generation,
@@ -380,7 +409,10 @@ impl Engine {
                 tracing::warn!("model generation failed: {error}");
                 self.notify(EngineEvent::Problem { message: format!("nextedit: {error}") });
                 if !self.shared.model_failing.swap(true, Ordering::Relaxed) {
-                    self.notify(EngineEvent::ModelHealth { state: "error", message: Some(error.to_string()) });
+                    self.notify(EngineEvent::ModelHealth {
+                        state: "error",
+                        message: Some(error.to_string()),
+                    });
                 }
                 return Vec::new();
             }
@@ -410,13 +442,24 @@ impl Engine {
                     continue;
                 }
             };
-            let edits = diff::region_edits(&context_text, built.region.clone(), &new_region, Duration::from_millis(20));
+            let edits = diff::region_edits(
+                &context_text,
+                built.region.clone(),
+                &new_region,
+                Duration::from_millis(20),
+            );
             if let Err(rejection) = validate::check(&input, &edits) {
                 tracing::debug!("model proposal dropped: {}", rejection.as_str());
                 continue;
             }
             let score = candidate.mean_logprob.exp().clamp(0.0, 1.0);
-            proposals.push(Proposal { edits, cursor_after: None, source: suggestion::SuggestionSource::Model, score, group: Vec::new() });
+            proposals.push(Proposal {
+                edits,
+                cursor_after: None,
+                source: suggestion::SuggestionSource::Model,
+                score,
+                group: Vec::new(),
+            });
         }
         proposals
     }
@@ -429,12 +472,21 @@ impl Engine {
         settings: &Settings,
         backend: &dyn model::ModelBackend,
         cancel: &CancelFlag,
-    ) -> Option<(Box<dyn prompt::PromptFormat + Send + Sync>, prompt::BuiltPrompt, String, model::GenerationRequest)> {
+    ) -> Option<(
+        Box<dyn prompt::PromptFormat + Send + Sync>,
+        prompt::BuiltPrompt,
+        String,
+        model::GenerationRequest,
+    )> {
         let count_tokens = |text: &str| backend.count_tokens(text);
         let path = display_path(&snapshot.uri);
         // Other files' recent edits, as history and as snippets of where they happened.
         let (other_events, related) = self.with_documents(|documents| {
-            let recent: Vec<_> = documents.recent_events(8).into_iter().filter(|(uri, _)| *uri != snapshot.uri).collect();
+            let recent: Vec<_> = documents
+                .recent_events(8)
+                .into_iter()
+                .filter(|(uri, _)| *uri != snapshot.uri)
+                .collect();
             let events: Vec<context::HistoryEvent> = recent
                 .iter()
                 .map(|(uri, event)| context::HistoryEvent {
@@ -448,18 +500,31 @@ impl Engine {
             for (uri, event) in recent.iter().rev() {
                 let path = display_path(uri);
                 if related.len() < 2 && !related.iter().any(|snippet| snippet.path == path) {
-                    related.push(context::RelatedSnippet { path, text: event.new_text_with_context(4) });
+                    related.push(context::RelatedSnippet {
+                        path,
+                        text: event.new_text_with_context(4),
+                    });
                 }
             }
             (events, related)
         });
         let cursor = context::cursor_after_last_edit(snapshot);
-        let mut ctx = context::build(snapshot, &path, cursor, &other_events, &count_tokens, context::ContextBudget::default());
+        let mut ctx = context::build(
+            snapshot,
+            &path,
+            cursor,
+            &other_events,
+            &count_tokens,
+            context::ContextBudget::default(),
+        );
         ctx.related = related;
         let info = backend.info();
         let format = prompt::format_for(info.format, &prompt::ModelMetadata::default());
         let budget = prompt::PromptBudget {
-            max_prompt_tokens: info.context_size.saturating_sub(settings.predict.max_tokens as usize).max(256),
+            max_prompt_tokens: info
+                .context_size
+                .saturating_sub(settings.predict.max_tokens as usize)
+                .max(256),
             max_output_tokens: settings.predict.max_tokens as usize,
             ..prompt::PromptBudget::default()
         };
@@ -482,16 +547,23 @@ impl Engine {
             },
             candidates: settings.predict.candidates.max(1) as usize,
             draft: Some(built.draft.clone()),
-            resync_tokens: (settings.predict.resync_tokens > 0).then_some(settings.predict.resync_tokens as usize),
+            resync_tokens: (settings.predict.resync_tokens > 0)
+                .then_some(settings.predict.resync_tokens as usize),
             cancel: cancel.clone(),
         };
         Some((format, built, ctx.text, request))
     }
 
     /// Drops proposals that fail the checks or were rejected, and returns the best of the rest.
-    fn rank_and_check(&self, snapshot: &DocumentSnapshot, mut candidates: Vec<Proposal>) -> Option<Proposal> {
+    fn rank_and_check(
+        &self,
+        snapshot: &DocumentSnapshot,
+        mut candidates: Vec<Proposal>,
+    ) -> Option<Proposal> {
         let text = snapshot.rope.to_string();
-        candidates.sort_by(|a, b| rank_key(b).partial_cmp(&rank_key(a)).unwrap_or(std::cmp::Ordering::Equal));
+        candidates.sort_by(|a, b| {
+            rank_key(b).partial_cmp(&rank_key(a)).unwrap_or(std::cmp::Ordering::Equal)
+        });
         let rejected = lock(&self.shared.rejected).clone();
         let input = CheckInput {
             text: &text,
@@ -511,14 +583,24 @@ impl Engine {
             match validate::check(&input, &proposal.edits) {
                 Ok(()) => true,
                 Err(rejection) => {
-                    tracing::debug!(source = proposal.source.as_str(), "dropped proposal: {}", rejection.as_str());
+                    tracing::debug!(
+                        source = proposal.source.as_str(),
+                        "dropped proposal: {}",
+                        rejection.as_str()
+                    );
                     false
                 }
             }
         })
     }
 
-    fn finish_job(&self, uri: &str, version: i32, generation: u64, result: Option<(Proposal, DocumentSnapshot)>) {
+    fn finish_job(
+        &self,
+        uri: &str,
+        version: i32,
+        generation: u64,
+        result: Option<(Proposal, DocumentSnapshot)>,
+    ) {
         let suggestion = {
             let mut jobs = lock(&self.shared.jobs);
             let Some(entry) = jobs.get_mut(uri) else { return };
@@ -543,9 +625,15 @@ impl Engine {
 
     /// The suggestion for `version` of `uri` (the current version when `None`), waiting up to
     /// `timeout` for a running job.
-    pub async fn suggestion(&self, uri: &str, version: Option<i32>, timeout: Duration) -> Result<Option<Suggestion>, RequestError> {
+    pub async fn suggestion(
+        &self,
+        uri: &str,
+        version: Option<i32>,
+        timeout: Duration,
+    ) -> Result<Option<Suggestion>, RequestError> {
         self.release_held_now(uri);
-        let current = self.with_documents(|documents| documents.get(uri).map(|open| open.document.version));
+        let current =
+            self.with_documents(|documents| documents.get(uri).map(|open| open.document.version));
         let Some(current) = current else { return Err(RequestError::UnknownDocument) };
         let version = version.unwrap_or(current);
         if version < current {
@@ -561,16 +649,24 @@ impl Engine {
         let mut receiver = receiver;
         let wait = receiver.wait_for(|status| status.done || status.version > version);
         let _ = tokio::time::timeout(timeout, wait).await;
-        let now = self.with_documents(|documents| documents.get(uri).map(|open| open.document.version));
+        let now =
+            self.with_documents(|documents| documents.get(uri).map(|open| open.document.version));
         if now != Some(version) {
             return Err(RequestError::Stale);
         }
         let jobs = lock(&self.shared.jobs);
-        Ok(jobs.get(uri).and_then(|entry| entry.best.clone()).filter(|suggestion| suggestion.version == version))
+        Ok(jobs
+            .get(uri)
+            .and_then(|entry| entry.best.clone())
+            .filter(|suggestion| suggestion.version == version))
     }
 
     /// Runs a prediction now, without the debounce, and returns it. `cursor` is a byte offset.
-    pub async fn predict_now(&self, uri: &str, cursor: Option<usize>) -> Result<Option<Suggestion>, RequestError> {
+    pub async fn predict_now(
+        &self,
+        uri: &str,
+        cursor: Option<usize>,
+    ) -> Result<Option<Suggestion>, RequestError> {
         self.release_held_now(uri);
         let version = self
             .with_documents(|documents| documents.get(uri).map(|open| open.document.version))
@@ -610,9 +706,15 @@ impl Engine {
     /// The user rejected a suggestion: it is not offered again.
     pub fn reject(&self, id: u64) -> bool {
         let Some(suggestion) = self.suggestion_by_id(id) else { return false };
-        let text = self.with_documents(|documents| documents.get(&suggestion.uri).map(|open| open.document.text()));
+        let text = self.with_documents(|documents| {
+            documents.get(&suggestion.uri).map(|open| open.document.text())
+        });
         if let Some(text) = text {
-            lock(&self.shared.rejected).insert(rejection_key(&suggestion.uri, &text, suggestion.edits()));
+            lock(&self.shared.rejected).insert(rejection_key(
+                &suggestion.uri,
+                &text,
+                suggestion.edits(),
+            ));
         }
         let mut jobs = lock(&self.shared.jobs);
         if let Some(entry) = jobs.get_mut(&suggestion.uri) {
@@ -647,7 +749,9 @@ pub fn llama_config(settings: &Settings) -> Result<(model::LlamaConfig, Option<S
         .clone()
         .map(std::path::PathBuf::from)
         .or_else(model::default_model_path)
-        .ok_or("no model.path is set and no cache directory is known (set HOME or XDG_CACHE_HOME)")?;
+        .ok_or(
+            "no model.path is set and no cache directory is known (set HOME or XDG_CACHE_HOME)",
+        )?;
     let (format, warning) = format_setting(&settings.model.format);
     let config = model::LlamaConfig {
         threads: settings.model.threads.map(|threads| threads.max(1) as usize),
@@ -693,7 +797,11 @@ pub fn openai_config(settings: &Settings) -> Result<(model::OpenAiConfig, Option
         retries: openai.retries.min(10),
         max_in_flight: openai.max_in_flight.max(1) as usize,
         hints: openai.hints,
-        ca_file: openai.ca_file.clone().filter(|path| !path.is_empty()).map(std::path::PathBuf::from),
+        ca_file: openai
+            .ca_file
+            .clone()
+            .filter(|path| !path.is_empty())
+            .map(std::path::PathBuf::from),
         ..model::OpenAiConfig::new(endpoint)
     };
     Ok((config, (!warnings.is_empty()).then(|| warnings.join("; "))))
@@ -716,7 +824,10 @@ fn format_setting(format: &str) -> (Option<prompt::PromptFormatKind>, Option<Str
         "auto" | "" => (None, None),
         name => match name.parse::<prompt::PromptFormatKind>() {
             Ok(kind) => (Some(kind), None),
-            Err(_) => (None, Some(format!("unknown model.format `{name}`, detecting it from the model instead"))),
+            Err(_) => (
+                None,
+                Some(format!("unknown model.format `{name}`, detecting it from the model instead")),
+            ),
         },
     }
 }
@@ -739,7 +850,8 @@ fn rank_key(proposal: &Proposal) -> (u8, f32, i64) {
         suggestion::SuggestionSource::Model => 0,
     };
     // On a tie, the smaller change first.
-    let size: usize = proposal.edits.iter().map(|edit| edit.range.len() + edit.new_text.len()).sum();
+    let size: usize =
+        proposal.edits.iter().map(|edit| edit.range.len() + edit.new_text.len()).sum();
     (source_rank, proposal.score, -(size as i64))
 }
 
@@ -747,8 +859,13 @@ fn language_enabled(settings: &Settings, snapshot: &DocumentSnapshot) -> bool {
     if settings.predict.languages.is_empty() {
         return true;
     }
-    let id = snapshot.language.map_or(snapshot.language_id.as_str(), |language| language.id.as_str());
-    settings.predict.languages.iter().any(|language| language == id || *language == snapshot.language_id)
+    let id =
+        snapshot.language.map_or(snapshot.language_id.as_str(), |language| language.id.as_str());
+    settings
+        .predict
+        .languages
+        .iter()
+        .any(|language| language == id || *language == snapshot.language_id)
 }
 
 /// Locks a mutex, recovering from poisoning: a panic in one job must not take the server down.

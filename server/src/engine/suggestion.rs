@@ -69,8 +69,16 @@ pub fn minimize_edits(text: &str, edits: &[TextEdit]) -> Vec<TextEdit> {
                 prefix -= old[..prefix].chars().next_back().map_or(1, char::len_utf8);
             }
             let room = old.len().min(new.len()) - prefix;
-            let mut suffix = old.bytes().rev().zip(new.bytes().rev()).take(room).take_while(|(a, b)| a == b).count();
-            while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
+            let mut suffix = old
+                .bytes()
+                .rev()
+                .zip(new.bytes().rev())
+                .take(room)
+                .take_while(|(a, b)| a == b)
+                .count();
+            while !old.is_char_boundary(old.len() - suffix)
+                || !new.is_char_boundary(new.len() - suffix)
+            {
                 suffix -= 1;
             }
             while suffix > 0
@@ -80,7 +88,10 @@ pub fn minimize_edits(text: &str, edits: &[TextEdit]) -> Vec<TextEdit> {
             {
                 suffix -= old[old.len() - suffix..].chars().next().map_or(1, char::len_utf8);
             }
-            Some(TextEdit::new(edit.range.start + prefix..edit.range.end - suffix, &new[prefix..new.len() - suffix]))
+            Some(TextEdit::new(
+                edit.range.start + prefix..edit.range.end - suffix,
+                &new[prefix..new.len() - suffix],
+            ))
         })
         .filter(|edit| !(edit.range.is_empty() && edit.new_text.is_empty()))
         .collect()
@@ -108,7 +119,11 @@ pub fn summarize(text: &str, edits: &[TextEdit]) -> String {
     let old = text.get(first.range.clone()).unwrap_or_default();
     let one_line = |s: &str| {
         let collapsed: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-        if collapsed.chars().count() > 60 { format!("{}…", collapsed.chars().take(60).collect::<String>()) } else { collapsed }
+        if collapsed.chars().count() > 60 {
+            format!("{}…", collapsed.chars().take(60).collect::<String>())
+        } else {
+            collapsed
+        }
     };
     let summary = match (old.trim().is_empty(), first.new_text.trim().is_empty()) {
         (true, false) => format!("insert `{}`", one_line(&first.new_text)),
@@ -132,8 +147,14 @@ mod tests {
         assert_eq!(edits, vec![TextEdit::new(1..5, "😁")]);
         assert_eq!(minimize_edits("same", &[TextEdit::new(0..4, "same")]), vec![]);
         // Words stay whole.
-        assert_eq!(minimize_edits("x = count;", &[TextEdit::new(0..10, "x = amount;")]), vec![TextEdit::new(4..9, "amount")]);
-        assert_eq!(minimize_edits("get_item()", &[TextEdit::new(0..10, "get_items()")]), vec![TextEdit::new(0..8, "get_items")]);
+        assert_eq!(
+            minimize_edits("x = count;", &[TextEdit::new(0..10, "x = amount;")]),
+            vec![TextEdit::new(4..9, "amount")]
+        );
+        assert_eq!(
+            minimize_edits("get_item()", &[TextEdit::new(0..10, "get_items()")]),
+            vec![TextEdit::new(0..8, "get_items")]
+        );
     }
 
     #[test]

@@ -46,7 +46,10 @@ pub fn apply_edits(text: &str, edits: &[TextEdit]) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     let mut position = 0;
     for edit in edits {
-        if edit.range.start < position || edit.range.end < edit.range.start || edit.range.end > text.len() {
+        if edit.range.start < position
+            || edit.range.end < edit.range.start
+            || edit.range.end > text.len()
+        {
             return None;
         }
         out.push_str(text.get(position..edit.range.start)?);
@@ -70,8 +73,9 @@ pub fn check(input: &CheckInput<'_>, edits: &[TextEdit]) -> Result<(), Rejection
     {
         return Err(Rejection::DeletesUntouchedTrailingLines);
     }
-    if edits.iter().any(|edit| is_degenerate(input.text.get(edit.range.clone()).unwrap_or_default(), &edit.new_text))
-        || adds_doubled_lines(input.text, edits, &new_text)
+    if edits.iter().any(|edit| {
+        is_degenerate(input.text.get(edit.range.clone()).unwrap_or_default(), &edit.new_text)
+    }) || adds_doubled_lines(input.text, edits, &new_text)
     {
         return Err(Rejection::DegenerateRepetition);
     }
@@ -107,8 +111,12 @@ fn reverts_last_edit(input: &CheckInput<'_>, edits: &[TextEdit]) -> bool {
     if edits.iter().any(|edit| edit.range.start < start || edit.range.end > end) {
         return false;
     }
-    let local: Vec<TextEdit> =
-        edits.iter().map(|edit| TextEdit::new(edit.range.start - start..edit.range.end - start, edit.new_text.clone())).collect();
+    let local: Vec<TextEdit> = edits
+        .iter()
+        .map(|edit| {
+            TextEdit::new(edit.range.start - start..edit.range.end - start, edit.new_text.clone())
+        })
+        .collect();
     apply_edits(&new, &local).is_some_and(|region| region == old)
 }
 
@@ -170,7 +178,11 @@ fn line_difference<'a>(a: &'a str, b: &'a str) -> Vec<&'a str> {
 
 /// Whether a region rewrite deletes whole non-blank lines that the user didn't just edit (a
 /// model that stopped early, or one that dropped lines it should have copied).
-fn deletes_untouched_lines(input: &CheckInput<'_>, edits: &[TextEdit], region: &Range<usize>) -> bool {
+fn deletes_untouched_lines(
+    input: &CheckInput<'_>,
+    edits: &[TextEdit],
+    region: &Range<usize>,
+) -> bool {
     edits.iter().any(|edit| {
         if edit.range.start < region.start || edit.range.end > region.end.max(region.start) {
             return false;
@@ -242,7 +254,8 @@ fn is_degenerate(old: &str, new: &str) -> bool {
 /// there were: small models like to repeat the line they just copied.
 fn adds_doubled_lines(text: &str, edits: &[TextEdit], new_text: &str) -> bool {
     let (Some(first), Some(last)) = (edits.first(), edits.last()) else { return false };
-    let delta: isize = edits.iter().map(|edit| edit.new_text.len() as isize - edit.range.len() as isize).sum();
+    let delta: isize =
+        edits.iter().map(|edit| edit.new_text.len() as isize - edit.range.len() as isize).sum();
     let new_end = (last.range.end as isize + delta).max(first.range.start as isize) as usize;
     let doubled = |text: &str, span: Range<usize>| {
         // One line of context on each side.
@@ -270,7 +283,8 @@ fn adds_syntax_errors(input: &CheckInput<'_>, edits: &[TextEdit], new_text: &str
         return false;
     }
     let Some(new_tree) = parser.parse(new_text, Some(&edited)) else { return false };
-    let delta: isize = edits.iter().map(|edit| edit.new_text.len() as isize - edit.range.len() as isize).sum();
+    let delta: isize =
+        edits.iter().map(|edit| edit.new_text.len() as isize - edit.range.len() as isize).sum();
     let old_range = line_span(input.text, first.range.start..last.range.end);
     let new_end = (last.range.end as isize + delta).max(first.range.start as isize) as usize;
     let new_range = line_span(new_text, first.range.start..new_end);
@@ -280,7 +294,9 @@ fn adds_syntax_errors(input: &CheckInput<'_>, edits: &[TextEdit], new_text: &str
 /// Widens a byte range to whole lines.
 fn line_span(text: &str, range: Range<usize>) -> Range<usize> {
     let start = text[..range.start.min(text.len())].rfind('\n').map_or(0, |index| index + 1);
-    let end = text[range.end.min(text.len())..].find('\n').map_or(text.len(), |index| range.end + index + 1);
+    let end = text[range.end.min(text.len())..]
+        .find('\n')
+        .map_or(text.len(), |index| range.end + index + 1);
     start..end
 }
 
@@ -296,8 +312,12 @@ fn input_edit(text: &str, edit: &TextEdit) -> InputEdit {
     let old_end_position = point_at(text, edit.range.end);
     let new_lines = edit.new_text.matches('\n').count();
     let new_end_position = match edit.new_text.rfind('\n') {
-        Some(index) => Point { row: start_position.row + new_lines, column: edit.new_text.len() - index - 1 },
-        None => Point { row: start_position.row, column: start_position.column + edit.new_text.len() },
+        Some(index) => {
+            Point { row: start_position.row + new_lines, column: edit.new_text.len() - index - 1 }
+        }
+        None => {
+            Point { row: start_position.row, column: start_position.column + edit.new_text.len() }
+        }
     };
     InputEdit {
         start_byte: edit.range.start,
@@ -316,7 +336,9 @@ mod tests {
     use ropey::Rope;
 
     use super::*;
-    use crate::text::{Document, History, HistoryConfig, Position, PositionEncoding, PositionRange, TextChange};
+    use crate::text::{
+        Document, History, HistoryConfig, Position, PositionEncoding, PositionRange, TextChange,
+    };
 
     fn rust() -> &'static nextedit_grammars::LanguageInfo {
         nextedit_grammars::by_id("rust").expect("rust grammar")
@@ -329,40 +351,64 @@ mod tests {
         let old = document.rope().clone();
         let (sl, sc, el, ec, text) = change;
         let applied = document.apply_change(
-            &TextChange { range: Some(PositionRange::new(Position::new(sl, sc), Position::new(el, ec))), text: text.into() },
+            &TextChange {
+                range: Some(PositionRange::new(Position::new(sl, sc), Position::new(el, ec))),
+                text: text.into(),
+            },
             PositionEncoding::Utf32,
         );
         history.record(&old, document.rope(), &applied, Instant::now(), 1);
         (document.text(), history)
     }
 
-    fn check_edits(text: &str, history: &History, region: Option<Range<usize>>, edits: &[TextEdit]) -> Result<(), Rejection> {
+    fn check_edits(
+        text: &str,
+        history: &History,
+        region: Option<Range<usize>>,
+        edits: &[TextEdit],
+    ) -> Result<(), Rejection> {
         let tree = crate::syntax::parse_str(rust(), text);
-        let input = CheckInput { text, tree: tree.as_ref(), language: Some(rust()), last_event: history.last(), region };
+        let input = CheckInput {
+            text,
+            tree: tree.as_ref(),
+            language: Some(rust()),
+            last_event: history.last(),
+            region,
+        };
         check(&input, edits)
     }
 
-    const BEFORE: &str = "fn f(count: u32) -> u32 {\n    let a = count + 1;\n    let b = count * 2;\n    a + b\n}\n";
+    const BEFORE: &str =
+        "fn f(count: u32) -> u32 {\n    let a = count + 1;\n    let b = count * 2;\n    a + b\n}\n";
 
     #[test]
     fn accepts_a_plausible_edit() {
         let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
         let at = text.find("count + 1").unwrap();
-        assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "total")]), Ok(()));
+        assert_eq!(
+            check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "total")]),
+            Ok(())
+        );
     }
 
     #[test]
     fn rejects_no_op() {
         let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
         let at = text.find("count + 1").unwrap();
-        assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "count")]), Err(Rejection::NoOp));
+        assert_eq!(
+            check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "count")]),
+            Err(Rejection::NoOp)
+        );
         assert_eq!(check_edits(&text, &history, None, &[]), Err(Rejection::NoOp));
     }
 
     #[test]
     fn rejects_reverting_the_last_edit() {
         let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
-        assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(5..10, "count")]), Err(Rejection::RevertsLastEdit));
+        assert_eq!(
+            check_edits(&text, &history, None, &[TextEdit::new(5..10, "count")]),
+            Err(Rejection::RevertsLastEdit)
+        );
     }
 
     #[test]
@@ -383,11 +429,17 @@ mod tests {
         let region = 0..text.len();
         let start = text.find("    let b").unwrap();
         let edits = [TextEdit::new(start..text.len(), "")];
-        assert_eq!(check_edits(&text, &history, Some(region.clone()), &edits), Err(Rejection::DeletesUntouchedTrailingLines));
+        assert_eq!(
+            check_edits(&text, &history, Some(region.clone()), &edits),
+            Err(Rejection::DeletesUntouchedTrailingLines)
+        );
         // A line in the middle, too.
         let line = text.find("    let a").unwrap()..text.find("    let b").unwrap();
         let edits = [TextEdit::new(line, "")];
-        assert_eq!(check_edits(&text, &history, Some(region.clone()), &edits), Err(Rejection::DeletesUntouchedTrailingLines));
+        assert_eq!(
+            check_edits(&text, &history, Some(region.clone()), &edits),
+            Err(Rejection::DeletesUntouchedTrailingLines)
+        );
         let _ = region;
     }
 
@@ -396,15 +448,28 @@ mod tests {
         let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
         let at = text.find("    a + b").unwrap();
         let spam = "    a + b;\n".repeat(5);
-        assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(at..at, spam)]), Err(Rejection::DegenerateRepetition));
+        assert_eq!(
+            check_edits(&text, &history, None, &[TextEdit::new(at..at, spam)]),
+            Err(Rejection::DegenerateRepetition)
+        );
         let line = text.find("    let b").unwrap();
         assert_eq!(
-            check_edits(&text, &history, None, &[TextEdit::new(line..line, "    let b = count * 2;\n")]),
+            check_edits(
+                &text,
+                &history,
+                None,
+                &[TextEdit::new(line..line, "    let b = count * 2;\n")]
+            ),
             Err(Rejection::DegenerateRepetition)
         );
         let at = text.find("count + 1").unwrap();
         assert_eq!(
-            check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "total))))))))))))))))")]),
+            check_edits(
+                &text,
+                &history,
+                None,
+                &[TextEdit::new(at..at + 5, "total))))))))))))))))")]
+            ),
             Err(Rejection::DegenerateRepetition)
         );
     }
@@ -420,7 +485,10 @@ mod tests {
         // A file that is already broken elsewhere still accepts a clean edit.
         let broken = format!("{text}fn g( {{\n");
         let at = broken.find("count + 1").unwrap();
-        assert_eq!(check_edits(&broken, &history, None, &[TextEdit::new(at..at + 5, "total")]), Ok(()));
+        assert_eq!(
+            check_edits(&broken, &history, None, &[TextEdit::new(at..at + 5, "total")]),
+            Ok(())
+        );
         let _ = Rope::new();
     }
 
@@ -429,6 +497,9 @@ mod tests {
         let (text, history) = after_user_edit(BEFORE, (0, 5, 0, 10, "total"));
         let edits = [TextEdit::new(10..12, "x"), TextEdit::new(5..6, "y")];
         assert_eq!(check_edits(&text, &history, None, &edits), Err(Rejection::Malformed));
-        assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(0..100_000, "")]), Err(Rejection::Malformed));
+        assert_eq!(
+            check_edits(&text, &history, None, &[TextEdit::new(0..100_000, "")]),
+            Err(Rejection::Malformed)
+        );
     }
 }

@@ -34,10 +34,13 @@ where
     let (errors_tx, errors_rx) = mpsc::unbounded_channel();
     let reader_state: Arc<dyn transport::SyncSink> = state.clone();
     let initialized = state.initialized_watch();
-    let reader = tokio::spawn(transport::run_reader(input, to_server, errors_tx, reader_state, initialized));
+    let reader =
+        tokio::spawn(transport::run_reader(input, to_server, errors_tx, reader_state, initialized));
     let stop_reading = reader.abort_handle();
     let writer = tokio::spawn(async move {
-        if transport::run_writer(from_server, errors_rx, output).await == transport::WriterEnd::OutputClosed {
+        if transport::run_writer(from_server, errors_rx, output).await
+            == transport::WriterEnd::OutputClosed
+        {
             // Nobody reads the answers any more: stop reading too. Dropping the reader ends
             // tower-lsp-server's input, and so the server, as the end of input does.
             tracing::info!("the output is closed (the client is gone); stopping");
@@ -49,5 +52,9 @@ where
     // writer above).
     let saw_exit_notification = reader.await.unwrap_or(false);
     let _ = writer.await;
-    if saw_exit_notification && !state.shutdown_requested() { ExitStatus::ExitWithoutShutdown } else { ExitStatus::Clean }
+    if saw_exit_notification && !state.shutdown_requested() {
+        ExitStatus::ExitWithoutShutdown
+    } else {
+        ExitStatus::Clean
+    }
 }

@@ -20,7 +20,11 @@ pub fn range_from_lsp(range: lsp::Range) -> PositionRange {
 }
 
 /// A byte range of `rope` as an LSP range.
-pub fn range_to_lsp(rope: &Rope, range: &std::ops::Range<usize>, encoding: PositionEncoding) -> lsp::Range {
+pub fn range_to_lsp(
+    rope: &Rope,
+    range: &std::ops::Range<usize>,
+    encoding: PositionEncoding,
+) -> lsp::Range {
     lsp::Range::new(
         position_to_lsp(position::byte_to_position(rope, range.start, encoding)),
         position_to_lsp(position::byte_to_position(rope, range.end, encoding)),
@@ -28,7 +32,10 @@ pub fn range_to_lsp(rope: &Rope, range: &std::ops::Range<usize>, encoding: Posit
 }
 
 pub fn text_edit_to_lsp(rope: &Rope, edit: &TextEdit, encoding: PositionEncoding) -> lsp::TextEdit {
-    lsp::TextEdit { range: range_to_lsp(rope, &edit.range, encoding), new_text: edit.new_text.clone() }
+    lsp::TextEdit {
+        range: range_to_lsp(rope, &edit.range, encoding),
+        new_text: edit.new_text.clone(),
+    }
 }
 
 pub fn encoding_to_lsp(encoding: PositionEncoding) -> lsp::PositionEncodingKind {
@@ -130,7 +137,13 @@ mod tests {
         use lsp::PositionEncodingKind as K;
         assert_eq!(negotiate_encoding(None), PositionEncoding::Utf16);
         assert_eq!(negotiate_encoding(Some(&[K::UTF16, K::UTF32])), PositionEncoding::Utf32);
-        assert_eq!(negotiate_encoding(Some(&[K::UTF16, K::UTF32, K::UTF8])), PositionEncoding::Utf8);
-        assert_eq!(negotiate_encoding(Some(&[K::from("latin1".to_owned())])), PositionEncoding::Utf16);
+        assert_eq!(
+            negotiate_encoding(Some(&[K::UTF16, K::UTF32, K::UTF8])),
+            PositionEncoding::Utf8
+        );
+        assert_eq!(
+            negotiate_encoding(Some(&[K::from("latin1".to_owned())])),
+            PositionEncoding::Utf16
+        );
     }
 }

@@ -12,9 +12,9 @@ use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types as lsp;
 use tower_lsp_server::{Client, LanguageServer};
 
+use crate::config::BackendKind;
 use crate::config::{self, SettingsLayers, Source};
 use crate::engine::suggestion::{Suggestion, SuggestionSource, summarize};
-use crate::config::BackendKind;
 use crate::engine::{Engine, EngineEvent, ModelSlot, RequestError, model};
 use crate::lsp::proto;
 use crate::lsp::transport::SyncSink;
@@ -94,7 +94,8 @@ impl GlobalState {
 
     /// Shows an error or warning once per server run.
     fn show_once(&self, kind: lsp::MessageType, message: String) {
-        let first = self.shown_messages.lock().unwrap_or_else(|e| e.into_inner()).insert(message.clone());
+        let first =
+            self.shown_messages.lock().unwrap_or_else(|e| e.into_inner()).insert(message.clone());
         if !first {
             return;
         }
@@ -112,9 +113,13 @@ impl GlobalState {
                     return;
                 }
                 let diagnostics = suggestion.map(|s| self.diagnostics_for(&s)).unwrap_or_default();
-                let (Some(client), Ok(uri)) = (self.client(), uri.parse::<lsp::Uri>()) else { return };
+                let (Some(client), Ok(uri)) = (self.client(), uri.parse::<lsp::Uri>()) else {
+                    return;
+                };
                 if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                    handle.spawn(async move { client.publish_diagnostics(uri, diagnostics, None).await });
+                    handle.spawn(async move {
+                        client.publish_diagnostics(uri, diagnostics, None).await
+                    });
                 }
             }
             EngineEvent::Problem { message } => self.show_once(lsp::MessageType::WARNING, message),
@@ -130,10 +135,16 @@ impl GlobalState {
     }
 
     /// Sends `nextedit/status` through `runtime`, from any thread (the model supervisor's).
-    fn send_status_on(&self, runtime: &tokio::runtime::Handle, state: &str, message: Option<String>) {
+    fn send_status_on(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        state: &str,
+        message: Option<String>,
+    ) {
         if let Some(client) = self.client() {
             let status = json!({"state": state, "message": message});
-            runtime.spawn(async move { client.send_notification::<StatusNotification>(status).await });
+            runtime
+                .spawn(async move { client.send_notification::<StatusNotification>(status).await });
         }
     }
 
@@ -171,12 +182,21 @@ impl GlobalState {
     }
 
     fn tell_unpredictable(&self, uri: &str) {
-        let reason = self.engine.with_documents(|documents| documents.get(uri).and_then(|open| open.unpredictable.clone()));
+        let reason = self.engine.with_documents(|documents| {
+            documents.get(uri).and_then(|open| open.unpredictable.clone())
+        });
         if let Some(reason) = reason {
-            let first = self.told_unpredictable.lock().unwrap_or_else(|e| e.into_inner()).insert(uri.to_owned());
+            let first = self
+                .told_unpredictable
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(uri.to_owned());
             if first {
                 let name = uri.rsplit('/').next().unwrap_or(uri);
-                self.show_once(lsp::MessageType::INFO, format!("nextedit: no next-edit suggestions for {name}: {reason}"));
+                self.show_once(
+                    lsp::MessageType::INFO,
+                    format!("nextedit: no next-edit suggestions for {name}: {reason}"),
+                );
             }
         }
     }
@@ -197,28 +217,43 @@ impl SyncSink for GlobalState {
                 }
                 Err(error) => tracing::warn!("bad didOpen params: {error}"),
             },
-            "textDocument/didChange" => match serde_json::from_value::<proto::SyncDidChange>(params) {
-                Ok(params) => {
-                    let changes: Vec<TextChange> = params
-                        .content_changes
-                        .into_iter()
-                        .map(|change| TextChange { range: change.range.map(proto::range_from_lsp), text: change.text })
-                        .collect();
-                    let uri = params.text_document.uri;
-                    match self.engine.change(&uri, params.text_document.version, &changes, self.encoding()) {
-                        Ok(()) => self.tell_unpredictable(&uri),
-                        Err(error) => tracing::warn!("{error}; ignored"),
+            "textDocument/didChange" => {
+                match serde_json::from_value::<proto::SyncDidChange>(params) {
+                    Ok(params) => {
+                        let changes: Vec<TextChange> = params
+                            .content_changes
+                            .into_iter()
+                            .map(|change| TextChange {
+                                range: change.range.map(proto::range_from_lsp),
+                                text: change.text,
+                            })
+                            .collect();
+                        let uri = params.text_document.uri;
+                        match self.engine.change(
+                            &uri,
+                            params.text_document.version,
+                            &changes,
+                            self.encoding(),
+                        ) {
+                            Ok(()) => self.tell_unpredictable(&uri),
+                            Err(error) => tracing::warn!("{error}; ignored"),
+                        }
                     }
+                    Err(error) => tracing::warn!("bad didChange params: {error}"),
                 }
-                Err(error) => tracing::warn!("bad didChange params: {error}"),
-            },
-            "textDocument/didClose" => match serde_json::from_value::<proto::SyncDidClose>(params) {
-                Ok(params) => {
-                    self.engine.close(&params.text_document.uri);
-                    self.told_unpredictable.lock().unwrap_or_else(|e| e.into_inner()).remove(&params.text_document.uri);
+            }
+            "textDocument/didClose" => {
+                match serde_json::from_value::<proto::SyncDidClose>(params) {
+                    Ok(params) => {
+                        self.engine.close(&params.text_document.uri);
+                        self.told_unpredictable
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&params.text_document.uri);
+                    }
+                    Err(error) => tracing::warn!("bad didClose params: {error}"),
                 }
-                Err(error) => tracing::warn!("bad didClose params: {error}"),
-            },
+            }
             _ => {}
         }
     }
@@ -274,12 +309,23 @@ impl Server {
         }
     }
 
-    fn workspace_edit(&self, suggestion: &Suggestion, uri: &lsp::Uri, edits: Vec<lsp::TextEdit>) -> lsp::WorkspaceEdit {
+    fn workspace_edit(
+        &self,
+        suggestion: &Suggestion,
+        uri: &lsp::Uri,
+        edits: Vec<lsp::TextEdit>,
+    ) -> lsp::WorkspaceEdit {
         if self.state.support().document_changes {
-            let document = lsp::OptionalVersionedTextDocumentIdentifier { uri: uri.clone(), version: Some(suggestion.version) };
+            let document = lsp::OptionalVersionedTextDocumentIdentifier {
+                uri: uri.clone(),
+                version: Some(suggestion.version),
+            };
             let edits = edits.into_iter().map(lsp::OneOf::Left).collect();
             lsp::WorkspaceEdit {
-                document_changes: Some(lsp::DocumentChanges::Edits(vec![lsp::TextDocumentEdit { text_document: document, edits }])),
+                document_changes: Some(lsp::DocumentChanges::Edits(vec![lsp::TextDocumentEdit {
+                    text_document: document,
+                    edits,
+                }])),
                 ..lsp::WorkspaceEdit::default()
             }
         } else {
@@ -290,16 +336,23 @@ impl Server {
     }
 
     async fn copilot_inline_edit(&self, params: Value) -> Result<Value> {
-        let params: proto::InlineEditParams = serde_json::from_value(params).map_err(invalid_params)?;
+        let params: proto::InlineEditParams =
+            serde_json::from_value(params).map_err(invalid_params)?;
         let uri = params.text_document.uri;
-        let suggestion = self.state.engine.suggestion(&uri, params.text_document.version, self.request_timeout()).await;
+        let suggestion = self
+            .state
+            .engine
+            .suggestion(&uri, params.text_document.version, self.request_timeout())
+            .await;
         let suggestion = match suggestion {
             Ok(suggestion) => suggestion,
             Err(RequestError::Stale) => return Err(content_modified()),
             Err(RequestError::UnknownDocument) => return Err(unknown_document(&uri)),
         };
         let Some(suggestion) = suggestion else { return Ok(json!({"edits": []})) };
-        let Some(edits) = self.lsp_edits(&suggestion, false) else { return Err(content_modified()) };
+        let Some(edits) = self.lsp_edits(&suggestion, false) else {
+            return Err(content_modified());
+        };
         let summary = self.summary(&suggestion);
         let items: Vec<Value> = edits
             .into_iter()
@@ -317,14 +370,16 @@ impl Server {
     }
 
     async fn inline_completion(&self, params: Value) -> Result<Value> {
-        let params: proto::DocumentPositionParams = serde_json::from_value(params).map_err(invalid_params)?;
+        let params: proto::DocumentPositionParams =
+            serde_json::from_value(params).map_err(invalid_params)?;
         let uri = params.text_document.uri;
-        let suggestion = match self.state.engine.suggestion(&uri, None, self.request_timeout()).await {
-            Ok(Some(suggestion)) => suggestion,
-            Ok(None) => return Ok(json!({"items": []})),
-            Err(RequestError::Stale) => return Err(content_modified()),
-            Err(RequestError::UnknownDocument) => return Err(unknown_document(&uri)),
-        };
+        let suggestion =
+            match self.state.engine.suggestion(&uri, None, self.request_timeout()).await {
+                Ok(Some(suggestion)) => suggestion,
+                Ok(None) => return Ok(json!({"items": []})),
+                Err(RequestError::Stale) => return Err(content_modified()),
+                Err(RequestError::UnknownDocument) => return Err(unknown_document(&uri)),
+            };
         // Ghost text only fits a single insertion on the cursor's line.
         let [edit] = suggestion.edits() else { return Ok(json!({"items": []})) };
         if !edit.range.is_empty() {
@@ -368,7 +423,9 @@ fn unknown_document(uri: &str) -> Error {
 }
 
 fn id_argument(arguments: &[Value]) -> Option<u64> {
-    arguments.first().and_then(|value| value.as_u64().or_else(|| value.get("id").and_then(Value::as_u64)))
+    arguments
+        .first()
+        .and_then(|value| value.as_u64().or_else(|| value.get("id").and_then(Value::as_u64)))
 }
 
 fn workspace_root(params: &lsp::InitializeParams) -> Option<PathBuf> {
@@ -385,7 +442,11 @@ fn workspace_root(params: &lsp::InitializeParams) -> Option<PathBuf> {
 impl LanguageServer for Server {
     async fn initialize(&self, params: lsp::InitializeParams) -> Result<lsp::InitializeResult> {
         let encoding = proto::negotiate_encoding(
-            params.capabilities.general.as_ref().and_then(|general| general.position_encodings.as_deref()),
+            params
+                .capabilities
+                .general
+                .as_ref()
+                .and_then(|general| general.position_encodings.as_deref()),
         );
         *self.state.encoding.write().unwrap_or_else(|e| e.into_inner()) = encoding;
         let document_changes = params
@@ -395,9 +456,14 @@ impl LanguageServer for Server {
             .and_then(|workspace| workspace.workspace_edit.as_ref())
             .and_then(|edit| edit.document_changes)
             .unwrap_or(false);
-        let work_done_progress =
-            params.capabilities.window.as_ref().and_then(|window| window.work_done_progress).unwrap_or(false);
-        *self.state.support.write().unwrap_or_else(|e| e.into_inner()) = ClientSupport { document_changes, work_done_progress };
+        let work_done_progress = params
+            .capabilities
+            .window
+            .as_ref()
+            .and_then(|window| window.work_done_progress)
+            .unwrap_or(false);
+        *self.state.support.write().unwrap_or_else(|e| e.into_inner()) =
+            ClientSupport { document_changes, work_done_progress };
 
         {
             let mut layers = self.state.layers.lock().unwrap_or_else(|e| e.into_inner());
@@ -406,9 +472,10 @@ impl LanguageServer for Server {
                 if let Ok(text) = std::fs::read_to_string(&path) {
                     match config::parse_toml(&text) {
                         Ok(value) => layers.set_workspace(&root, value),
-                        Err(error) => {
-                            self.state.show_once(lsp::MessageType::WARNING, format!("nextedit: {}: {error}", path.display()))
-                        }
+                        Err(error) => self.state.show_once(
+                            lsp::MessageType::WARNING,
+                            format!("nextedit: {}: {error}", path.display()),
+                        ),
                     }
                 }
             }
@@ -422,15 +489,19 @@ impl LanguageServer for Server {
 
         let capabilities = lsp::ServerCapabilities {
             position_encoding: Some(proto::encoding_to_lsp(encoding)),
-            text_document_sync: Some(lsp::TextDocumentSyncCapability::Options(lsp::TextDocumentSyncOptions {
-                open_close: Some(true),
-                change: Some(lsp::TextDocumentSyncKind::INCREMENTAL),
-                ..lsp::TextDocumentSyncOptions::default()
-            })),
-            code_action_provider: Some(lsp::CodeActionProviderCapability::Options(lsp::CodeActionOptions {
-                code_action_kinds: Some(vec![lsp::CodeActionKind::REFACTOR_REWRITE]),
-                ..lsp::CodeActionOptions::default()
-            })),
+            text_document_sync: Some(lsp::TextDocumentSyncCapability::Options(
+                lsp::TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(lsp::TextDocumentSyncKind::INCREMENTAL),
+                    ..lsp::TextDocumentSyncOptions::default()
+                },
+            )),
+            code_action_provider: Some(lsp::CodeActionProviderCapability::Options(
+                lsp::CodeActionOptions {
+                    code_action_kinds: Some(vec![lsp::CodeActionKind::REFACTOR_REWRITE]),
+                    ..lsp::CodeActionOptions::default()
+                },
+            )),
             execute_command_provider: Some(lsp::ExecuteCommandOptions {
                 commands: vec![
                     COMMAND_ACCEPT.into(),
@@ -446,7 +517,10 @@ impl LanguageServer for Server {
         };
         Ok(lsp::InitializeResult {
             capabilities,
-            server_info: Some(lsp::ServerInfo { name: "nextedit".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
+            server_info: Some(lsp::ServerInfo {
+                name: "nextedit".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
             offset_encoding: None,
         })
     }
@@ -463,11 +537,18 @@ impl LanguageServer for Server {
     }
 
     async fn did_change_configuration(&self, params: lsp::DidChangeConfigurationParams) {
-        self.state.layers.lock().unwrap_or_else(|e| e.into_inner()).set(Source::DidChangeConfiguration, params.settings);
+        self.state
+            .layers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set(Source::DidChangeConfiguration, params.settings);
         self.state.apply_settings();
     }
 
-    async fn code_action(&self, params: lsp::CodeActionParams) -> Result<Option<lsp::CodeActionResponse>> {
+    async fn code_action(
+        &self,
+        params: lsp::CodeActionParams,
+    ) -> Result<Option<lsp::CodeActionResponse>> {
         let uri = params.text_document.uri;
         let timeout = self.request_timeout().min(Duration::from_secs(2));
         let suggestion = match self.state.engine.suggestion(uri.as_str(), None, timeout).await {
@@ -475,7 +556,9 @@ impl LanguageServer for Server {
             Ok(None) | Err(RequestError::UnknownDocument) => return Ok(None),
             Err(RequestError::Stale) => return Err(content_modified()),
         };
-        let Some(edits) = self.lsp_edits(&suggestion, false) else { return Err(content_modified()) };
+        let Some(edits) = self.lsp_edits(&suggestion, false) else {
+            return Err(content_modified());
+        };
         let summary = self.summary(&suggestion);
         let mut actions = vec![lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
             title: format!("Next edit: {summary}"),
@@ -485,7 +568,8 @@ impl LanguageServer for Server {
             command: Some(Self::accept_command(&suggestion)),
             ..lsp::CodeAction::default()
         })];
-        if suggestion.proposal.source == SuggestionSource::Rename && suggestion.proposal.group.len() > 1
+        if suggestion.proposal.source == SuggestionSource::Rename
+            && suggestion.proposal.group.len() > 1
             && let Some(group) = self.lsp_edits(&suggestion, true)
         {
             actions.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
@@ -499,14 +583,19 @@ impl LanguageServer for Server {
         Ok(Some(actions))
     }
 
-    async fn execute_command(&self, params: lsp::ExecuteCommandParams) -> Result<Option<lsp::LSPAny>> {
+    async fn execute_command(
+        &self,
+        params: lsp::ExecuteCommandParams,
+    ) -> Result<Option<lsp::LSPAny>> {
         match params.command.as_str() {
             COMMAND_ACCEPT => {
-                let id = id_argument(&params.arguments).ok_or_else(|| Error::invalid_params("expected a suggestion id"))?;
+                let id = id_argument(&params.arguments)
+                    .ok_or_else(|| Error::invalid_params("expected a suggestion id"))?;
                 Ok(Some(json!(self.state.engine.accept(id))))
             }
             COMMAND_REJECT => {
-                let id = id_argument(&params.arguments).ok_or_else(|| Error::invalid_params("expected a suggestion id"))?;
+                let id = id_argument(&params.arguments)
+                    .ok_or_else(|| Error::invalid_params("expected a suggestion id"))?;
                 Ok(Some(json!(self.state.engine.reject(id))))
             }
             COMMAND_PREDICT => {
@@ -517,20 +606,26 @@ impl LanguageServer for Server {
                     .and_then(Value::as_str)
                     .ok_or_else(|| Error::invalid_params("expected {uri, position}"))?
                     .to_owned();
-                let position = argument
-                    .get("position")
-                    .and_then(|position| serde_json::from_value::<lsp::Position>(position.clone()).ok());
+                let position = argument.get("position").and_then(|position| {
+                    serde_json::from_value::<lsp::Position>(position.clone()).ok()
+                });
                 let encoding = self.state.encoding();
                 let cursor = position.and_then(|position| {
                     self.state.engine.with_documents(|documents| {
                         documents.get(&uri).map(|open| {
-                            position::position_to_byte(open.document.rope(), proto::position_from_lsp(position), encoding)
+                            position::position_to_byte(
+                                open.document.rope(),
+                                proto::position_from_lsp(position),
+                                encoding,
+                            )
                         })
                     })
                 });
                 match self.state.engine.predict_now(&uri, cursor).await {
                     Ok(Some(suggestion)) => {
-                        let Some(edits) = self.lsp_edits(&suggestion, false) else { return Err(content_modified()) };
+                        let Some(edits) = self.lsp_edits(&suggestion, false) else {
+                            return Err(content_modified());
+                        };
                         Ok(Some(json!({
                             "id": suggestion.id,
                             "uri": uri,
@@ -606,10 +701,14 @@ async fn load_model(state: Arc<GlobalState>, client: Client) {
     let progress = if state.support().work_done_progress {
         let token = lsp::ProgressToken::String("nextedit/model".to_owned());
         let created = client
-            .send_request::<lsp::request::WorkDoneProgressCreate>(lsp::WorkDoneProgressCreateParams { token: token.clone() })
+            .send_request::<lsp::request::WorkDoneProgressCreate>(
+                lsp::WorkDoneProgressCreateParams { token: token.clone() },
+            )
             .await;
         match created {
-            Ok(()) => Some(client.progress(token, "nextedit: loading model").with_percentage(0).begin().await),
+            Ok(()) => Some(
+                client.progress(token, "nextedit: loading model").with_percentage(0).begin().await,
+            ),
             Err(_) => None,
         }
     } else {
@@ -694,7 +793,11 @@ fn supervise(
         let Some(state) = state.upgrade() else { return };
         match event {
             model::SupervisorEvent::Died { .. } | model::SupervisorEvent::RestartFailed { .. } => {
-                state.send_status_on(&runtime, "error", Some(model::ModelError::Restarting.to_string()));
+                state.send_status_on(
+                    &runtime,
+                    "error",
+                    Some(model::ModelError::Restarting.to_string()),
+                );
             }
             model::SupervisorEvent::Restarted { .. } => {
                 // Scheduling jobs needs the runtime too.
@@ -709,7 +812,11 @@ fn supervise(
 
 /// Connects the remote backend: no weights to load, but the server is asked which model it serves,
 /// and an unreachable server is reported (suggestions start once it answers).
-async fn load_remote_model(state: &Arc<GlobalState>, client: &Client, settings: &crate::config::Settings) {
+async fn load_remote_model(
+    state: &Arc<GlobalState>,
+    client: &Client,
+    settings: &crate::config::Settings,
+) {
     let status = |slot: &ModelSlot, message: Option<String>| json!({"state": slot.state_name(), "message": message});
     let loaded = async {
         let (config, warning) = crate::engine::openai_config(settings)?;
@@ -719,7 +826,8 @@ async fn load_remote_model(state: &Arc<GlobalState>, client: &Client, settings: 
         let endpoint = model::openai::display_endpoint(&config.endpoint);
         state.engine.set_model(ModelSlot::Loading);
         client.send_notification::<StatusNotification>(status(&ModelSlot::Loading, None)).await;
-        let (backend, warning) = model::load_openai(config).await.map_err(|error| error.to_string())?;
+        let (backend, warning) =
+            model::load_openai(config).await.map_err(|error| error.to_string())?;
         Ok::<_, String>((backend, warning, endpoint))
     };
     match loaded.await {
@@ -756,7 +864,9 @@ impl lsp::notification::Notification for StatusNotification {
 }
 
 /// Registers the custom methods next to the standard ones.
-pub fn build_service(state: Arc<GlobalState>) -> (tower_lsp_server::LspService<Server>, tower_lsp_server::ClientSocket) {
+pub fn build_service(
+    state: Arc<GlobalState>,
+) -> (tower_lsp_server::LspService<Server>, tower_lsp_server::ClientSocket) {
     tower_lsp_server::LspService::build(move |client| Server::new(client, state.clone()))
         .custom_method("textDocument/copilotInlineEdit", Server::copilot_inline_edit)
         .custom_method("textDocument/inlineCompletion", Server::inline_completion)

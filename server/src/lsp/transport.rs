@@ -15,7 +15,9 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
+};
 use tokio::sync::mpsc;
 use tower_lsp_server::jsonrpc;
 
@@ -33,7 +35,9 @@ pub(crate) enum Frame {
 }
 
 /// Reads the next frame. `Ok(None)` is a clean end of input.
-pub(crate) async fn read_frame<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<Option<Frame>> {
+pub(crate) async fn read_frame<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+) -> std::io::Result<Option<Frame>> {
     let mut content_length: Option<usize> = None;
     let mut problem: Option<String> = None;
     let mut saw_header = false;
@@ -42,7 +46,11 @@ pub(crate) async fn read_frame<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::
         line.clear();
         let read = read_header_line(reader, &mut line).await?;
         if read == 0 {
-            return Ok(if saw_header { Some(Frame::Malformed("unexpected end of input in header".into())) } else { None });
+            return Ok(if saw_header {
+                Some(Frame::Malformed("unexpected end of input in header".into()))
+            } else {
+                None
+            });
         }
         if line.len() > MAX_HEADER_LINE {
             problem.get_or_insert_with(|| "header line too long".into());
@@ -85,7 +93,9 @@ pub(crate) async fn read_frame<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::
         }
     }
     let Some(length) = content_length else {
-        return Ok(Some(Frame::Malformed(problem.unwrap_or_else(|| "missing Content-Length header".into()))));
+        return Ok(Some(Frame::Malformed(
+            problem.unwrap_or_else(|| "missing Content-Length header".into()),
+        )));
     };
     if length > MAX_CONTENT_LENGTH {
         skip_bytes(reader, length).await?;
@@ -107,7 +117,10 @@ pub(crate) async fn read_frame<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::
 }
 
 /// Reads up to and including `\n`, but stores at most `MAX_HEADER_LINE + 1` bytes of it.
-async fn read_header_line<R: AsyncBufRead + Unpin>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<usize> {
+async fn read_header_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
     let mut total = 0;
     loop {
         let available = reader.fill_buf().await?;
@@ -133,7 +146,10 @@ fn memchr_newline(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&byte| byte == b'\n')
 }
 
-async fn skip_bytes<R: AsyncBufRead + Unpin>(reader: &mut R, mut remaining: usize) -> std::io::Result<()> {
+async fn skip_bytes<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    mut remaining: usize,
+) -> std::io::Result<()> {
     while remaining > 0 {
         let available = reader.fill_buf().await?;
         if available.is_empty() {
@@ -172,7 +188,13 @@ pub(crate) enum Classified {
 pub(crate) fn classify(body: &[u8]) -> Classified {
     let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
-        Err(error) => return Classified::Invalid(error_response(Value::Null, -32700, &format!("parse error: {error}"))),
+        Err(error) => {
+            return Classified::Invalid(error_response(
+                Value::Null,
+                -32700,
+                &format!("parse error: {error}"),
+            ));
+        }
     };
     let id = value.get("id").cloned().unwrap_or(Value::Null);
     let id = if id.is_string() || id.is_number() { id } else { Value::Null };
@@ -180,14 +202,19 @@ pub(crate) fn classify(body: &[u8]) -> Classified {
         let method = value.get("method").and_then(Value::as_str).unwrap_or_default();
         let is_notification = value.get("id").is_none();
         if is_notification
-            && matches!(method, "textDocument/didOpen" | "textDocument/didChange" | "textDocument/didClose")
+            && matches!(
+                method,
+                "textDocument/didOpen" | "textDocument/didChange" | "textDocument/didClose"
+            )
         {
             let params = value.get("params").cloned().unwrap_or(Value::Null);
             return Classified::Sync { method: method.to_owned(), params };
         }
         return Classified::Forward;
     }
-    if value.get("method").is_none() && serde_json::from_value::<jsonrpc::Response>(value.clone()).is_ok() {
+    if value.get("method").is_none()
+        && serde_json::from_value::<jsonrpc::Response>(value.clone()).is_ok()
+    {
         return Classified::Forward;
     }
     Classified::Invalid(error_response(id, -32600, "invalid request: not a JSON-RPC 2.0 message"))
@@ -229,14 +256,17 @@ where
         match frame {
             Frame::Malformed(problem) => {
                 tracing::warn!("malformed frame: {problem}");
-                let response = error_response(Value::Null, -32700, &format!("parse error: {problem}"));
+                let response =
+                    error_response(Value::Null, -32700, &format!("parse error: {problem}"));
                 let _ = errors.send(encode_frame(response.to_string().as_bytes()));
             }
             Frame::Body(body) => match classify(&body) {
                 Classified::Forward => {
                     let is_exit = is_method(&body, "exit");
                     let is_initialize = !*initialized.borrow() && is_method(&body, "initialize");
-                    if forward.write_all(&encode_frame(&body)).await.is_err() || forward.flush().await.is_err() {
+                    if forward.write_all(&encode_frame(&body)).await.is_err()
+                        || forward.flush().await.is_err()
+                    {
                         break;
                     }
                     if is_exit {
@@ -285,7 +315,11 @@ pub(crate) enum WriterEnd {
 }
 
 /// Copies whole frames from tower-lsp-server's output and from `errors` to `output`.
-pub(crate) async fn run_writer<S, O>(server_output: S, mut errors: mpsc::UnboundedReceiver<Vec<u8>>, mut output: O) -> WriterEnd
+pub(crate) async fn run_writer<S, O>(
+    server_output: S,
+    mut errors: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut output: O,
+) -> WriterEnd
 where
     S: AsyncRead + Unpin,
     O: AsyncWrite + Unpin,
@@ -370,10 +404,19 @@ mod tests {
             Classified::Sync { method, .. } => format!("sync {method}"),
             Classified::Invalid(response) => format!("invalid {}", response["error"]["code"]),
         };
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#), "forward");
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{}}"#), "sync textDocument/didChange");
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#),
+            "forward"
+        );
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","method":"textDocument/didChange","params":{}}"#),
+            "sync textDocument/didChange"
+        );
         assert_eq!(kind(r#"{"jsonrpc":"2.0","id":3,"result":null}"#), "forward");
-        assert_eq!(kind(r#"{"jsonrpc":"2.0","id":1,"method":"textDocument/didChange"}"#), "forward");
+        assert_eq!(
+            kind(r#"{"jsonrpc":"2.0","id":1,"method":"textDocument/didChange"}"#),
+            "forward"
+        );
         assert_eq!(kind(r#"{"id":1,"method":"x"}"#), "invalid -32600");
         assert_eq!(kind(r#"{"jsonrpc":"2.0","id":1,"method":5}"#), "invalid -32600");
         assert_eq!(kind(r#"[1,2]"#), "invalid -32600");

@@ -21,9 +21,7 @@ pub fn count_errors_in_range(tree: &Tree, byte_range: Range<usize>) -> usize {
 /// (for messages and tests).
 pub fn error_ranges_in_range(tree: &Tree, byte_range: Range<usize>) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
-    visit_errors_in_range(tree, &byte_range, &mut |node| {
-        ranges.push(node.byte_range())
-    });
+    visit_errors_in_range(tree, &byte_range, &mut |node| ranges.push(node.byte_range()));
     ranges
 }
 

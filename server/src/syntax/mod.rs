@@ -151,11 +151,7 @@ impl SyntaxTree {
         if !self.stale && self.tree.is_some() {
             return ParseOutcome::Complete;
         }
-        let old_tree = if self.halted_parse_resumable {
-            None
-        } else {
-            self.tree.as_ref()
-        };
+        let old_tree = if self.halted_parse_resumable { None } else { self.tree.as_ref() };
         match parse_rope(&mut self.parser, text, old_tree, self.budget) {
             Some(tree) => {
                 self.tree = Some(tree);
@@ -177,7 +173,11 @@ impl SyntaxTree {
         if !self.stale && self.tree.is_some() {
             return None;
         }
-        Some(DetachedParse { language: self.language, old_tree: self.tree.clone(), budget: self.budget })
+        Some(DetachedParse {
+            language: self.language,
+            old_tree: self.tree.clone(),
+            budget: self.budget,
+        })
     }
 
     /// Installs a tree parsed by [`DetachedParse::run`] from the current text.
@@ -285,10 +285,7 @@ where
 pub fn point_at_byte(text: &Rope, byte: usize) -> Point {
     let byte = byte.min(text.len_bytes());
     let row = text.byte_to_line(byte);
-    Point {
-        row,
-        column: byte - text.line_to_byte(row),
-    }
+    Point { row, column: byte - text.line_to_byte(row) }
 }
 
 /// The [`InputEdit`] of a change, from the text before and after it.
@@ -322,10 +319,7 @@ pub fn input_edit_for_replace(
     let start_position = point_at_byte(old_text, old_byte_range.start);
     let inserted_line_breaks = ropey::str_utils::byte_to_line_idx(new_text, new_text.len());
     let new_end_position = if inserted_line_breaks == 0 {
-        Point {
-            row: start_position.row,
-            column: start_position.column + new_text.len(),
-        }
+        Point { row: start_position.row, column: start_position.column + new_text.len() }
     } else {
         let last_line_start = ropey::str_utils::line_to_byte_idx(new_text, inserted_line_breaks);
         Point {

@@ -87,9 +87,7 @@ pub fn identifiers_named<'tree, T: SourceText + ?Sized>(
             if inside
                 && node.byte_range().len() == name.len()
                 && language.is_identifier_kind(node.kind())
-                && text
-                    .text_in(node.byte_range())
-                    .is_some_and(|node_text| node_text == name)
+                && text.text_in(node.byte_range()).is_some_and(|node_text| node_text == name)
             {
                 found.push(node);
             }

@@ -72,16 +72,11 @@ fn grow_with_children(
     fits: &dyn Fn(&Range<usize>) -> bool,
 ) -> Range<usize> {
     let mut cursor = node.walk();
-    let children: Vec<Range<usize>> = node
-        .children(&mut cursor)
-        .map(|child| whole_lines(text, child.byte_range()))
-        .collect();
+    let children: Vec<Range<usize>> =
+        node.children(&mut cursor).map(|child| whole_lines(text, child.byte_range())).collect();
     let (initial_start, initial_end) = (region.start, region.end);
     let mut after = children.iter().filter(|child| child.end > initial_end);
-    let mut before = children
-        .iter()
-        .rev()
-        .filter(|child| child.start < initial_start);
+    let mut before = children.iter().rev().filter(|child| child.start < initial_start);
     let mut after_open = true;
     let mut before_open = true;
     while after_open || before_open {
@@ -147,11 +142,8 @@ fn union(a: &Range<usize>, b: &Range<usize>) -> Range<usize> {
 fn whole_lines(text: &str, range: Range<usize>) -> Range<usize> {
     let start = floor_char_boundary(text, range.start);
     let end = floor_char_boundary(text, range.end.max(range.start));
-    let lines_end = if end > start && text.as_bytes()[end - 1] == b'\n' {
-        end
-    } else {
-        line_end(text, end)
-    };
+    let lines_end =
+        if end > start && text.as_bytes()[end - 1] == b'\n' { end } else { line_end(text, end) };
     line_start(text, start)..lines_end
 }
 
@@ -162,9 +154,7 @@ fn line_start(text: &str, byte: usize) -> usize {
 
 /// The end of the line holding `byte`, after its line break (a char boundary).
 fn line_end(text: &str, byte: usize) -> usize {
-    text[byte..]
-        .find('\n')
-        .map_or(text.len(), |newline| byte + newline + 1)
+    text[byte..].find('\n').map_or(text.len(), |newline| byte + newline + 1)
 }
 
 /// The largest char boundary of `text` at or before `byte` (clamped to the text).

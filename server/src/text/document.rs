@@ -59,8 +59,18 @@ pub struct Document {
 }
 
 impl Document {
-    pub fn new(uri: impl Into<String>, language_id: impl Into<String>, version: i32, text: &str) -> Document {
-        Document { uri: uri.into(), language_id: language_id.into(), version, rope: Rope::from_str(text) }
+    pub fn new(
+        uri: impl Into<String>,
+        language_id: impl Into<String>,
+        version: i32,
+        text: &str,
+    ) -> Document {
+        Document {
+            uri: uri.into(),
+            language_id: language_id.into(),
+            version,
+            rope: Rope::from_str(text),
+        }
     }
 
     pub fn rope(&self) -> &Rope {
@@ -72,7 +82,11 @@ impl Document {
     }
 
     /// Applies one change, clamping its range to the document (see [`position_to_char`]).
-    pub fn apply_change(&mut self, change: &TextChange, encoding: PositionEncoding) -> AppliedChange {
+    pub fn apply_change(
+        &mut self,
+        change: &TextChange,
+        encoding: PositionEncoding,
+    ) -> AppliedChange {
         let (start_char, end_char) = match change.range {
             Some(range) => {
                 let start = position_to_char(&self.rope, range.start, encoding);
@@ -138,7 +152,8 @@ mod tests {
 
     #[test]
     fn applies_incremental_and_full_changes() {
-        let mut document = Document::new("file:///a.rs", "rust", 1, "fn main() {\r\n    let 😀 = 1;\r\n}\r\n");
+        let mut document =
+            Document::new("file:///a.rs", "rust", 1, "fn main() {\r\n    let 😀 = 1;\r\n}\r\n");
         let applied = document.apply_change(&change(1, 8, 1, 10, "x"), PositionEncoding::Utf16);
         assert_eq!(document.text(), "fn main() {\r\n    let x = 1;\r\n}\r\n");
         assert_eq!(applied.start_point, BytePoint { row: 1, column: 8 });
@@ -148,7 +163,8 @@ mod tests {
         document.apply_change(&change(9, 0, 9, 0, "// end"), PositionEncoding::Utf8);
         assert_eq!(document.text(), "fn main() {\r\n    let x = 1;\r\n}\r\n// end");
 
-        document.apply_change(&TextChange { range: None, text: "new".into() }, PositionEncoding::Utf16);
+        document
+            .apply_change(&TextChange { range: None, text: "new".into() }, PositionEncoding::Utf16);
         assert_eq!(document.text(), "new");
     }
 
@@ -157,7 +173,10 @@ mod tests {
         let mut document = Document::new("file:///a.py", "python", 1, "abc\ndef");
         document.apply_change(&change(1, 2, 0, 1, "-"), PositionEncoding::Utf16);
         assert_eq!(document.text(), "a-f");
-        document.apply_change(&change(u32::MAX, u32::MAX, u32::MAX, u32::MAX, "!"), PositionEncoding::Utf32);
+        document.apply_change(
+            &change(u32::MAX, u32::MAX, u32::MAX, u32::MAX, "!"),
+            PositionEncoding::Utf32,
+        );
         assert_eq!(document.text(), "a-f!");
     }
 }

@@ -78,9 +78,11 @@ impl EditEvent {
     /// match the document (`@@ -a,b +c,d @@`). No file header.
     pub fn unified_diff(&self, context: usize, timeout: Duration) -> String {
         let window_before = widen(&self.before_lines, context, self.before.len_lines());
-        let window_after_start = self.after_lines.start.saturating_sub(self.before_lines.start - window_before.start);
+        let window_after_start =
+            self.after_lines.start.saturating_sub(self.before_lines.start - window_before.start);
         let tail = window_before.end - self.before_lines.end;
-        let window_after = window_after_start..(self.after_lines.end + tail).min(self.after.len_lines());
+        let window_after =
+            window_after_start..(self.after_lines.end + tail).min(self.after.len_lines());
         let old = lines_text(&self.before, &window_before);
         let new = lines_text(&self.after, &window_after);
         render_unified_diff(&old, &new, window_before.start, window_after.start, context, timeout)
@@ -143,7 +145,11 @@ pub fn render_unified_diff(
 /// `start,len` with one-based start, as unified diffs write it (an empty range names the line
 /// before it).
 fn hunk_range(zero_based_start: usize, len: usize) -> String {
-    if len == 0 { format!("{},0", zero_based_start) } else { format!("{},{}", zero_based_start + 1, len) }
+    if len == 0 {
+        format!("{},0", zero_based_start)
+    } else {
+        format!("{},{}", zero_based_start + 1, len)
+    }
 }
 
 /// The bounded, coalescing event ring of one document.
@@ -181,12 +187,21 @@ impl History {
     }
 
     /// Records one applied change. `before` is the text before it, `after` the text after.
-    pub fn record(&mut self, before: &Rope, after: &Rope, change: &AppliedChange, now: Instant, sequence: u64) {
+    pub fn record(
+        &mut self,
+        before: &Rope,
+        after: &Rope,
+        change: &AppliedChange,
+        now: Instant,
+        sequence: u64,
+    ) {
         let edit_bytes = change.start_byte..change.new_end_byte;
         let sealed = std::mem::take(&mut self.sealed);
         if let Some(last) = self.events.back_mut().filter(|_| !sealed) {
-            let close_in_time = now.saturating_duration_since(last.last_time) <= self.config.coalesce_time;
-            let near = ranges_within(&last.after_lines, &change.old_lines, self.config.coalesce_lines);
+            let close_in_time =
+                now.saturating_duration_since(last.last_time) <= self.config.coalesce_time;
+            let near =
+                ranges_within(&last.after_lines, &change.old_lines, self.config.coalesce_lines);
             if close_in_time && near {
                 let region = &last.after_lines;
                 let delta = region.len() as isize - last.before_lines.len() as isize;
@@ -269,14 +284,29 @@ mod tests {
         for (sequence, &(sl, sc, el, ec, new_text, ms)) in changes.iter().enumerate() {
             let before = document.rope().clone();
             let range = PositionRange::new(Position::new(sl, sc), Position::new(el, ec));
-            let applied =
-                document.apply_change(&TextChange { range: Some(range), text: new_text.into() }, PositionEncoding::Utf32);
-            history.record(&before, document.rope(), &applied, start + Duration::from_millis(ms), sequence as u64);
+            let applied = document.apply_change(
+                &TextChange { range: Some(range), text: new_text.into() },
+                PositionEncoding::Utf32,
+            );
+            history.record(
+                &before,
+                document.rope(),
+                &applied,
+                start + Duration::from_millis(ms),
+                sequence as u64,
+            );
         }
         // A blank context line is a lone space; show it, since snapshots trim trailing spaces.
-        let mut out: String =
-            history.render("t.rs").lines().map(|line| if line == " " { " ⏎\n".to_owned() } else { format!("{line}\n") }).collect();
-        out.push_str(&format!("original == first before: {}\n", history.original().map(|r| r.to_string()) == Some(text.to_owned()) || history.events().len() == 0));
+        let mut out: String = history
+            .render("t.rs")
+            .lines()
+            .map(|line| if line == " " { " ⏎\n".to_owned() } else { format!("{line}\n") })
+            .collect();
+        out.push_str(&format!(
+            "original == first before: {}\n",
+            history.original().map(|r| r.to_string()) == Some(text.to_owned())
+                || history.events().len() == 0
+        ));
         expect.assert_eq(&out);
     }
 
@@ -286,7 +316,12 @@ mod tests {
     fn typing_a_word_is_one_event() {
         check(
             TEXT,
-            &[(1, 8, 1, 9, "", 0), (1, 8, 1, 8, "c", 100), (1, 9, 1, 9, "o", 200), (1, 10, 1, 10, "unt", 300)],
+            &[
+                (1, 8, 1, 9, "", 0),
+                (1, 8, 1, 8, "c", 100),
+                (1, 9, 1, 9, "o", 200),
+                (1, 10, 1, 10, "unt", 300),
+            ],
             expect![[r#"
                 --- a/t.rs
                 +++ b/t.rs
@@ -373,7 +408,10 @@ mod tests {
         for (sequence, (line, text)) in [(1u32, "a"), (2, "b")].into_iter().enumerate() {
             let before = document.rope().clone();
             let range = PositionRange::new(Position::new(line, 4), Position::new(line, 4));
-            let applied = document.apply_change(&TextChange { range: Some(range), text: text.into() }, PositionEncoding::Utf32);
+            let applied = document.apply_change(
+                &TextChange { range: Some(range), text: text.into() },
+                PositionEncoding::Utf32,
+            );
             history.record(&before, document.rope(), &applied, now, sequence as u64);
             history.seal();
         }
@@ -388,10 +426,19 @@ mod tests {
         for i in 0..5u64 {
             let before = document.rope().clone();
             let applied = document.apply_change(
-                &TextChange { range: Some(PositionRange::new(Position::new(0, 0), Position::new(0, 1))), text: i.to_string() },
+                &TextChange {
+                    range: Some(PositionRange::new(Position::new(0, 0), Position::new(0, 1))),
+                    text: i.to_string(),
+                },
                 PositionEncoding::Utf16,
             );
-            history.record(&before, document.rope(), &applied, start + Duration::from_secs(10 * i), i);
+            history.record(
+                &before,
+                document.rope(),
+                &applied,
+                start + Duration::from_secs(10 * i),
+                i,
+            );
         }
         assert_eq!(history.events().len(), 2);
         assert_eq!(history.original().unwrap().to_string(), "2\n");

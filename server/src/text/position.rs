@@ -117,7 +117,11 @@ pub fn byte_to_position(rope: &Rope, byte: usize, encoding: PositionEncoding) ->
 }
 
 /// Converts a position to a byte offset in a plain string, with the same clamping as for ropes.
-pub fn position_to_byte_in_str(text: &str, position: Position, encoding: PositionEncoding) -> usize {
+pub fn position_to_byte_in_str(
+    text: &str,
+    position: Position,
+    encoding: PositionEncoding,
+) -> usize {
     // Small helper for engine code working on snapshots; builds no rope for the common case.
     let mut line_start = 0;
     for _ in 0..position.line {
@@ -152,7 +156,11 @@ fn next_line_start(text: &str, line_start: usize) -> Option<usize> {
         match bytes[index] {
             b'\n' => return Some(index + 1),
             b'\r' => {
-                return Some(if bytes.get(index + 1) == Some(&b'\n') { index + 2 } else { index + 1 });
+                return Some(if bytes.get(index + 1) == Some(&b'\n') {
+                    index + 2
+                } else {
+                    index + 1
+                });
             }
             _ => index += 1,
         }
@@ -174,13 +182,23 @@ mod tests {
     use super::*;
     use PositionEncoding::*;
 
-    fn check_to_char(text: &str, line: u32, character: u32, encoding: PositionEncoding, expected: usize) {
+    fn check_to_char(
+        text: &str,
+        line: u32,
+        character: u32,
+        encoding: PositionEncoding,
+        expected: usize,
+    ) {
         let rope = Rope::from_str(text);
         let got = position_to_char(&rope, Position::new(line, character), encoding);
         assert_eq!(got, expected, "{text:?} {line}:{character} {encoding:?}");
         // The string helper must agree with the rope.
         let byte = position_to_byte_in_str(text, Position::new(line, character), encoding);
-        assert_eq!(rope.byte_to_char(byte), expected, "str helper {text:?} {line}:{character} {encoding:?}");
+        assert_eq!(
+            rope.byte_to_char(byte),
+            expected,
+            "str helper {text:?} {line}:{character} {encoding:?}"
+        );
     }
 
     #[test]

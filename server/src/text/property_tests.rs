@@ -18,7 +18,8 @@ impl Rng {
     }
 }
 
-const PIECES: &[&str] = &["a", "é", "😀", "漢", "\n", "\r\n", "\r", "\u{2028}", "xyz", "", "  \t", "🇫🇷"];
+const PIECES: &[&str] =
+    &["a", "é", "😀", "漢", "\n", "\r\n", "\r", "\u{2028}", "xyz", "", "  \t", "🇫🇷"];
 
 fn random_text(rng: &mut Rng, pieces: usize) -> String {
     (0..pieces).map(|_| PIECES[rng.below(PIECES.len() as u64) as usize]).collect()
@@ -57,7 +58,8 @@ fn random_edits_match_a_string_model() {
             let b = naive_offset(&model, end, encoding);
             let (a, b) = (a.min(b), a.max(b));
             model.replace_range(a..b, &new_text);
-            let change = TextChange { range: Some(PositionRange::new(start, end)), text: new_text.clone() };
+            let change =
+                TextChange { range: Some(PositionRange::new(start, end)), text: new_text.clone() };
             let applied = document.apply_change(&change, encoding);
             assert_eq!(document.text(), model, "after {change:?} in {encoding:?}");
             assert_eq!((applied.start_byte, applied.old_end_byte), (a, b));

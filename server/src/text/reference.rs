@@ -48,4 +48,3 @@ pub fn naive_offset(text: &str, position: Position, encoding: PositionEncoding) 
     }
     text.len()
 }
-

@@ -12,7 +12,9 @@ use plotters::prelude::*;
 use ropey::Rope;
 
 use crate::engine::documents::Documents;
-use crate::text::{Document, History, HistoryConfig, Position, PositionEncoding, PositionRange, TextChange};
+use crate::text::{
+    Document, History, HistoryConfig, Position, PositionEncoding, PositionRange, TextChange,
+};
 
 pub const BENCH_USAGE: &str = "\
 usage: nextedit bench [options]
@@ -84,7 +86,11 @@ impl BenchArgs {
                     let text = value()?;
                     parsed.sizes = text
                         .split(',')
-                        .map(|size| size.trim().parse::<usize>().map_err(|_| format!("--sizes takes numbers, not `{text}`")))
+                        .map(|size| {
+                            size.trim()
+                                .parse::<usize>()
+                                .map_err(|_| format!("--sizes takes numbers, not `{text}`"))
+                        })
                         .collect::<Result<_, _>>()?;
                     if parsed.sizes.contains(&0) {
                         return Err("--sizes must be positive".to_owned());
@@ -92,14 +98,21 @@ impl BenchArgs {
                 }
                 "--keystrokes" => {
                     let text = value()?;
-                    parsed.keystrokes = text.parse().map_err(|_| format!("--keystrokes takes a number, not `{text}`"))?;
+                    parsed.keystrokes = text
+                        .parse()
+                        .map_err(|_| format!("--keystrokes takes a number, not `{text}`"))?;
                     if parsed.keystrokes == 0 {
                         return Err("--keystrokes must be positive".to_owned());
                     }
                 }
                 "--languages" => {
-                    parsed.languages = value()?.split(',').map(|language| language.trim().to_owned()).collect();
-                    if let Some(unknown) = parsed.languages.iter().find(|language| !["rust", "python"].contains(&language.as_str())) {
+                    parsed.languages =
+                        value()?.split(',').map(|language| language.trim().to_owned()).collect();
+                    if let Some(unknown) = parsed
+                        .languages
+                        .iter()
+                        .find(|language| !["rust", "python"].contains(&language.as_str()))
+                    {
                         return Err(format!("no generator for `{unknown}` (rust, python)"));
                     }
                 }
@@ -165,19 +178,29 @@ pub struct KeystrokeMeasurement {
 
 /// The text typed in the middle of the file, one character a keystroke.
 fn typed_text(language: &str) -> &'static str {
-    if language == "python" { "        result = self.total(other) + 1\n" } else { "        let result = self.total(other) + 1;\n" }
+    if language == "python" {
+        "        result = self.total(other) + 1\n"
+    } else {
+        "        let result = self.total(other) + 1;\n"
+    }
 }
 
 /// Types `keystrokes` characters in the middle of a generated file, each through the server's
 /// document path; then times full parses of the final text.
-pub fn measure_keystrokes(language: &str, lines: usize, keystrokes: usize) -> anyhow::Result<KeystrokeMeasurement> {
+pub fn measure_keystrokes(
+    language: &str,
+    lines: usize,
+    keystrokes: usize,
+) -> anyhow::Result<KeystrokeMeasurement> {
     let text = generate_source(language, lines);
     let uri = uri_for(language);
     let mut documents = Documents::new(HistoryConfig::default());
     let started = Instant::now();
     documents.open(uri, language, 0, &text);
     let initial_parse = started.elapsed();
-    let has_tree = documents.get(uri).is_some_and(|open| open.syntax.as_ref().is_some_and(|syntax| syntax.tree().is_some()));
+    let has_tree = documents
+        .get(uri)
+        .is_some_and(|open| open.syntax.as_ref().is_some_and(|syntax| syntax.tree().is_some()));
     // Start typing at the start of a line in the middle of the file.
     let mut line = (text.lines().count() / 2) as u32;
     let mut column = 0u32;
@@ -190,17 +213,30 @@ pub fn measure_keystrokes(language: &str, lines: usize, keystrokes: usize) -> an
     for keystroke in 0..keystrokes {
         let character = typed[keystroke % typed.len()];
         let position = Position::new(line, column);
-        let change = TextChange { range: Some(PositionRange::new(position, position)), text: character.to_string() };
+        let change = TextChange {
+            range: Some(PositionRange::new(position, position)),
+            text: character.to_string(),
+        };
         // Typing speed: a keystroke every 80 ms, so edits coalesce as they would.
         now += Duration::from_millis(80);
         let started = Instant::now();
-        let applied = documents.apply_changes(uri, keystroke as i32 + 1, std::slice::from_ref(&change), PositionEncoding::Utf8, now);
+        let applied = documents.apply_changes(
+            uri,
+            keystroke as i32 + 1,
+            std::slice::from_ref(&change),
+            PositionEncoding::Utf8,
+            now,
+        );
         incremental.push(started.elapsed());
         applied.map_err(|error| anyhow::anyhow!("a generated keystroke was refused: {error}"))?;
         let started = Instant::now();
         documents.ensure_parsed(uri);
         reparse.push(started.elapsed());
-        if documents.get(uri).and_then(|open| open.syntax.as_ref()).is_some_and(|syntax| syntax.is_stale()) {
+        if documents
+            .get(uri)
+            .and_then(|open| open.syntax.as_ref())
+            .is_some_and(|syntax| syntax.is_stale())
+        {
             stale_after += 1;
         }
         changes.push(change);
@@ -224,7 +260,10 @@ pub fn measure_keystrokes(language: &str, lines: usize, keystrokes: usize) -> an
         history.record(&before, document.rope(), &applied, now, sequence as u64);
         text_and_history.push(started.elapsed());
     }
-    let final_text = documents.get(uri).map(|open| open.document.rope().clone()).unwrap_or_else(|| Rope::from_str(&text));
+    let final_text = documents
+        .get(uri)
+        .map(|open| open.document.rope().clone())
+        .unwrap_or_else(|| Rope::from_str(&text));
     let mut full_reparse = Vec::new();
     let grammar = nextedit_grammars::for_document(language, uri).and_then(|info| info.language());
     let mut parser = tree_sitter::Parser::new();
@@ -234,7 +273,8 @@ pub fn measure_keystrokes(language: &str, lines: usize, keystrokes: usize) -> an
         let repeats = (keystrokes / 10).clamp(5, 40);
         for _ in 0..repeats {
             let started = Instant::now();
-            let tree = crate::syntax::parse_rope(&mut parser, &final_text, None, Duration::from_secs(30));
+            let tree =
+                crate::syntax::parse_rope(&mut parser, &final_text, None, Duration::from_secs(30));
             full_reparse.push(started.elapsed());
             anyhow::ensure!(tree.is_some(), "a full parse of {lines} lines ran out of time");
         }
@@ -269,7 +309,11 @@ fn micros(duration: Duration) -> f64 {
 }
 
 fn size_label(lines: usize) -> String {
-    if lines >= 1000 && lines.is_multiple_of(1000) { format!("{}k", lines / 1000) } else { lines.to_string() }
+    if lines >= 1000 && lines.is_multiple_of(1000) {
+        format!("{}k", lines / 1000)
+    } else {
+        lines.to_string()
+    }
 }
 
 /// The keystroke section: p50/p99 of one `didChange` and of a full reparse, per file.
@@ -278,18 +322,62 @@ pub fn keystroke_section(measurements: &[KeystrokeMeasurement]) -> BenchSection 
     for measurement in measurements {
         let name = format!("{} {} lines", measurement.language, size_label(measurement.lines));
         let micro = "us".to_owned();
-        rows.push((format!("{name}: didChange p50"), micros(percentile(&measurement.incremental, 50.0)), micro.clone()));
-        rows.push((format!("{name}: didChange p99"), micros(percentile(&measurement.incremental, 99.0)), micro.clone()));
-        rows.push((format!("{name}: incremental reparse p50"), micros(percentile(&measurement.reparse, 50.0)), micro.clone()));
-        rows.push((format!("{name}: incremental reparse p99"), micros(percentile(&measurement.reparse, 99.0)), micro.clone()));
-        rows.push((format!("{name}: text + history only p50"), micros(percentile(&measurement.text_and_history, 50.0)), micro.clone()));
-        rows.push((format!("{name}: text + history only p99"), micros(percentile(&measurement.text_and_history, 99.0)), micro.clone()));
-        rows.push((format!("{name}: keystrokes leaving a stale tree"), measurement.stale_after as f64, "count".to_owned()));
-        rows.push((format!("{name}: full reparse p50"), micros(percentile(&measurement.full_reparse, 50.0)), micro.clone()));
-        rows.push((format!("{name}: full reparse p99"), micros(percentile(&measurement.full_reparse, 99.0)), micro.clone()));
-        rows.push((format!("{name}: open (first parse)"), micros(measurement.initial_parse), micro.clone()));
+        rows.push((
+            format!("{name}: didChange p50"),
+            micros(percentile(&measurement.incremental, 50.0)),
+            micro.clone(),
+        ));
+        rows.push((
+            format!("{name}: didChange p99"),
+            micros(percentile(&measurement.incremental, 99.0)),
+            micro.clone(),
+        ));
+        rows.push((
+            format!("{name}: incremental reparse p50"),
+            micros(percentile(&measurement.reparse, 50.0)),
+            micro.clone(),
+        ));
+        rows.push((
+            format!("{name}: incremental reparse p99"),
+            micros(percentile(&measurement.reparse, 99.0)),
+            micro.clone(),
+        ));
+        rows.push((
+            format!("{name}: text + history only p50"),
+            micros(percentile(&measurement.text_and_history, 50.0)),
+            micro.clone(),
+        ));
+        rows.push((
+            format!("{name}: text + history only p99"),
+            micros(percentile(&measurement.text_and_history, 99.0)),
+            micro.clone(),
+        ));
+        rows.push((
+            format!("{name}: keystrokes leaving a stale tree"),
+            measurement.stale_after as f64,
+            "count".to_owned(),
+        ));
+        rows.push((
+            format!("{name}: full reparse p50"),
+            micros(percentile(&measurement.full_reparse, 50.0)),
+            micro.clone(),
+        ));
+        rows.push((
+            format!("{name}: full reparse p99"),
+            micros(percentile(&measurement.full_reparse, 99.0)),
+            micro.clone(),
+        ));
+        rows.push((
+            format!("{name}: open (first parse)"),
+            micros(measurement.initial_parse),
+            micro.clone(),
+        ));
         if !measurement.has_tree {
-            rows.push((format!("{name}: no syntax tree (parse budget or grammar missing)"), 0.0, String::new()));
+            rows.push((
+                format!("{name}: no syntax tree (parse budget or grammar missing)"),
+                0.0,
+                String::new(),
+            ));
         }
     }
     BenchSection { name: "keystroke path (didChange: rope, history, tree edit; then the incremental reparse a prediction runs)".to_owned(), rows }
@@ -297,7 +385,12 @@ pub fn keystroke_section(measurements: &[KeystrokeMeasurement]) -> BenchSection 
 
 /// Renders sections as a plain text table.
 pub fn render_table(sections: &[BenchSection]) -> String {
-    let width = sections.iter().flat_map(|section| section.rows.iter()).map(|row| row.0.len()).max().unwrap_or(10);
+    let width = sections
+        .iter()
+        .flat_map(|section| section.rows.iter())
+        .map(|row| row.0.len())
+        .max()
+        .unwrap_or(10);
     let mut out = String::new();
     for section in sections {
         out.push_str(&format!("{}\n", section.name));
@@ -310,8 +403,13 @@ pub fn render_table(sections: &[BenchSection]) -> String {
 }
 
 /// A grouped bar chart (log scale): per file, didChange p50/p99 next to full reparse p50/p99.
-pub fn write_keystroke_chart(path: &Path, measurements: &[KeystrokeMeasurement]) -> anyhow::Result<()> {
-    let draw_error = |error: DrawingAreaErrorKind<std::io::Error>| anyhow::anyhow!("cannot draw the chart: {error}");
+pub fn write_keystroke_chart(
+    path: &Path,
+    measurements: &[KeystrokeMeasurement],
+) -> anyhow::Result<()> {
+    let draw_error = |error: DrawingAreaErrorKind<std::io::Error>| {
+        anyhow::anyhow!("cannot draw the chart: {error}")
+    };
     let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_error)?;
     type Series = (&'static str, fn(&KeystrokeMeasurement) -> Duration);
@@ -334,8 +432,11 @@ pub fn write_keystroke_chart(path: &Path, measurements: &[KeystrokeMeasurement])
         .build_cartesian_2d(0.0..groups as f64, (0.5..max * 2.0).log_scale())
         .map_err(draw_error)?;
     chart.configure_mesh().disable_x_mesh().x_labels(0).y_desc("us").draw().map_err(draw_error)?;
-    let label_style = TextStyle::from(("sans-serif", 14))
-        .pos(plotters::style::text_anchor::Pos::new(plotters::style::text_anchor::HPos::Center, plotters::style::text_anchor::VPos::Top));
+    let label_style =
+        TextStyle::from(("sans-serif", 14)).pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Top,
+        ));
     chart
         .draw_series(measurements.iter().enumerate().map(|(index, measurement)| {
             let label = format!("{} {}", measurement.language, size_label(measurement.lines));
@@ -347,7 +448,10 @@ pub fn write_keystroke_chart(path: &Path, measurements: &[KeystrokeMeasurement])
         let style = crate::tools::eval::charts::color(series_index).filled();
         let bars = measurements.iter().enumerate().map(|(index, measurement)| {
             let left = index as f64 + 0.1 + bar_width * series_index as f64;
-            Rectangle::new([(left, 0.5), (left + bar_width * 0.95, micros(value(measurement)).max(0.5))], style)
+            Rectangle::new(
+                [(left, 0.5), (left + bar_width * 0.95, micros(value(measurement)).max(0.5))],
+                style,
+            )
         });
         chart
             .draw_series(bars)
@@ -381,17 +485,28 @@ pub fn measure_all(args: &BenchArgs) -> anyhow::Result<Vec<KeystrokeMeasurement>
 pub fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     let measurements = measure_all(&args)?;
     let mut sections = vec![keystroke_section(&measurements)];
-    sections.push(crate::tools::bench_engine::symbolic_section(if args.smoke { 1_000 } else { 5_000 }));
+    sections.push(crate::tools::bench_engine::symbolic_section(if args.smoke {
+        1_000
+    } else {
+        5_000
+    }));
     if args.model {
-        sections.extend(crate::tools::bench_engine::model_sections(args.smoke, args.remote.as_deref())?);
+        sections.extend(crate::tools::bench_engine::model_sections(
+            args.smoke,
+            args.remote.as_deref(),
+        )?);
     }
     if args.json {
-        crate::tools::print_stdout(&format!("{}\n", serde_json::to_string_pretty(&serde_json::json!({ "sections": sections }))?))?;
+        crate::tools::print_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&serde_json::json!({ "sections": sections }))?
+        ))?;
     } else {
         crate::tools::print_stdout(&render_table(&sections))?;
     }
     if let Some(path) = &args.svg {
-        write_keystroke_chart(path, &measurements).with_context(|| format!("cannot write {}", path.display()))?;
+        write_keystroke_chart(path, &measurements)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         if !args.json {
             crate::tools::print_stdout(&format!("chart: {}\n", path.display()))?;
         }
@@ -418,7 +533,12 @@ mod tests {
     #[test]
     fn smoke_bench_measures_every_keystroke_and_writes_a_chart() {
         let dir = crate::tools::eval::tests::temp_dir("bench");
-        let args = BenchArgs::parse(&["--smoke".to_owned(), "--svg".to_owned(), dir.join("chart.svg").to_string_lossy().into_owned()]).unwrap();
+        let args = BenchArgs::parse(&[
+            "--smoke".to_owned(),
+            "--svg".to_owned(),
+            dir.join("chart.svg").to_string_lossy().into_owned(),
+        ])
+        .unwrap();
         let measurements = measure_all(&args).unwrap();
         assert_eq!(measurements.len(), 4);
         for measurement in &measurements {
@@ -441,7 +561,10 @@ mod tests {
         let uri = uri_for("rust");
         documents.open(uri, "rust", 0, "fn a() {}\n");
         let position = Position::new(0, 9);
-        let change = TextChange { range: Some(PositionRange::new(position, position)), text: " ".to_owned() };
+        let change = TextChange {
+            range: Some(PositionRange::new(position, position)),
+            text: " ".to_owned(),
+        };
         documents.apply_changes(uri, 1, &[change], PositionEncoding::Utf8, Instant::now()).unwrap();
         let open = documents.get(uri).unwrap();
         assert_eq!(open.document.text(), "fn a() {} \n");

@@ -25,10 +25,21 @@ fn row(label: impl Into<String>, value: f64, unit: &str) -> (String, f64, String
 pub fn symbolic_section(lines: usize) -> BenchSection {
     let mut rows = Vec::new();
     for result in symbolic::bench_symbolic(lines) {
-        rows.push(row(format!("{} ({} lines) p50", result.scenario, result.lines), ms(result.p50), "ms"));
-        rows.push(row(format!("{} ({} lines) p99", result.scenario, result.lines), ms(result.p99), "ms"));
+        rows.push(row(
+            format!("{} ({} lines) p50", result.scenario, result.lines),
+            ms(result.p50),
+            "ms",
+        ));
+        rows.push(row(
+            format!("{} ({} lines) p99", result.scenario, result.lines),
+            ms(result.p99),
+            "ms",
+        ));
     }
-    BenchSection { name: "symbolic engine (rename and repeat detection per change)".to_owned(), rows }
+    BenchSection {
+        name: "symbolic engine (rename and repeat detection per change)".to_owned(),
+        rows,
+    }
 }
 
 /// Loads the model the user's settings name (or `NEXTEDIT_MODEL`).
@@ -42,12 +53,14 @@ fn load_model() -> Result<Arc<dyn ModelBackend>> {
     }
     let (config, _) = llama_config(&settings).map_err(|message| anyhow!(message))?;
     let path = config.path.clone();
-    model::load_llama_blocking(&config, |_| {}).with_context(|| format!("loading {} (run scripts/fetch-model)", path.display()))
+    model::load_llama_blocking(&config, |_| {})
+        .with_context(|| format!("loading {} (run scripts/fetch-model)", path.display()))
 }
 
 pub fn model_sections(smoke: bool, remote: Option<&str>) -> Result<Vec<BenchSection>> {
     let backend = load_model()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let options = if smoke {
         ModelBenchOptions { prompt_tokens: 400, changed_tokens: 50, resync_tokens: 8 }
     } else {
@@ -59,9 +72,17 @@ pub fn model_sections(smoke: bool, remote: Option<&str>) -> Result<Vec<BenchSect
     let kv = BenchSection {
         name: format!("model: KV cache reuse ({})", report.model),
         rows: vec![
-            row(format!("cold prompt ({} tokens)", report.cold_prompt_tokens), ms(report.cold_time), "ms"),
             row(
-                format!("same prompt, last {} tokens changed ({} reused)", report.reuse_prompt_tokens - report.reused_tokens, report.reused_tokens),
+                format!("cold prompt ({} tokens)", report.cold_prompt_tokens),
+                ms(report.cold_time),
+                "ms",
+            ),
+            row(
+                format!(
+                    "same prompt, last {} tokens changed ({} reused)",
+                    report.reuse_prompt_tokens - report.reused_tokens,
+                    report.reused_tokens
+                ),
                 ms(report.reuse_time),
                 "ms",
             ),
@@ -102,7 +123,8 @@ async fn load_remote(endpoint: &str) -> Result<Arc<dyn ModelBackend>> {
         timeout: Duration::from_secs(300),
         ..model::OpenAiConfig::new(endpoint)
     };
-    let (backend, warning) = model::load_openai(config).await.map_err(|error| anyhow!("{error}"))?;
+    let (backend, warning) =
+        model::load_openai(config).await.map_err(|error| anyhow!("{error}"))?;
     if let Some(warning) = warning {
         return Err(anyhow!(warning));
     }
@@ -110,7 +132,11 @@ async fn load_remote(endpoint: &str) -> Result<Arc<dyn ModelBackend>> {
 }
 
 /// The same typing session through both backends: latency of each and their ratio.
-fn compare_backends(embedded: &TypingSession, remote: &TypingSession, endpoint: &str) -> BenchSection {
+fn compare_backends(
+    embedded: &TypingSession,
+    remote: &TypingSession,
+    endpoint: &str,
+) -> BenchSection {
     let (embedded_p50, embedded_p95) = (embedded.percentile(0.5), embedded.percentile(0.95));
     let (remote_p50, remote_p95) = (remote.percentile(0.5), remote.percentile(0.95));
     let ratio = |remote: Duration, embedded: Duration| {
@@ -153,12 +179,23 @@ impl TypingSession {
         let p95 = self.percentile(0.95);
         let limit_p50 = percentile(&self.limits, 0.5);
         BenchSection {
-            name: format!("end to end: keystroke to suggestion, {steps} edits (debounce {} ms included)", self.debounce),
+            name: format!(
+                "end to end: keystroke to suggestion, {steps} edits (debounce {} ms included)",
+                self.debounce
+            ),
             rows: vec![
                 row("p50", ms(p50), "ms"),
                 row("p95", ms(p95), "ms"),
                 row("prefill-bound limit, p50", ms(limit_p50), "ms"),
-                row("p50 / limit", if limit_p50.is_zero() { 0.0 } else { p50.as_secs_f64() / limit_p50.as_secs_f64() }, "x"),
+                row(
+                    "p50 / limit",
+                    if limit_p50.is_zero() {
+                        0.0
+                    } else {
+                        p50.as_secs_f64() / limit_p50.as_secs_f64()
+                    },
+                    "x",
+                ),
             ],
         }
     }
@@ -173,7 +210,11 @@ fn percentile(values: &[Duration], p: f64) -> Duration {
 /// A scripted typing session in a Python file: each step types a change, and the time until the
 /// model's suggestion for that version is ready is measured, debounce included. The prefill-bound
 /// limit of a step is (prompt tokens not reused + tokens generated) / prefill rate.
-async fn typing_session(backend: Arc<dyn ModelBackend>, steps: usize, prefill_rate: f64) -> Result<TypingSession> {
+async fn typing_session(
+    backend: Arc<dyn ModelBackend>,
+    steps: usize,
+    prefill_rate: f64,
+) -> Result<TypingSession> {
     let mut settings = Settings::default();
     settings.symbolic.enabled = false;
     // Greedy decoding and the plain format on both backends, so they do the same work.
@@ -201,14 +242,18 @@ async fn typing_session(backend: Arc<dyn ModelBackend>, steps: usize, prefill_ra
         };
         let version = step as i32 + 1;
         let started = Instant::now();
-        engine.change(uri, version, &[change], PositionEncoding::Utf8).map_err(|error| anyhow!("{error}"))?;
+        engine
+            .change(uri, version, &[change], PositionEncoding::Utf8)
+            .map_err(|error| anyhow!("{error}"))?;
         if let Ok(Some(_)) = engine.suggestion(uri, Some(version), Duration::from_secs(300)).await {
             suggestions += 1;
         }
         latencies.push(started.elapsed());
         if let Some(stats) = engine.last_generation() {
-            let tokens = stats.prompt_tokens.saturating_sub(stats.reused_prompt_tokens) + stats.generated_tokens;
-            limits.push(Duration::from_secs_f64(tokens as f64 / prefill_rate.max(f64::MIN_POSITIVE)));
+            let tokens = stats.prompt_tokens.saturating_sub(stats.reused_prompt_tokens)
+                + stats.generated_tokens;
+            limits
+                .push(Duration::from_secs_f64(tokens as f64 / prefill_rate.max(f64::MIN_POSITIVE)));
         }
     }
     Ok(TypingSession { latencies, limits, suggestions, debounce })
@@ -228,7 +273,11 @@ async fn memory_with_documents(backend: Arc<dyn ModelBackend>, documents: usize)
         name: "memory".to_owned(),
         rows: vec![
             row("RSS with the model loaded", before, "MiB"),
-            row(format!("RSS with the model and {documents} open documents of 1k lines"), after, "MiB"),
+            row(
+                format!("RSS with the model and {documents} open documents of 1k lines"),
+                after,
+                "MiB",
+            ),
         ],
     }
 }

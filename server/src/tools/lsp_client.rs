@@ -24,7 +24,10 @@ enum Incoming {
 #[derive(Debug)]
 pub enum RequestOutcome {
     Result(Value),
-    Error { code: i64, message: String },
+    Error {
+        code: i64,
+        message: String,
+    },
     /// No response within the timeout; the request was cancelled.
     TimedOut,
 }
@@ -52,7 +55,11 @@ pub struct LspClient {
 impl LspClient {
     /// Spawns `program args..` and speaks LSP over its stdin and stdout. Its stderr goes to
     /// `stderr_log`, or is dropped.
-    pub fn spawn(program: &str, args: &[String], stderr_log: Option<&std::path::Path>) -> anyhow::Result<LspClient> {
+    pub fn spawn(
+        program: &str,
+        args: &[String],
+        stderr_log: Option<&std::path::Path>,
+    ) -> anyhow::Result<LspClient> {
         let stderr = match stderr_log {
             Some(path) => {
                 let file = std::fs::OpenOptions::new()
@@ -77,7 +84,11 @@ impl LspClient {
     }
 
     /// Speaks LSP over the given pipes.
-    pub fn over(reader: Box<dyn Read + Send>, writer: Box<dyn Write + Send>, server: ServerHandle) -> LspClient {
+    pub fn over(
+        reader: Box<dyn Read + Send>,
+        writer: Box<dyn Write + Send>,
+        server: ServerHandle,
+    ) -> LspClient {
         let (sender, incoming) = channel();
         let reader_thread = std::thread::spawn(move || {
             let mut reader = BufReader::new(reader);
@@ -89,11 +100,14 @@ impl LspClient {
                         }
                     }
                     Ok(None) => {
-                        let _ = sender.send(Incoming::Closed("the server closed its output".to_owned()));
+                        let _ = sender
+                            .send(Incoming::Closed("the server closed its output".to_owned()));
                         return;
                     }
                     Err(error) => {
-                        let _ = sender.send(Incoming::Closed(format!("cannot read from the server: {error:#}")));
+                        let _ = sender.send(Incoming::Closed(format!(
+                            "cannot read from the server: {error:#}"
+                        )));
                         return;
                     }
                 }
@@ -127,7 +141,8 @@ impl LspClient {
             bail!("the server is gone: {reason}");
         }
         let body = serde_json::to_string(message)?;
-        let written = write!(self.writer, "Content-Length: {}\r\n\r\n{}", body.len(), body).and_then(|()| self.writer.flush());
+        let written = write!(self.writer, "Content-Length: {}\r\n\r\n{}", body.len(), body)
+            .and_then(|()| self.writer.flush());
         if let Err(error) = written {
             let reason = format!("cannot write to the server: {error}");
             self.closed = Some(reason.clone());
@@ -142,7 +157,12 @@ impl LspClient {
 
     /// Sends a request and waits for its response. On timeout it sends `$/cancelRequest` and
     /// returns [`RequestOutcome::TimedOut`].
-    pub fn request(&mut self, method: &str, params: Value, timeout: Duration) -> anyhow::Result<RequestOutcome> {
+    pub fn request(
+        &mut self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> anyhow::Result<RequestOutcome> {
         let id = self.next_id;
         self.next_id += 1;
         self.write(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))?;
@@ -211,7 +231,11 @@ impl LspClient {
 
     /// Handles one incoming message while waiting for `waiting_for`; returns its outcome when it
     /// is the awaited response.
-    fn dispatch(&mut self, message: Value, waiting_for: i64) -> anyhow::Result<Option<RequestOutcome>> {
+    fn dispatch(
+        &mut self,
+        message: Value,
+        waiting_for: i64,
+    ) -> anyhow::Result<Option<RequestOutcome>> {
         let method = message.get("method").and_then(Value::as_str).map(str::to_owned);
         let id = message.get("id").cloned();
         match (method, id) {
@@ -219,7 +243,10 @@ impl LspClient {
                 // A request from the server: answer it so that it never waits on us.
                 let result = match method.as_str() {
                     "workspace/configuration" => {
-                        let items = message.pointer("/params/items").and_then(Value::as_array).map_or(0, Vec::len);
+                        let items = message
+                            .pointer("/params/items")
+                            .and_then(Value::as_array)
+                            .map_or(0, Vec::len);
                         Value::Array(vec![Value::Null; items])
                     }
                     _ => Value::Null,
@@ -232,7 +259,9 @@ impl LspClient {
                 Ok(None)
             }
             (None, Some(id)) => {
-                let Some(id) = id.as_i64() else { bail!("a response with an id we never sent: {id}") };
+                let Some(id) = id.as_i64() else {
+                    bail!("a response with an id we never sent: {id}")
+                };
                 if !self.answered.insert(id) {
                     bail!("a duplicate response to request {id}");
                 }
@@ -244,7 +273,8 @@ impl LspClient {
                 }
                 if let Some(error) = message.get("error") {
                     let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
-                    let text = error.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
+                    let text =
+                        error.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
                     return Ok(Some(RequestOutcome::Error { code, message: text }));
                 }
                 let Some(result) = message.get("result") else {
@@ -252,7 +282,9 @@ impl LspClient {
                 };
                 Ok(Some(RequestOutcome::Result(result.clone())))
             }
-            (None, None) => bail!("a message that is neither a request, a notification nor a response: {message}"),
+            (None, None) => bail!(
+                "a message that is neither a request, a notification nor a response: {message}"
+            ),
         }
     }
 
@@ -266,13 +298,19 @@ impl LspClient {
     /// `shutdown` then `exit`, waiting for the server to end (it is killed if it does not end
     /// within `timeout`).
     pub fn shutdown(mut self, timeout: Duration) -> anyhow::Result<()> {
-        let outcome = if self.closed.is_none() { Some(self.request("shutdown", Value::Null, timeout)) } else { None };
+        let outcome = if self.closed.is_none() {
+            Some(self.request("shutdown", Value::Null, timeout))
+        } else {
+            None
+        };
         if self.closed.is_none() {
             let _ = self.notify("exit", Value::Null);
         }
         let result = match outcome {
             Some(Ok(RequestOutcome::Result(_))) => Ok(()),
-            Some(Ok(RequestOutcome::Error { code, message })) => Err(anyhow!("shutdown failed: {code} {message}")),
+            Some(Ok(RequestOutcome::Error { code, message })) => {
+                Err(anyhow!("shutdown failed: {code} {message}"))
+            }
             Some(Ok(RequestOutcome::TimedOut)) => Err(anyhow!("no response to shutdown")),
             Some(Err(error)) => Err(error),
             None => Ok(()),
@@ -348,7 +386,12 @@ pub fn read_frame(reader: &mut impl BufRead) -> anyhow::Result<Option<Value>> {
         }
         if let Some((name, value)) = line.split_once(':') {
             if name.trim().eq_ignore_ascii_case("content-length") {
-                content_length = Some(value.trim().parse().with_context(|| format!("bad Content-Length `{value}`"))?);
+                content_length = Some(
+                    value
+                        .trim()
+                        .parse()
+                        .with_context(|| format!("bad Content-Length `{value}`"))?,
+                );
             }
         } else {
             bail!("not a header line: `{line}`");

@@ -76,7 +76,9 @@ impl MineArgs {
                 index += 1;
                 args.get(index).cloned().ok_or_else(|| format!("{arg} needs a value"))
             };
-            let number = |text: String| text.parse::<usize>().map_err(|_| format!("{arg} takes a number, not `{text}`"));
+            let number = |text: String| {
+                text.parse::<usize>().map_err(|_| format!("{arg} takes a number, not `{text}`"))
+            };
             match arg {
                 "--help" | "-h" => return Err(MINE_USAGE.to_owned()),
                 "--out" => parsed.out = PathBuf::from(value()?),
@@ -84,14 +86,20 @@ impl MineArgs {
                 "--max-commits" => parsed.max_commits = number(value()?)?,
                 "--ext" => {
                     parsed.extensions = Some(
-                        value()?.split(',').map(|ext| ext.trim().trim_start_matches('.').to_owned()).filter(|ext| !ext.is_empty()).collect(),
+                        value()?
+                            .split(',')
+                            .map(|ext| ext.trim().trim_start_matches('.').to_owned())
+                            .filter(|ext| !ext.is_empty())
+                            .collect(),
                     )
                 }
                 "--min-hunks" => parsed.min_hunks = number(value()?)?,
                 "--max-hunks" => parsed.max_hunks = number(value()?)?,
                 "--no-reverse" => parsed.reverse = false,
                 "--max-file-bytes" => parsed.max_file_bytes = number(value()?)?,
-                flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}`\n\n{MINE_USAGE}")),
+                flag if flag.starts_with("--") => {
+                    return Err(format!("unknown option `{flag}`\n\n{MINE_USAGE}"));
+                }
                 path => {
                     if repo.is_some() {
                         return Err(format!("more than one repository given\n\n{MINE_USAGE}"));
@@ -139,12 +147,8 @@ pub fn language_for_path(path: &str) -> Option<&'static str> {
 }
 
 fn git(repo: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .context("cannot run git")?;
+    let output =
+        Command::new("git").arg("-C").arg(repo).args(args).output().context("cannot run git")?;
     if !output.status.success() {
         bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim());
     }
@@ -216,9 +220,9 @@ pub fn parse_git_diff(diff: &str) -> anyhow::Result<Vec<FileHunk>> {
             let rest = line.strip_prefix("@@ -").context("a bad hunk header")?;
             let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
             let old_start: usize = digits.parse().context("a bad hunk header")?;
-            let count_text = rest[digits.len()..].strip_prefix(',').map(|rest| {
-                rest.chars().take_while(char::is_ascii_digit).collect::<String>()
-            });
+            let count_text = rest[digits.len()..]
+                .strip_prefix(',')
+                .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect::<String>());
             let old_count: usize = match count_text {
                 Some(text) => text.parse().context("a bad hunk header")?,
                 None => 1,
@@ -264,7 +268,8 @@ fn apply_hunks(old_lines: &[String], hunks: &[FileHunk], applied: &BTreeSet<usiz
 
 /// Where hunk `index` starts in the buffer that has the `applied` hunks.
 fn start_in_buffer(hunks: &[FileHunk], applied: &BTreeSet<usize>, index: usize) -> usize {
-    let shift: isize = applied.iter().filter(|other| **other < index).map(|other| hunks[*other].delta()).sum();
+    let shift: isize =
+        applied.iter().filter(|other| **other < index).map(|other| hunks[*other].delta()).sum();
     (hunks[index].old_start as isize + shift).max(0) as usize
 }
 
@@ -310,14 +315,21 @@ struct EditSignature {
 
 fn edit_signature(hunk: &FileHunk) -> EditSignature {
     let joined = |wanted: char| {
-        hunk.lines.iter().filter(|(tag, _)| *tag == wanted).map(|(_, line)| line.trim_end_matches(['\n', '\r'])).collect::<Vec<_>>().join(" ")
+        hunk.lines
+            .iter()
+            .filter(|(tag, _)| *tag == wanted)
+            .map(|(_, line)| line.trim_end_matches(['\n', '\r']))
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     let removed_text = joined('-');
     let added_text = joined('+');
     let removed = tokens(&removed_text);
     let added = tokens(&added_text);
     let mut signature = EditSignature { tokens: Vec::new(), swaps: BTreeSet::new() };
-    for (a_start, a_end, b_start, b_end) in crate::tools::eval::metrics::sequence_changes(&removed, &added) {
+    for (a_start, a_end, b_start, b_end) in
+        crate::tools::eval::metrics::sequence_changes(&removed, &added)
+    {
         signature.tokens.extend(removed[a_start..a_end].iter().map(|token| format!("-{token}")));
         signature.tokens.extend(added[b_start..b_end].iter().map(|token| format!("+{token}")));
         if a_end - a_start == b_end - b_start {
@@ -339,10 +351,14 @@ fn categorize(history: &[(usize, &FileHunk)], target: &FileHunk) -> (String, Vec
     let history_signatures: Vec<(usize, EditSignature)> =
         history.iter().map(|(index, hunk)| (*index, edit_signature(hunk))).collect();
     for (index, signature) in &history_signatures {
-        let shared: Vec<&(String, String)> = signature.swaps.intersection(&target_signature.swaps).collect();
+        let shared: Vec<&(String, String)> =
+            signature.swaps.intersection(&target_signature.swaps).collect();
         if !shared.is_empty() {
             categories.push("rename-propagation".to_owned());
-            evidence.insert("rename_pairs".into(), json!(shared.iter().map(|(a, b)| format!("{a}->{b}")).collect::<Vec<_>>()));
+            evidence.insert(
+                "rename_pairs".into(),
+                json!(shared.iter().map(|(a, b)| format!("{a}->{b}")).collect::<Vec<_>>()),
+            );
             evidence.insert("rename_history_hunk".into(), json!(index));
             break;
         }
@@ -428,8 +444,12 @@ pub fn cases_from_file_change(
                         character: line.trim_end_matches(['\n', '\r']).chars().count() as u32,
                     },
                     None => {
-                        let first_deleted = hunk.lines.iter().take_while(|(tag, _)| *tag == ' ').count();
-                        CaseCursor { line: (start + first_deleted.min(new_lines.len())) as u32, character: 0 }
+                        let first_deleted =
+                            hunk.lines.iter().take_while(|(tag, _)| *tag == ' ').count();
+                        CaseCursor {
+                            line: (start + first_deleted.min(new_lines.len())) as u32,
+                            character: 0,
+                        }
                     }
                 };
             }
@@ -438,7 +458,8 @@ pub fn cases_from_file_change(
             let target_start = start_in_buffer(hunks, &applied, target_index);
             applied.insert(target_index);
             let expected_after = apply_hunks(&old_lines, hunks, &applied).concat();
-            let history_hunks: Vec<(usize, &FileHunk)> = order[..k].iter().map(|index| (*index, &hunks[*index])).collect();
+            let history_hunks: Vec<(usize, &FileHunk)> =
+                order[..k].iter().map(|index| (*index, &hunks[*index])).collect();
             let (category, categories, evidence) = categorize(&history_hunks, &hunks[target_index]);
             let suffix = if order_name == "reverse" { "-rev" } else { "" };
             let mut provenance = json!({
@@ -458,7 +479,12 @@ pub fn cases_from_file_change(
             });
             provenance["category_evidence"] = evidence;
             cases.push(Case {
-                id: format!("{}-{short}-h{}of{}{suffix}", info.repo_name, target_index + 1, hunks.len()),
+                id: format!(
+                    "{}-{short}-h{}of{}{suffix}",
+                    info.repo_name,
+                    target_index + 1,
+                    hunks.len()
+                ),
                 language: language.to_owned(),
                 file_path: path.to_owned(),
                 before,
@@ -478,24 +504,45 @@ pub fn cases_from_file_change(
 /// Mines a repository; returns the cases and how many commits gave some.
 pub fn mine_repository(args: &MineArgs) -> anyhow::Result<(Vec<Case>, usize)> {
     let repo = &args.repo;
-    git(repo, &["rev-parse", "--git-dir"]).with_context(|| format!("{} is not a git repository", repo.display()))?;
+    git(repo, &["rev-parse", "--git-dir"])
+        .with_context(|| format!("{} is not a git repository", repo.display()))?;
     let top = git_text(repo, &["rev-parse", "--show-toplevel"])?;
-    let repo_name = Path::new(top.trim()).file_name().map_or_else(|| "repo".to_owned(), |name| name.to_string_lossy().into_owned());
+    let repo_name = Path::new(top.trim())
+        .file_name()
+        .map_or_else(|| "repo".to_owned(), |name| name.to_string_lossy().into_owned());
     let max_count = format!("--max-count={}", args.max_commits);
     let commits = git_text(repo, &["rev-list", "--no-merges", &max_count, &args.rev])?;
     let mut cases = Vec::new();
     let mut productive_commits = 0;
     for commit in commits.lines().map(str::trim).filter(|line| !line.is_empty()) {
-        let Ok(parent) = git_text(repo, &["rev-parse", "--verify", "--quiet", &format!("{commit}^")]) else { continue };
+        let Ok(parent) =
+            git_text(repo, &["rev-parse", "--verify", "--quiet", &format!("{commit}^")])
+        else {
+            continue;
+        };
         let parent = parent.trim().to_owned();
-        let changes = git_text(repo, &["diff-tree", "-r", "--no-commit-id", "--no-renames", "--name-status", &parent, commit])?;
+        let changes = git_text(
+            repo,
+            &[
+                "diff-tree",
+                "-r",
+                "--no-commit-id",
+                "--no-renames",
+                "--name-status",
+                &parent,
+                commit,
+            ],
+        )?;
         let mut source_files = Vec::new();
         let mut other_files = Vec::new();
         for line in changes.lines() {
             let Some((status, path)) = line.split_once('\t') else { continue };
             let wanted = language_for_path(path).is_some()
                 && args.extensions.as_ref().is_none_or(|extensions| {
-                    Path::new(path).extension().and_then(|ext| ext.to_str()).is_some_and(|ext| extensions.iter().any(|wanted| wanted == ext))
+                    Path::new(path)
+                        .extension()
+                        .and_then(|ext| ext.to_str())
+                        .is_some_and(|ext| extensions.iter().any(|wanted| wanted == ext))
                 });
             if wanted {
                 source_files.push((status.to_owned(), path.to_owned()));
@@ -511,15 +558,35 @@ pub fn mine_repository(args: &MineArgs) -> anyhow::Result<(Vec<Case>, usize)> {
         if old_text.len() > args.max_file_bytes || old_text.contains('\0') {
             continue;
         }
-        let diff = git_text(repo, &["diff", "--no-color", "--no-ext-diff", "--no-renames", "-U3", &parent, commit, "--", path])?;
+        let diff = git_text(
+            repo,
+            &[
+                "diff",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-renames",
+                "-U3",
+                &parent,
+                commit,
+                "--",
+                path,
+            ],
+        )?;
         let hunks = parse_git_diff(&diff)?;
         if hunks.len() < args.min_hunks || hunks.len() > args.max_hunks {
             continue;
         }
         let subject = git_text(repo, &["log", "-1", "--format=%s", commit]).unwrap_or_default();
-        let info = CommitInfo { repo_name: &repo_name, commit, parent: &parent, subject: subject.trim(), other_files: &other_files };
+        let info = CommitInfo {
+            repo_name: &repo_name,
+            commit,
+            parent: &parent,
+            subject: subject.trim(),
+            other_files: &other_files,
+        };
         let language = language_for_path(path).unwrap_or("unknown");
-        let mut new_cases = cases_from_file_change(path, language, &old_text, &hunks, &info, args.reverse);
+        let mut new_cases =
+            cases_from_file_change(path, language, &old_text, &hunks, &info, args.reverse);
         // A case must replay and reach the commit's text, or it is not kept.
         new_cases.retain(|case| case.replay().is_ok());
         if !new_cases.is_empty() {
@@ -538,12 +605,14 @@ pub fn run_mine(args: MineArgs) -> anyhow::Result<()> {
         text.push_str(&serde_json::to_string(case)?);
         text.push('\n');
     }
-    std::fs::write(&args.out, text).with_context(|| format!("cannot write {}", args.out.display()))?;
+    std::fs::write(&args.out, text)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
     let mut by_category = std::collections::BTreeMap::new();
     for case in &cases {
         *by_category.entry(case.category.as_str()).or_insert(0) += 1;
     }
-    let mut summary = format!("{} cases from {commits} commits written to {}\n", cases.len(), args.out.display());
+    let mut summary =
+        format!("{} cases from {commits} commits written to {}\n", cases.len(), args.out.display());
     for (category, count) in by_category {
         summary.push_str(&format!("  {category}: {count}\n"));
     }
@@ -561,13 +630,24 @@ mod tests {
         let status = Command::new("git")
             .arg("-C")
             .arg(dir)
-            .args(["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "user.name=Test",
+                "-c",
+                "user.email=test@example.invalid",
+                "-c",
+                "commit.gpgsign=false",
+            ])
             .args(args)
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .output()
             .unwrap();
-        assert!(status.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&status.stderr));
+        assert!(
+            status.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
     }
 
     fn commit_file(dir: &Path, path: &str, text: &str, message: &str) {
@@ -594,12 +674,22 @@ mod tests {
         run_git(&dir, &["init", "-q", "-b", "main"]);
         commit_file(&dir, "src/lib.rs", &functions(12, "old_helper", &[]), "first");
         // Three hunks that rename the callee: 2 forward and 2 reverse cases.
-        commit_file(&dir, "src/lib.rs", &functions(12, "new_helper", &[1, 5, 9]), "rename the helper");
+        commit_file(
+            &dir,
+            "src/lib.rs",
+            &functions(12, "new_helper", &[1, 5, 9]),
+            "rename the helper",
+        );
         // One hunk: no case.
         commit_file(&dir, "src/lib.rs", &functions(12, "new_helper", &[1, 3, 5, 9]), "one more");
         // Two source files: no case.
         std::fs::write(dir.join("src/other.py"), "x = 1\n").unwrap();
-        commit_file(&dir, "src/lib.rs", &functions(12, "new_helper", &[1, 3, 5, 7, 9]), "two files");
+        commit_file(
+            &dir,
+            "src/lib.rs",
+            &functions(12, "new_helper", &[1, 3, 5, 7, 9]),
+            "two files",
+        );
         // Two hunks in a Python file and a README: 1 forward and 1 reverse case.
         std::fs::write(dir.join("README.md"), "docs\n").unwrap();
         let python_before = "import os\n\n\ndef a(x):\n    return x == None\n\n\n\n\n\n\n\ndef b(y):\n    return y == None\n";
@@ -611,14 +701,21 @@ mod tests {
         commit_file(&dir, "src/other.py", python_after, "python change without final newline");
 
         let out = dir.join("cases.jsonl");
-        let args = MineArgs::parse(&[dir.to_string_lossy().into_owned(), "--out".into(), out.to_string_lossy().into_owned()]).unwrap();
+        let args = MineArgs::parse(&[
+            dir.to_string_lossy().into_owned(),
+            "--out".into(),
+            out.to_string_lossy().into_owned(),
+        ])
+        .unwrap();
         run_mine(args).unwrap();
         let loaded = crate::tools::eval::cases::load_cases(std::slice::from_ref(&out)).unwrap();
         let repo_name = dir.file_name().unwrap().to_string_lossy().into_owned();
         // Ids are `{repo}-{10 hex digits of the commit}-h{target}of{hunks}[-rev]`.
         let summary: Vec<(String, String)> = loaded
             .iter()
-            .map(|loaded| (loaded.case.id[repo_name.len() + 12..].to_owned(), loaded.case.category.clone()))
+            .map(|loaded| {
+                (loaded.case.id[repo_name.len() + 12..].to_owned(), loaded.case.category.clone())
+            })
             .collect();
         assert_eq!(
             summary,
@@ -647,7 +744,10 @@ mod tests {
         let cursor_line = rename.before.split('\n').nth(rename.cursor.line as usize).unwrap();
         assert_eq!(cursor_line, "    new_helper(value)");
         assert_eq!(rename.cursor.character, 21);
-        assert_eq!(rename.provenance["category_evidence"]["rename_pairs"], json!(["old_helper->new_helper"]));
+        assert_eq!(
+            rename.provenance["category_evidence"]["rename_pairs"],
+            json!(["old_helper->new_helper"])
+        );
         let python = &loaded[0].case;
         assert_eq!(python.provenance["other_files_in_commit"], json!(["README.md"]));
         assert!(python.expected_after.ends_with("return y is None"));
@@ -660,7 +760,8 @@ mod tests {
     #[test]
     fn mining_reproduces_the_shared_cases() {
         let shared_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/dev.jsonl");
-        let shared = crate::tools::eval::cases::load_cases(std::slice::from_ref(&shared_path)).unwrap();
+        let shared =
+            crate::tools::eval::cases::load_cases(std::slice::from_ref(&shared_path)).unwrap();
         let shared: Vec<&Case> = shared.iter().map(|loaded| &loaded.case).collect();
         let commit_of = |case: &Case| case.provenance["commit"].as_str().unwrap().to_owned();
         let target_of = |case: &Case| case.provenance["target_hunk_index"].as_u64().unwrap();
@@ -673,7 +774,12 @@ mod tests {
             if target_of(case) != 1 || rebuilt.contains(&commit) {
                 continue;
             }
-            let Some(last) = shared.iter().find(|other| commit_of(other) == commit && target_of(other) == hunks - 1) else { continue };
+            let Some(last) = shared
+                .iter()
+                .find(|other| commit_of(other) == commit && target_of(other) == hunks - 1)
+            else {
+                continue;
+            };
             // The parent's text is the first case's text before its history; the commit's text
             // is the last case's expected text.
             let path = format!("c{}/{}", rebuilt.len(), case.file_path);
@@ -684,20 +790,29 @@ mod tests {
                 break;
             }
         }
-        let args = MineArgs::parse(&[dir.to_string_lossy().into_owned(), "--no-reverse".into()]).unwrap();
+        let args =
+            MineArgs::parse(&[dir.to_string_lossy().into_owned(), "--no-reverse".into()]).unwrap();
         let (mined, commits) = mine_repository(&args).unwrap();
         assert_eq!(commits, rebuilt.len());
         let body = |diff: &str| diff.splitn(3, '\n').nth(2).unwrap_or("").to_owned();
         let mut compared = 0;
         for case in &mined {
             let subject = case.provenance["commit_subject"].as_str().unwrap();
-            let Some(original) = shared.iter().find(|other| commit_of(other) == subject && target_of(other) == target_of(case)) else {
+            let Some(original) = shared
+                .iter()
+                .find(|other| commit_of(other) == subject && target_of(other) == target_of(case))
+            else {
                 continue;
             };
             assert_eq!(case.before, original.before, "{}", original.id);
             assert_eq!(case.expected_after, original.expected_after, "{}", original.id);
             assert_eq!(case.cursor, original.cursor, "{}", original.id);
-            assert_eq!(case.history.iter().map(|diff| body(diff)).collect::<Vec<_>>(), original.history.iter().map(|diff| body(diff)).collect::<Vec<_>>(), "{}", original.id);
+            assert_eq!(
+                case.history.iter().map(|diff| body(diff)).collect::<Vec<_>>(),
+                original.history.iter().map(|diff| body(diff)).collect::<Vec<_>>(),
+                "{}",
+                original.id
+            );
             assert_eq!(case.category, original.category, "{}", original.id);
             compared += 1;
         }
@@ -707,7 +822,10 @@ mod tests {
 
     #[test]
     fn parses_arguments() {
-        let args: Vec<String> = ["repo", "--ext", "rs,.py", "--no-reverse"].iter().map(|arg| (*arg).to_owned()).collect();
+        let args: Vec<String> = ["repo", "--ext", "rs,.py", "--no-reverse"]
+            .iter()
+            .map(|arg| (*arg).to_owned())
+            .collect();
         let parsed = MineArgs::parse(&args).unwrap();
         assert_eq!(parsed.extensions, Some(vec!["rs".to_owned(), "py".to_owned()]));
         assert!(!parsed.reverse);

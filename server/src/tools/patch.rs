@@ -37,7 +37,9 @@ impl std::error::Error for PatchError {}
 fn strip_annotations(patch: &str) -> String {
     let mut kept = Vec::new();
     for line in patch.split('\n') {
-        let is_annotation = line.contains("[CURSOR_POSITION]") || line.contains("[SELECTION]") || line.contains("[CURSOR]");
+        let is_annotation = line.contains("[CURSOR_POSITION]")
+            || line.contains("[SELECTION]")
+            || line.contains("[CURSOR]");
         let starts_like_diff = [" ", "+", "-", "@"].iter().any(|prefix| line.starts_with(prefix));
         if is_annotation && !starts_like_diff {
             continue;
@@ -86,7 +88,12 @@ pub fn parse_patch(patch: &str) -> Vec<Hunk> {
         }
         if line.starts_with("@@") {
             let (old_start_hint, new_start_hint) = parse_hunk_header(line).unwrap_or((0, 0));
-            hunks.push(Hunk { old_start_hint, new_start_hint, old_lines: Vec::new(), new_lines: Vec::new() });
+            hunks.push(Hunk {
+                old_start_hint,
+                new_start_hint,
+                old_lines: Vec::new(),
+                new_lines: Vec::new(),
+            });
             in_hunk = true;
             continue;
         }
@@ -94,7 +101,12 @@ pub fn parse_patch(patch: &str) -> Vec<Hunk> {
             continue;
         }
         if !in_hunk {
-            hunks.push(Hunk { old_start_hint: 0, new_start_hint: 0, old_lines: Vec::new(), new_lines: Vec::new() });
+            hunks.push(Hunk {
+                old_start_hint: 0,
+                new_start_hint: 0,
+                old_lines: Vec::new(),
+                new_lines: Vec::new(),
+            });
             in_hunk = true;
         }
         let hunk = hunks.last_mut().expect("a hunk was pushed above");
@@ -126,7 +138,10 @@ fn find_block(lines: &[&str], block: &[String], hint: usize) -> Option<usize> {
     let target = hint as i64 - 1;
     let mut best: Option<usize> = None;
     for start in 0..=lines.len() - block.len() {
-        let matches = lines[start..start + block.len()].iter().zip(block).all(|(line, wanted)| *line == wanted);
+        let matches = lines[start..start + block.len()]
+            .iter()
+            .zip(block)
+            .all(|(line, wanted)| *line == wanted);
         if !matches {
             continue;
         }
@@ -150,7 +165,11 @@ pub enum Direction {
 }
 
 /// Applies every hunk in order and returns the text after each hunk.
-pub fn apply_patch_steps(text: &str, patch: &str, direction: Direction) -> Result<Vec<String>, PatchError> {
+pub fn apply_patch_steps(
+    text: &str,
+    patch: &str,
+    direction: Direction,
+) -> Result<Vec<String>, PatchError> {
     let mut hunks = parse_patch(patch);
     if direction == Direction::Reverse {
         // Undo from the last hunk to the first, so each header still names the right place.

@@ -38,10 +38,18 @@ impl SuggestArgs {
         while index < args.len() {
             match args[index].as_str() {
                 "--line" | "-l" => {
-                    parsed.line = Some(value(&mut index, "--line")?.parse().map_err(|_| "--line takes a number")?)
+                    parsed.line = Some(
+                        value(&mut index, "--line")?
+                            .parse()
+                            .map_err(|_| "--line takes a number")?,
+                    )
                 }
                 "--column" | "-c" => {
-                    parsed.column = Some(value(&mut index, "--column")?.parse().map_err(|_| "--column takes a number")?)
+                    parsed.column = Some(
+                        value(&mut index, "--column")?
+                            .parse()
+                            .map_err(|_| "--column takes a number")?,
+                    )
                 }
                 "--history" => parsed.history.push(PathBuf::from(value(&mut index, "--history")?)),
                 "--config" => parsed.config = Some(PathBuf::from(value(&mut index, "--config")?)),
@@ -62,13 +70,21 @@ impl SuggestArgs {
 pub fn cli_settings(config_file: Option<&std::path::Path>) -> Result<Settings> {
     let mut layers = SettingsLayers::default();
     if let Some(path) = config::user_config_path().filter(|path| path.is_file()) {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        layers.set(Source::UserFile, config::parse_toml(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        layers.set(
+            Source::UserFile,
+            config::parse_toml(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?,
+        );
     }
     if let Some(path) = config_file {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         // Given on the command line by the user, so it is trusted like initializationOptions.
-        layers.set(Source::InitializationOptions, config::parse_toml(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?);
+        layers.set(
+            Source::InitializationOptions,
+            config::parse_toml(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?,
+        );
     }
     let (settings, warnings) = layers.resolve();
     for warning in warnings {
@@ -78,24 +94,34 @@ pub fn cli_settings(config_file: Option<&std::path::Path>) -> Result<Settings> {
 }
 
 pub fn run_suggest(args: SuggestArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
     let mut patches = Vec::new();
     for path in &args.history {
-        patches.push(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?);
+        patches.push(
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        );
     }
     let mut settings = cli_settings(args.config.as_deref())?;
     if args.no_model {
         settings.model.backend = BackendKind::None;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(suggest(&args, &text, &patches, settings))
 }
 
-async fn suggest(args: &SuggestArgs, text: &str, patches: &[String], settings: Settings) -> Result<()> {
+async fn suggest(
+    args: &SuggestArgs,
+    text: &str,
+    patches: &[String],
+    settings: Settings,
+) -> Result<()> {
     // The text before the history: undo the patches, newest first.
     let mut original = text.to_owned();
     for (index, patch) in patches.iter().enumerate().rev() {
-        original = unapply_patch(&original, patch).map_err(|error| anyhow!("history patch {}: {error}", index + 1))?;
+        original = unapply_patch(&original, patch)
+            .map_err(|error| anyhow!("history patch {}: {error}", index + 1))?;
     }
     let engine = Engine::new(settings.clone());
     if settings.model.backend == BackendKind::Llama {
@@ -108,11 +134,13 @@ async fn suggest(args: &SuggestArgs, text: &str, patches: &[String], settings: S
             Err(error) => eprintln!("nextedit: {error}; continuing without the model"),
         }
     } else if settings.model.backend == BackendKind::Openai {
-        let (config, warning) = crate::engine::openai_config(&settings).map_err(|message| anyhow!(message))?;
+        let (config, warning) =
+            crate::engine::openai_config(&settings).map_err(|message| anyhow!(message))?;
         if let Some(warning) = warning {
             eprintln!("nextedit: {warning}");
         }
-        let (backend, warning) = model::load_openai(config).await.map_err(|error| anyhow!("{error}"))?;
+        let (backend, warning) =
+            model::load_openai(config).await.map_err(|error| anyhow!("{error}"))?;
         if let Some(warning) = warning {
             eprintln!("nextedit: {warning}");
         }
@@ -120,7 +148,9 @@ async fn suggest(args: &SuggestArgs, text: &str, patches: &[String], settings: S
     }
     let absolute = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
     let uri = format!("file://{}", absolute.display());
-    let language_id = nextedit_grammars::by_path(&absolute.to_string_lossy()).map(|l| l.id.clone()).unwrap_or_default();
+    let language_id = nextedit_grammars::by_path(&absolute.to_string_lossy())
+        .map(|l| l.id.clone())
+        .unwrap_or_default();
     engine.open(&uri, &language_id, 0, &original);
     let mut version = 0;
     let mut current = original.clone();
@@ -145,10 +175,11 @@ async fn suggest(args: &SuggestArgs, text: &str, patches: &[String], settings: S
         (None, Some(_)) => bail!("--column needs --line"),
         (None, None) => None,
     };
-    let suggestion = tokio::time::timeout(Duration::from_secs(120), engine.predict_now(&uri, cursor))
-        .await
-        .map_err(|_| anyhow!("the prediction took longer than 120 s"))?
-        .map_err(|error| anyhow!("prediction failed: {error:?}"))?;
+    let suggestion =
+        tokio::time::timeout(Duration::from_secs(120), engine.predict_now(&uri, cursor))
+            .await
+            .map_err(|_| anyhow!("the prediction took longer than 120 s"))?
+            .map_err(|error| anyhow!("prediction failed: {error:?}"))?;
     let Some(suggestion) = suggestion else {
         if args.json {
             println!("{}", json!({"suggestion": null}));
@@ -157,7 +188,8 @@ async fn suggest(args: &SuggestArgs, text: &str, patches: &[String], settings: S
         }
         return Ok(());
     };
-    let after = crate::engine::validate::apply_edits(&current, suggestion.edits()).context("applying the suggestion")?;
+    let after = crate::engine::validate::apply_edits(&current, suggestion.edits())
+        .context("applying the suggestion")?;
     if args.json {
         let rope = ropey::Rope::from_str(&current);
         let edits: Vec<_> = suggestion
@@ -179,7 +211,17 @@ async fn suggest(args: &SuggestArgs, text: &str, patches: &[String], settings: S
     } else {
         let name = args.file.display().to_string();
         print!("--- a/{name}\n+++ b/{name}\n");
-        print!("{}", crate::text::history::render_unified_diff(&current, &after, 0, 0, 3, Duration::from_millis(200)));
+        print!(
+            "{}",
+            crate::text::history::render_unified_diff(
+                &current,
+                &after,
+                0,
+                0,
+                3,
+                Duration::from_millis(200)
+            )
+        );
     }
     Ok(())
 }
@@ -204,7 +246,14 @@ mod tests {
 
     #[test]
     fn minimal_changes_reproduce_the_new_text() {
-        for (old, new) in [("abc", "abXc"), ("a😀b", "a😁b"), ("x\r\ny\n", "x\r\nz\n"), ("", "new"), ("gone", ""), ("aaa", "aa")] {
+        for (old, new) in [
+            ("abc", "abXc"),
+            ("a😀b", "a😁b"),
+            ("x\r\ny\n", "x\r\nz\n"),
+            ("", "new"),
+            ("gone", ""),
+            ("aaa", "aa"),
+        ] {
             let mut document = Document::new("file:///t", "text", 0, old);
             document.apply_change(&minimal_change(old, new), PositionEncoding::Utf8);
             assert_eq!(document.text(), new);

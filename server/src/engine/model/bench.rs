@@ -83,14 +83,20 @@ pub fn synthetic_code(first: usize, count: usize) -> String {
     code
 }
 
-async fn timed(backend: &dyn ModelBackend, request: GenerationRequest) -> Result<(Generation, Duration), ModelError> {
+async fn timed(
+    backend: &dyn ModelBackend,
+    request: GenerationRequest,
+) -> Result<(Generation, Duration), ModelError> {
     let started = Instant::now();
     let generation = backend.generate(request).await?;
     Ok((generation, started.elapsed()))
 }
 
 /// Runs the measurements. Takes tens of seconds with the 270M model on two cores.
-pub async fn bench_model(backend: &dyn ModelBackend, options: &ModelBenchOptions) -> Result<ModelBenchReport, ModelError> {
+pub async fn bench_model(
+    backend: &dyn ModelBackend,
+    options: &ModelBenchOptions,
+) -> Result<ModelBenchReport, ModelError> {
     let mut report = ModelBenchReport { model: backend.info().name, ..ModelBenchReport::default() };
 
     // Grow the synthetic file until it has the wanted number of tokens.
@@ -98,7 +104,8 @@ pub async fn bench_model(backend: &dyn ModelBackend, options: &ModelBenchOptions
     let functions = options.prompt_tokens / tokens_per_function + 1;
     let changed_functions = (options.changed_tokens / tokens_per_function).max(1);
     let base = synthetic_code(100, functions);
-    let cut = base.len() - synthetic_code(100 + functions - changed_functions, changed_functions).len();
+    let cut =
+        base.len() - synthetic_code(100 + functions - changed_functions, changed_functions).len();
     let changed = format!("{}{}", &base[..cut], synthetic_code(500, changed_functions));
 
     // Fill the cache with something unrelated, so the first measured run starts from scratch.
@@ -107,7 +114,8 @@ pub async fn bench_model(backend: &dyn ModelBackend, options: &ModelBenchOptions
     let (reuse, reuse_time) = timed(backend, GenerationRequest::greedy(changed, 1)).await?;
     report.cold_prompt_tokens = cold.stats.prompt_tokens;
     report.cold_time = cold_time;
-    report.prefill_rate = cold.stats.prompt_tokens as f64 / cold.stats.prefill_time.as_secs_f64().max(1e-9);
+    report.prefill_rate =
+        cold.stats.prompt_tokens as f64 / cold.stats.prefill_time.as_secs_f64().max(1e-9);
     report.reuse_prompt_tokens = reuse.stats.prompt_tokens;
     report.reused_tokens = reuse.stats.reused_prompt_tokens;
     report.reuse_time = reuse_time;
@@ -128,7 +136,10 @@ pub const REWRITE_TOKENS: usize = 240;
 /// A region rewrite: plain greedy output first, then the same request with a draft equal to that
 /// output except for its second line (as if the model's answer edited that line). The output
 /// diverges from the draft there and resynchronises right after.
-async fn bench_rewrite(backend: &dyn ModelBackend, options: &ModelBenchOptions) -> Result<RewriteBench, ModelError> {
+async fn bench_rewrite(
+    backend: &dyn ModelBackend,
+    options: &ModelBenchOptions,
+) -> Result<RewriteBench, ModelError> {
     let request = GenerationRequest::greedy(rewrite_prompt(), REWRITE_TOKENS);
 
     // Warm the cache with the prompt, so the three runs share the same prefill.
@@ -137,7 +148,8 @@ async fn bench_rewrite(backend: &dyn ModelBackend, options: &ModelBenchOptions) 
     timed(backend, warm).await?;
 
     let (greedy, greedy_time) = timed(backend, request.clone()).await?;
-    let output = greedy.candidates.first().map(|candidate| candidate.text.clone()).unwrap_or_default();
+    let output =
+        greedy.candidates.first().map(|candidate| candidate.text.clone()).unwrap_or_default();
     let mut lines: Vec<&str> = output.split_inclusive('\n').collect();
     let note;
     let draft = if lines.len() > 2 {
@@ -156,7 +168,9 @@ async fn bench_rewrite(backend: &dyn ModelBackend, options: &ModelBenchOptions) 
     resync_request.resync_tokens = Some(options.resync_tokens);
     let (resync, resync_time) = timed(backend, resync_request).await?;
 
-    let text = |generation: &Generation| generation.candidates.first().map(|candidate| candidate.text.clone());
+    let text = |generation: &Generation| {
+        generation.candidates.first().map(|candidate| candidate.text.clone())
+    };
     Ok(RewriteBench {
         output_tokens: greedy.stats.generated_tokens,
         greedy_time,

@@ -18,7 +18,6 @@
 //! produced after the divergence, match the draft at or after the divergence point, the rest of the
 //! draft is appended without running the model.
 
-
 use super::{FinishReason, ModelError, Sampling};
 
 pub type Token = i32;
@@ -27,7 +26,12 @@ pub type Token = i32;
 pub trait TokenModel {
     /// Evaluates `tokens` at positions `start..start + tokens.len()`; the KV cache must hold exactly
     /// `start` tokens. Logits are computed for rows `logits_from..tokens.len()` only.
-    fn eval(&mut self, start: usize, tokens: &[Token], logits_from: usize) -> Result<(), ModelError>;
+    fn eval(
+        &mut self,
+        start: usize,
+        tokens: &[Token],
+        logits_from: usize,
+    ) -> Result<(), ModelError>;
     /// Logits of row `row` of the last [`TokenModel::eval`] (which must have asked for it).
     fn logits(&self, row: usize) -> &[f32];
     /// Drops the KV cache from position `len` on.
@@ -105,10 +109,10 @@ impl Rng {
 /// Chooses a token from logits: the argmax when greedy, else a sample after temperature, top-k and
 /// top-p. Returns the token and its log-probability under the unmodified distribution.
 pub fn choose_token(logits: &[f32], sampling: &Sampling, rng: &mut Rng) -> (Token, f32) {
-    let (argmax, max) = logits
-        .iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (index, &logit)| if logit > best.1 { (index, logit) } else { best });
+    let (argmax, max) =
+        logits.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (index, &logit)| {
+            if logit > best.1 { (index, logit) } else { best }
+        });
     let log_sum = max + logits.iter().map(|&logit| (logit - max).exp()).sum::<f32>().ln();
     if sampling.is_greedy() || logits.is_empty() {
         return (argmax as Token, logits.get(argmax).map_or(0.0, |&logit| logit - log_sum));
@@ -121,8 +125,10 @@ pub fn choose_token(logits: &[f32], sampling: &Sampling, rng: &mut Rng) -> (Toke
     candidates.sort_by(|a, b| b.1.total_cmp(&a.1));
     let temperature = sampling.temperature.max(1e-3);
     let scaled_max = candidates[0].1 / temperature;
-    let mut weights: Vec<f64> =
-        candidates.iter().map(|&(_, logit)| f64::from(logit / temperature - scaled_max).exp()).collect();
+    let mut weights: Vec<f64> = candidates
+        .iter()
+        .map(|&(_, logit)| f64::from(logit / temperature - scaled_max).exp())
+        .collect();
     let total: f64 = weights.iter().sum();
     if sampling.top_p < 1.0 {
         let mut cumulative = 0.0;
@@ -250,7 +256,8 @@ impl<'a> DraftTracker<'a> {
             return None;
         }
         let tail = &output[output.len() - k..];
-        let mut matches = (floor..self.draft.len().saturating_sub(k - 1)).filter(|&start| &self.draft[start..start + k] == tail);
+        let mut matches = (floor..self.draft.len().saturating_sub(k - 1))
+            .filter(|&start| &self.draft[start..start + k] == tail);
         let first = matches.next()?;
         match matches.next() {
             Some(_) => None,
@@ -428,8 +435,15 @@ pub(crate) mod tests {
         fn next_logits(&self, sequence: &[Token]) -> Vec<f32> {
             let output = &sequence[self.prompt_len.min(sequence.len())..];
             let follows_target = output.len() < self.target.len()
-                && output.iter().zip(&self.target).all(|(&token, &byte)| token == Token::from(byte));
-            let wanted = if follows_target { Token::from(self.target[output.len()]) } else { Token::from(b'?') };
+                && output
+                    .iter()
+                    .zip(&self.target)
+                    .all(|(&token, &byte)| token == Token::from(byte));
+            let wanted = if follows_target {
+                Token::from(self.target[output.len()])
+            } else {
+                Token::from(b'?')
+            };
             let mut logits = vec![0.0; 256];
             logits[wanted as usize] = 10.0;
             logits
@@ -437,7 +451,12 @@ pub(crate) mod tests {
     }
 
     impl TokenModel for ToyModel {
-        fn eval(&mut self, start: usize, tokens: &[Token], logits_from: usize) -> Result<(), ModelError> {
+        fn eval(
+            &mut self,
+            start: usize,
+            tokens: &[Token],
+            logits_from: usize,
+        ) -> Result<(), ModelError> {
             assert_eq!(start, self.sequence.len(), "the KV cache must hold exactly `start` tokens");
             self.evals += 1;
             self.evaluated_tokens += tokens.len();
@@ -477,7 +496,13 @@ pub(crate) mod tests {
         text.bytes().map(Token::from).collect()
     }
 
-    fn run(target: &str, draft: &str, speculate: bool, resync: Option<usize>, stop: &[&str]) -> (DecodeOutcome, usize) {
+    fn run(
+        target: &str,
+        draft: &str,
+        speculate: bool,
+        resync: Option<usize>,
+        stop: &[&str],
+    ) -> (DecodeOutcome, usize) {
         let prompt = tokens("PROMPT:");
         let mut model = ToyModel::new(&prompt, target);
         let draft = tokens(draft);
@@ -492,7 +517,14 @@ pub(crate) mod tests {
             policy: SpeculationPolicy::default(),
             cancelled: NOT_CANCELLED,
         };
-        let outcome = decode(&mut model, prompt.len() - 1, *prompt.last().unwrap(), &options, &mut Rng::new(0)).unwrap();
+        let outcome = decode(
+            &mut model,
+            prompt.len() - 1,
+            *prompt.last().unwrap(),
+            &options,
+            &mut Rng::new(0),
+        )
+        .unwrap();
         // The KV mirror must match the toy model's sequence.
         let mut expected = prompt[..prompt.len() - 1].to_vec();
         expected.extend_from_slice(&outcome.kv_appended);
@@ -511,7 +543,10 @@ pub(crate) mod tests {
         assert_eq!(speculative.text, plain.text);
         assert_eq!(speculative.tokens, plain.tokens);
         assert_eq!(plain_calls, target.len());
-        assert!(speculative_calls * 4 < plain_calls, "{speculative_calls} calls against {plain_calls}");
+        assert!(
+            speculative_calls * 4 < plain_calls,
+            "{speculative_calls} calls against {plain_calls}"
+        );
         assert!(speculative.draft_accepted > target.len() / 2);
     }
 
@@ -525,7 +560,8 @@ pub(crate) mod tests {
         assert!(resynced.spliced_tokens > 50, "{}", resynced.spliced_tokens);
         assert!(calls * 2 < plain_calls, "{calls}");
         // Without speculation, resynchronisation alone also stops early.
-        let (unspeculated, unspeculated_calls) = run(&target, REGION, false, Some(16), &["[[END]]"]);
+        let (unspeculated, unspeculated_calls) =
+            run(&target, REGION, false, Some(16), &["[[END]]"]);
         assert_eq!(unspeculated.text, plain.text);
         assert!(unspeculated_calls * 2 < plain_calls, "{unspeculated_calls}");
     }

@@ -4,7 +4,9 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{FinishReason, GenerationRequest, LlamaConfig, ModelBackend, ModelError, ModelInfo, load_llama};
+use super::{
+    FinishReason, GenerationRequest, LlamaConfig, ModelBackend, ModelError, ModelInfo, load_llama,
+};
 
 /// The prompt of the test generation: code a base model continues predictably.
 const TEST_PROMPT: &str = "fn add(a: i32, b: i32) -> i32 {\n";
@@ -123,7 +125,11 @@ mod tests {
         let report = runtime.block_on(doctor_report(&backend));
         assert!(report.is_ok());
         let text = report.to_string();
-        let text = text.lines().filter(|line| !line.starts_with("test generation:")).collect::<Vec<_>>().join("\n");
+        let text = text
+            .lines()
+            .filter(|line| !line.starts_with("test generation:"))
+            .collect::<Vec<_>>()
+            .join("\n");
         expect_test::expect![[r#"
             model: scripted
             model path: none

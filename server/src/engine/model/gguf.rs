@@ -25,8 +25,12 @@ pub struct GgufSummary {
 pub fn check_gguf(path: &Path) -> Result<GgufSummary, ModelError> {
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Err(ModelError::MissingFile(path.to_owned())),
-        Err(error) => return Err(ModelError::LoadFailed(format!("cannot open {}: {error}", path.display()))),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return Err(ModelError::MissingFile(path.to_owned()));
+        }
+        Err(error) => {
+            return Err(ModelError::LoadFailed(format!("cannot open {}: {error}", path.display())));
+        }
     };
     let file_size = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
     if file.metadata().is_ok_and(|metadata| metadata.is_dir()) {
@@ -46,7 +50,13 @@ pub fn check_gguf(path: &Path) -> Result<GgufSummary, ModelError> {
         }
         let tensor_count = reader.u64()?;
         let metadata_count = reader.u64()?;
-        let mut summary = GgufSummary { version, tensor_count, metadata_count, file_size, ..GgufSummary::default() };
+        let mut summary = GgufSummary {
+            version,
+            tensor_count,
+            metadata_count,
+            file_size,
+            ..GgufSummary::default()
+        };
         let mut alignment = 32;
         for _ in 0..metadata_count {
             let key = reader.string()?;
@@ -91,7 +101,9 @@ struct GgufReader {
 impl GgufReader {
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N], String> {
         let mut buffer = [0; N];
-        self.inner.read_exact(&mut buffer).map_err(|_| "the file ends inside the header".to_owned())?;
+        self.inner
+            .read_exact(&mut buffer)
+            .map_err(|_| "the file ends inside the header".to_owned())?;
         Ok(buffer)
     }
 
@@ -130,7 +142,9 @@ impl GgufReader {
         if before.saturating_add(count) > size {
             return Err("the file ends inside the header".to_owned());
         }
-        self.inner.seek(SeekFrom::Current(count as i64)).map_err(|error| format!("cannot seek: {error}"))?;
+        self.inner
+            .seek(SeekFrom::Current(count as i64))
+            .map_err(|error| format!("cannot seek: {error}"))?;
         Ok(())
     }
 

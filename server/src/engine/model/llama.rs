@@ -33,10 +33,12 @@ use llama_cpp_2::token::LlamaToken;
 use super::decode::{self, DecodeOptions, Rng, SpeculationPolicy, Token, TokenModel};
 use super::gguf::check_gguf;
 use super::{
-    BoxFuture, GeneratedText, Generation, GenerationRequest, GenerationStats, LoadProgress, ModelBackend, ModelError,
-    ModelInfo,
+    BoxFuture, GeneratedText, Generation, GenerationRequest, GenerationStats, LoadProgress,
+    ModelBackend, ModelError, ModelInfo,
 };
-use crate::engine::prompt::{ModelMetadata, PROBED_SPECIAL_TOKENS, PromptFormatKind, detect_format};
+use crate::engine::prompt::{
+    ModelMetadata, PROBED_SPECIAL_TOKENS, PromptFormatKind, detect_format,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlamaConfig {
@@ -73,9 +75,9 @@ impl LlamaConfig {
     }
 
     fn thread_count(&self) -> usize {
-        self.threads
-            .filter(|&threads| threads > 0)
-            .unwrap_or_else(|| thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).clamp(1, 4)))
+        self.threads.filter(|&threads| threads > 0).unwrap_or_else(|| {
+            thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).clamp(1, 4))
+        })
     }
 }
 
@@ -124,11 +126,22 @@ pub fn load_llama_blocking(
     let thread_config = config.clone();
     thread::Builder::new()
         .name("nextedit-model".to_owned())
-        .spawn(move || model_thread(backend, &thread_config, Box::new(progress), job_receiver, ready_sender, thread_alive))
-        .map_err(|error| ModelError::LoadFailed(format!("cannot start the model thread: {error}")))?;
-    let (model, info) = ready_receiver
-        .recv()
-        .unwrap_or_else(|_| Err(ModelError::LoadFailed("the model thread stopped while loading".to_owned())))?;
+        .spawn(move || {
+            model_thread(
+                backend,
+                &thread_config,
+                Box::new(progress),
+                job_receiver,
+                ready_sender,
+                thread_alive,
+            )
+        })
+        .map_err(|error| {
+            ModelError::LoadFailed(format!("cannot start the model thread: {error}"))
+        })?;
+    let (model, info) = ready_receiver.recv().unwrap_or_else(|_| {
+        Err(ModelError::LoadFailed("the model thread stopped while loading".to_owned()))
+    })?;
     Ok(Arc::new(LlamaHandle { jobs: job_sender, model, info, alive }))
 }
 
@@ -141,7 +154,10 @@ impl Drop for AliveGuard {
 }
 
 enum Job {
-    Generate { request: GenerationRequest, reply: tokio::sync::oneshot::Sender<Result<Generation, ModelError>> },
+    Generate {
+        request: GenerationRequest,
+        reply: tokio::sync::oneshot::Sender<Result<Generation, ModelError>>,
+    },
 }
 
 struct LlamaHandle {
@@ -197,16 +213,17 @@ fn model_thread(
     let started = Instant::now();
     let progress: Rc<dyn Fn(LoadProgress)> = Rc::from(progress as Box<dyn Fn(LoadProgress)>);
     let callback_progress = progress.clone();
-    let model_params = LlamaModelParams::default().with_n_gpu_layers(config.gpu_layers).with_progress_callback(
-        move |fraction| {
+    let model_params = LlamaModelParams::default()
+        .with_n_gpu_layers(config.gpu_layers)
+        .with_progress_callback(move |fraction| {
             callback_progress(LoadProgress::Loading(fraction));
             true
-        },
-    );
+        });
     let mut model = match LlamaModel::load_from_file(backend, &config.path, &model_params) {
         Ok(model) => model,
         Err(error) => {
-            let _ = ready.send(Err(ModelError::LoadFailed(format!("{}: {error}", config.path.display()))));
+            let _ = ready
+                .send(Err(ModelError::LoadFailed(format!("{}: {error}", config.path.display()))));
             return;
         }
     };
@@ -215,7 +232,10 @@ fn model_thread(
         match model.lora_adapter_init(path) {
             Ok(adapter) => adapters.push(adapter),
             Err(error) => {
-                let _ = ready.send(Err(ModelError::LoadFailed(format!("LoRA adapter {}: {error}", path.display()))));
+                let _ = ready.send(Err(ModelError::LoadFailed(format!(
+                    "LoRA adapter {}: {error}",
+                    path.display()
+                ))));
                 return;
             }
         }
@@ -236,13 +256,15 @@ fn model_thread(
     let mut context = match model.new_context(backend, context_params) {
         Ok(context) => context,
         Err(error) => {
-            let _ = ready.send(Err(ModelError::LoadFailed(format!("cannot create a context: {error}"))));
+            let _ = ready
+                .send(Err(ModelError::LoadFailed(format!("cannot create a context: {error}"))));
             return;
         }
     };
     for adapter in &mut adapters {
         if let Err(error) = context.lora_adapter_set(adapter, 1.0) {
-            let _ = ready.send(Err(ModelError::LoadFailed(format!("cannot apply a LoRA adapter: {error}"))));
+            let _ = ready
+                .send(Err(ModelError::LoadFailed(format!("cannot apply a LoRA adapter: {error}"))));
             return;
         }
     }
@@ -250,7 +272,10 @@ fn model_thread(
     let metadata = model_metadata(&model);
     let info = ModelInfo {
         name: metadata.name.clone().unwrap_or_else(|| {
-            config.path.file_stem().map_or_else(|| "model".to_owned(), |stem| stem.to_string_lossy().into_owned())
+            config
+                .path
+                .file_stem()
+                .map_or_else(|| "model".to_owned(), |stem| stem.to_string_lossy().into_owned())
         }),
         backend: "llama",
         path: Some(config.path.clone()),
@@ -325,7 +350,11 @@ impl<'m, 'c> Session<'m, 'c> {
         }
     }
 
-    fn generate(&mut self, request: &GenerationRequest, reply_dropped: &dyn Fn() -> bool) -> Result<Generation, ModelError> {
+    fn generate(
+        &mut self,
+        request: &GenerationRequest,
+        reply_dropped: &dyn Fn() -> bool,
+    ) -> Result<Generation, ModelError> {
         #[cfg(test)]
         if request.prompt == CRASH_PROMPT {
             panic!("model thread crash requested by a test");
@@ -339,7 +368,8 @@ impl<'m, 'c> Session<'m, 'c> {
             stats.cancelled = true;
             return Ok(Generation { candidates: Vec::new(), stats });
         }
-        let prompt: Vec<Token> = tokenize(self.model, &request.prompt, true).iter().map(|token| token.0).collect();
+        let prompt: Vec<Token> =
+            tokenize(self.model, &request.prompt, true).iter().map(|token| token.0).collect();
         let context_size = self.context_size();
         stats.prompt_tokens = prompt.len();
         if prompt.is_empty() {
@@ -379,7 +409,8 @@ impl<'m, 'c> Session<'m, 'c> {
             Some(draft) => tokenize(self.model, draft, false).iter().map(|token| token.0).collect(),
             None => Vec::new(),
         };
-        let candidate_count = if request.sampling.is_greedy() { 1 } else { request.candidates.max(1) };
+        let candidate_count =
+            if request.sampling.is_greedy() { 1 } else { request.candidates.max(1) };
         let decode_started = Instant::now();
         let mut candidates = Vec::with_capacity(candidate_count);
         for index in 0..candidate_count {
@@ -409,8 +440,11 @@ impl<'m, 'c> Session<'m, 'c> {
                 stats.decode_time = decode_started.elapsed();
                 return Ok(Vec::new());
             }
-            let mean_logprob =
-                if outcome.tokens.is_empty() { 0.0 } else { (outcome.logprob_sum / outcome.tokens.len() as f64) as f32 };
+            let mean_logprob = if outcome.tokens.is_empty() {
+                0.0
+            } else {
+                (outcome.logprob_sum / outcome.tokens.len() as f64) as f32
+            };
             let finish = outcome.finish.unwrap_or(super::FinishReason::EndOfText);
             candidates.push(GeneratedText { text: outcome.text, mean_logprob, finish });
         }
@@ -420,8 +454,17 @@ impl<'m, 'c> Session<'m, 'c> {
 
     /// Makes the cache hold exactly `tokens`, keeping the common prefix with what it holds.
     /// Returns how many tokens were kept.
-    fn prefill(&mut self, tokens: &[Token], cancelled: &dyn Fn() -> bool) -> Result<usize, ModelError> {
-        let common = self.kv_tokens.iter().zip(tokens).take_while(|(cached, wanted)| cached == wanted).count();
+    fn prefill(
+        &mut self,
+        tokens: &[Token],
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<usize, ModelError> {
+        let common = self
+            .kv_tokens
+            .iter()
+            .zip(tokens)
+            .take_while(|(cached, wanted)| cached == wanted)
+            .count();
         let kept = if self.truncate(common).is_ok() {
             common
         } else {
@@ -450,7 +493,12 @@ impl<'m, 'c> Session<'m, 'c> {
 }
 
 impl TokenModel for Session<'_, '_> {
-    fn eval(&mut self, start: usize, tokens: &[Token], logits_from: usize) -> Result<(), ModelError> {
+    fn eval(
+        &mut self,
+        start: usize,
+        tokens: &[Token],
+        logits_from: usize,
+    ) -> Result<(), ModelError> {
         self.batch.clear();
         self.logit_rows.clear();
         for (index, &token) in tokens.iter().enumerate() {

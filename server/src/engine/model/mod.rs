@@ -210,7 +210,11 @@ impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ModelError::MissingFile(path) => {
-                write!(f, "model file not found: {} (run scripts/fetch-model or set model.path)", path.display())
+                write!(
+                    f,
+                    "model file not found: {} (run scripts/fetch-model or set model.path)",
+                    path.display()
+                )
             }
             ModelError::NotGguf(path) => write!(f, "not a GGUF model file: {}", path.display()),
             ModelError::Truncated { path, detail } => {
@@ -222,7 +226,9 @@ impl fmt::Display for ModelError {
                 f,
                 "the prompt ({prompt_tokens} tokens) and its output do not fit the context of {context_size} tokens"
             ),
-            ModelError::BackendDead => write!(f, "the model thread has stopped; the model must be loaded again"),
+            ModelError::BackendDead => {
+                write!(f, "the model thread has stopped; the model must be loaded again")
+            }
             ModelError::Decode(message) => write!(f, "model decoding failed: {message}"),
             ModelError::Restarting => write!(f, "the model thread stopped and is being restarted"),
             ModelError::Remote(message) => f.write_str(message),
@@ -255,7 +261,8 @@ pub fn default_model_path() -> Option<PathBuf> {
 pub fn model_cache_dir() -> Option<PathBuf> {
     let cache = match std::env::var_os("XDG_CACHE_HOME").filter(|value| !value.is_empty()) {
         Some(cache) => PathBuf::from(cache),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|value| !value.is_empty())?).join(".cache"),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|value| !value.is_empty())?)
+            .join(".cache"),
     };
     Some(cache.join("nextedit").join("models"))
 }
@@ -264,7 +271,9 @@ pub fn model_cache_dir() -> Option<PathBuf> {
 pub fn test_model_path() -> Result<PathBuf, String> {
     let path = match std::env::var_os("NEXTEDIT_MODEL").filter(|value| !value.is_empty()) {
         Some(path) => PathBuf::from(path),
-        None => default_model_path().ok_or("neither NEXTEDIT_MODEL, XDG_CACHE_HOME nor HOME is set")?,
+        None => {
+            default_model_path().ok_or("neither NEXTEDIT_MODEL, XDG_CACHE_HOME nor HOME is set")?
+        }
     };
     if !Path::new(&path).is_file() {
         return Err(format!(
@@ -285,7 +294,8 @@ mod tests {
         let messages = [
             ModelError::MissingFile(path.clone()).to_string(),
             ModelError::NotGguf(path.clone()).to_string(),
-            ModelError::Truncated { path, detail: "file ends inside the header".to_owned() }.to_string(),
+            ModelError::Truncated { path, detail: "file ends inside the header".to_owned() }
+                .to_string(),
             ModelError::BackendDead.to_string(),
         ];
         expect_test::expect![[r#"

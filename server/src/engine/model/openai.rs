@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::{
-    BoxFuture, CancelFlag, FinishReason, GeneratedText, Generation, GenerationRequest, GenerationStats, ModelBackend,
-    ModelError, ModelInfo,
+    BoxFuture, CancelFlag, FinishReason, GeneratedText, Generation, GenerationRequest,
+    GenerationStats, ModelBackend, ModelError, ModelInfo,
 };
 use crate::engine::prompt::PromptFormatKind;
 
@@ -107,7 +107,9 @@ pub fn display_endpoint(endpoint: &str) -> String {
 
 /// Builds the client and asks the server which models it serves. An unreachable server is not an
 /// error here (it may start later); the second value then says what went wrong.
-pub async fn load_openai(mut config: OpenAiConfig) -> Result<(OpenAiBackend, Option<String>), ModelError> {
+pub async fn load_openai(
+    mut config: OpenAiConfig,
+) -> Result<(OpenAiBackend, Option<String>), ModelError> {
     let started = Instant::now();
     let base = api_base(&config.endpoint)?;
     let mut builder = reqwest::Client::builder()
@@ -116,21 +118,31 @@ pub async fn load_openai(mut config: OpenAiConfig) -> Result<(OpenAiBackend, Opt
         .pool_max_idle_per_host(config.max_in_flight.max(1))
         .tcp_nodelay(true);
     if let Some(path) = &config.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|error| ModelError::LoadFailed(format!("cannot read openai.ca_file {}: {error}", path.display())))?;
+        let pem = std::fs::read(path).map_err(|error| {
+            ModelError::LoadFailed(format!(
+                "cannot read openai.ca_file {}: {error}",
+                path.display()
+            ))
+        })?;
         let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
-            ModelError::LoadFailed(format!("openai.ca_file {} holds no PEM certificate", path.display()))
+            ModelError::LoadFailed(format!(
+                "openai.ca_file {} holds no PEM certificate",
+                path.display()
+            ))
         })?;
         if certificates.is_empty() {
-            return Err(ModelError::LoadFailed(format!("openai.ca_file {} holds no PEM certificate", path.display())));
+            return Err(ModelError::LoadFailed(format!(
+                "openai.ca_file {} holds no PEM certificate",
+                path.display()
+            )));
         }
         for certificate in certificates {
             builder = builder.add_root_certificate(certificate);
         }
     }
-    let client = builder
-        .build()
-        .map_err(|error| ModelError::LoadFailed(format!("cannot create the HTTP client: {}", error_text(&error))))?;
+    let client = builder.build().map_err(|error| {
+        ModelError::LoadFailed(format!("cannot create the HTTP client: {}", error_text(&error)))
+    })?;
     let shown = display_endpoint(&config.endpoint);
     let mut warning = None;
     match list_models(&client, &base, config.api_key.as_ref(), config.timeout).await {
@@ -140,7 +152,9 @@ pub async fn load_openai(mut config: OpenAiConfig) -> Result<(OpenAiBackend, Opt
             }
         }
         Err(message) => {
-            warning = Some(format!("the inference server at {shown} did not answer ({message}); nextedit will try again on the next edit"))
+            warning = Some(format!(
+                "the inference server at {shown} did not answer ({message}); nextedit will try again on the next edit"
+            ))
         }
     }
     let name = config.model.clone().unwrap_or_else(|| "the server's model".to_owned());
@@ -175,10 +189,13 @@ pub async fn load_openai(mut config: OpenAiConfig) -> Result<(OpenAiBackend, Opt
 
 /// The prompt format a model's name suggests.
 pub fn guess_format(model: &str) -> PromptFormatKind {
-    let metadata = crate::engine::prompt::ModelMetadata { name: Some(model.to_owned()), ..Default::default() };
+    let metadata =
+        crate::engine::prompt::ModelMetadata { name: Some(model.to_owned()), ..Default::default() };
     let detected = crate::engine::prompt::detect_format(&metadata);
     let lower = model.to_ascii_lowercase();
-    if detected == PromptFormatKind::Plain && (lower.contains("coder") || lower.contains("starcoder") || lower.contains("fim")) {
+    if detected == PromptFormatKind::Plain
+        && (lower.contains("coder") || lower.contains("starcoder") || lower.contains("fim"))
+    {
         return PromptFormatKind::Fim;
     }
     detected
@@ -268,10 +285,19 @@ enum AttemptError {
     Fatal(String),
 }
 
-async fn generate_with_retries(inner: &Inner, request: &GenerationRequest) -> Result<Generation, ModelError> {
+async fn generate_with_retries(
+    inner: &Inner,
+    request: &GenerationRequest,
+) -> Result<Generation, ModelError> {
     let _permit = inner.in_flight.acquire().await.map_err(|_| ModelError::BackendDead)?;
     if inner.model.get().is_none() {
-        let listed = list_models(&inner.client, &inner.base, inner.config.api_key.as_ref(), inner.config.timeout).await;
+        let listed = list_models(
+            &inner.client,
+            &inner.base,
+            inner.config.api_key.as_ref(),
+            inner.config.timeout,
+        )
+        .await;
         if let Some(first) = listed.ok().and_then(|models| models.into_iter().next()) {
             tracing::info!("the inference server at {} serves {first}", inner.shown_endpoint);
             let _ = inner.model.set(first);
@@ -282,10 +308,15 @@ async fn generate_with_retries(inner: &Inner, request: &GenerationRequest) -> Re
         match attempt_once(inner, request).await {
             Ok(generation) => return Ok(generation),
             Err(AttemptError::RefusedHints) if inner.send_hints.swap(false, Ordering::Relaxed) => {
-                tracing::info!("the inference server refused `prediction`/`cache_prompt`; sending requests without them");
+                tracing::info!(
+                    "the inference server refused `prediction`/`cache_prompt`; sending requests without them"
+                );
             }
             Err(AttemptError::RefusedHints) => {
-                return Err(ModelError::Remote(format!("the inference server at {} refused the request", inner.shown_endpoint)));
+                return Err(ModelError::Remote(format!(
+                    "the inference server at {} refused the request",
+                    inner.shown_endpoint
+                )));
             }
             Err(AttemptError::Retry(message)) if attempt < inner.config.retries => {
                 let backoff = Duration::from_millis(100 << attempt.min(6));
@@ -293,7 +324,9 @@ async fn generate_with_retries(inner: &Inner, request: &GenerationRequest) -> Re
                 tokio::time::sleep(backoff).await;
                 attempt += 1;
             }
-            Err(AttemptError::Retry(message) | AttemptError::Fatal(message)) => return Err(ModelError::Remote(message)),
+            Err(AttemptError::Retry(message) | AttemptError::Fatal(message)) => {
+                return Err(ModelError::Remote(message));
+            }
         }
     }
 }
@@ -326,8 +359,10 @@ fn request_body(inner: &Inner, request: &GenerationRequest, hints: bool) -> (Val
     let chat = messages.is_some();
     match messages {
         Some(messages) => {
-            let messages: Vec<Value> =
-                messages.into_iter().map(|(role, content)| json!({"role": role, "content": content})).collect();
+            let messages: Vec<Value> = messages
+                .into_iter()
+                .map(|(role, content)| json!({"role": role, "content": content}))
+                .collect();
             object.insert("messages".to_owned(), Value::Array(messages));
         }
         None => {
@@ -343,7 +378,10 @@ fn request_body(inner: &Inner, request: &GenerationRequest, hints: bool) -> (Val
     (body, chat)
 }
 
-async fn attempt_once(inner: &Inner, request: &GenerationRequest) -> Result<Generation, AttemptError> {
+async fn attempt_once(
+    inner: &Inner,
+    request: &GenerationRequest,
+) -> Result<Generation, AttemptError> {
     let hints = inner.config.hints && inner.send_hints.load(Ordering::Relaxed);
     let (body, chat) = request_body(inner, request, hints);
     let url = format!("{}/{}", inner.base, if chat { "chat/completions" } else { "completions" });
@@ -354,9 +392,17 @@ async fn attempt_once(inner: &Inner, request: &GenerationRequest) -> Result<Gene
     }
     let mut response = builder.send().await.map_err(|error| {
         let message = if error.is_connect() {
-            format!("cannot reach the inference server at {}: {}", inner.shown_endpoint, error_text(&error))
+            format!(
+                "cannot reach the inference server at {}: {}",
+                inner.shown_endpoint,
+                error_text(&error)
+            )
         } else {
-            format!("the request to the inference server at {} failed: {}", inner.shown_endpoint, error_text(&error))
+            format!(
+                "the request to the inference server at {} failed: {}",
+                inner.shown_endpoint,
+                error_text(&error)
+            )
         };
         // Nothing was generated yet, so another attempt costs nothing extra.
         AttemptError::Retry(message)
@@ -365,12 +411,14 @@ async fn attempt_once(inner: &Inner, request: &GenerationRequest) -> Result<Gene
     if !status.is_success() {
         let text = response.text().await.unwrap_or_default();
         let detail = inner.redact(&server_error_detail(&text));
-        if hints && (status.as_u16() == 400 || status.as_u16() == 422)
+        if hints
+            && (status.as_u16() == 400 || status.as_u16() == 422)
             && (text.contains("prediction") || text.contains("cache_prompt"))
         {
             return Err(AttemptError::RefusedHints);
         }
-        let message = format!("the inference server at {} answered {status}: {detail}", inner.shown_endpoint);
+        let message =
+            format!("the inference server at {} answered {status}: {detail}", inner.shown_endpoint);
         return Err(if status.as_u16() == 429 || status.is_server_error() {
             AttemptError::Retry(message)
         } else {
@@ -400,7 +448,10 @@ async fn attempt_once(inner: &Inner, request: &GenerationRequest) -> Result<Gene
                 break;
             }
             let event: Value = serde_json::from_str(&data).map_err(|_| {
-                AttemptError::Fatal(format!("the inference server at {} sent an event that is not JSON", inner.shown_endpoint))
+                AttemptError::Fatal(format!(
+                    "the inference server at {} sent an event that is not JSON",
+                    inner.shown_endpoint
+                ))
             })?;
             if let Some(error) = event.get("error") {
                 return Err(AttemptError::Fatal(format!(
@@ -446,7 +497,8 @@ async fn attempt_once(inner: &Inner, request: &GenerationRequest) -> Result<Gene
             }
         }
         let wanted = if request.sampling.is_greedy() { 1 } else { request.candidates.max(1) };
-        let all_finished = outputs.len() >= wanted && outputs.iter().all(|output| output.finish.is_some());
+        let all_finished =
+            outputs.len() >= wanted && outputs.iter().all(|output| output.finish.is_some());
         if done || all_finished {
             complete = true;
             // Dropping the response closes a stream the server has not finished, so it stops
@@ -462,7 +514,10 @@ async fn attempt_once(inner: &Inner, request: &GenerationRequest) -> Result<Gene
         )));
     }
     if outputs.is_empty() {
-        return Err(AttemptError::Fatal(format!("the inference server at {} sent no completion", inner.shown_endpoint)));
+        return Err(AttemptError::Fatal(format!(
+            "the inference server at {} sent no completion",
+            inner.shown_endpoint
+        )));
     }
     let decode_from = first_token.unwrap_or_else(Instant::now);
     let stats = GenerationStats {
@@ -502,13 +557,16 @@ struct Output {
 impl Output {
     /// Appends streamed text, ending the candidate at the first stop string (kept at the end).
     fn push(&mut self, text: &str, stops: &[String]) {
-        let search_from = self.text.len().saturating_sub(stops.iter().map(String::len).max().unwrap_or(0));
+        let search_from =
+            self.text.len().saturating_sub(stops.iter().map(String::len).max().unwrap_or(0));
         let search_from = crate::syntax::floor_char_boundary(&self.text, search_from);
         self.text.push_str(text);
         let found = stops
             .iter()
             .filter(|stop| !stop.is_empty())
-            .filter_map(|stop| self.text[search_from..].find(stop.as_str()).map(|at| (search_from + at, stop)))
+            .filter_map(|stop| {
+                self.text[search_from..].find(stop.as_str()).map(|at| (search_from + at, stop))
+            })
             .min_by_key(|(at, _)| *at);
         if let Some((at, stop)) = found {
             self.text.truncate(at + stop.len());
@@ -521,7 +579,8 @@ impl Output {
 /// and report an end-of-text token the same way; the first stop string stands for both, so the
 /// parsers see a finished answer.
 fn server_stop(text: &str, stops: &[String]) -> FinishReason {
-    if let Some(stop) = stops.iter().find(|stop| !stop.is_empty() && text.ends_with(stop.as_str())) {
+    if let Some(stop) = stops.iter().find(|stop| !stop.is_empty() && text.ends_with(stop.as_str()))
+    {
         return FinishReason::Stop(stop.clone());
     }
     match stops.first() {
@@ -593,10 +652,14 @@ pub fn chat_messages(prompt: &str) -> Option<Vec<(String, String)>> {
 }
 
 fn api_base(endpoint: &str) -> Result<String, ModelError> {
-    let url = reqwest::Url::parse(endpoint.trim())
-        .map_err(|error| ModelError::LoadFailed(format!("openai.endpoint is not a URL ({error})")))?;
+    let url = reqwest::Url::parse(endpoint.trim()).map_err(|error| {
+        ModelError::LoadFailed(format!("openai.endpoint is not a URL ({error})"))
+    })?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(ModelError::LoadFailed(format!("openai.endpoint must be http or https, not {}", url.scheme())));
+        return Err(ModelError::LoadFailed(format!(
+            "openai.endpoint must be http or https, not {}",
+            url.scheme()
+        )));
     }
     let base = url.as_str().trim_end_matches('/');
     Ok(if base.ends_with("/v1") { base.to_owned() } else { format!("{base}/v1") })
@@ -617,11 +680,14 @@ async fn list_models(
     if !status.is_success() {
         return Err(format!("{status}"));
     }
-    let value: Value = response.json().await.map_err(|_| "the model list is not JSON".to_owned())?;
+    let value: Value =
+        response.json().await.map_err(|_| "the model list is not JSON".to_owned())?;
     Ok(value
         .get("data")
         .and_then(Value::as_array)
-        .map(|models| models.iter().filter_map(|model| model.get("id")?.as_str().map(str::to_owned)).collect())
+        .map(|models| {
+            models.iter().filter_map(|model| model.get("id")?.as_str().map(str::to_owned)).collect()
+        })
         .unwrap_or_default())
 }
 
@@ -643,7 +709,12 @@ fn server_error_detail(body: &str) -> String {
     let parsed: Option<Value> = serde_json::from_str(body).ok();
     let message = parsed
         .as_ref()
-        .and_then(|value| value.pointer("/error/message").or_else(|| value.get("message")).or_else(|| value.get("detail")))
+        .and_then(|value| {
+            value
+                .pointer("/error/message")
+                .or_else(|| value.get("message"))
+                .or_else(|| value.get("detail"))
+        })
         .map(|message| match message {
             Value::String(text) => text.clone(),
             other => other.to_string(),
@@ -664,7 +735,10 @@ mod tests {
     fn events_split_across_chunks_and_line_endings() {
         let mut stream = EventStream::default();
         assert!(stream.push(b"data: {\"a\"").is_empty());
-        assert_eq!(stream.push(b":1}\n\ndata: x\r\n\r\n: comment\n\n"), vec!["{\"a\":1}".to_owned(), "x".to_owned()]);
+        assert_eq!(
+            stream.push(b":1}\n\ndata: x\r\n\r\n: comment\n\n"),
+            vec!["{\"a\":1}".to_owned(), "x".to_owned()]
+        );
         assert_eq!(stream.push(b"data: [DONE]\n\n"), vec!["[DONE]".to_owned()]);
     }
 
@@ -700,7 +774,10 @@ mod tests {
         let prompt = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nline 1\nline 2<|im_end|>\n<|im_start|>assistant\n";
         assert_eq!(
             chat_messages(prompt),
-            Some(vec![("system".to_owned(), "Be brief.".to_owned()), ("user".to_owned(), "line 1\nline 2".to_owned())])
+            Some(vec![
+                ("system".to_owned(), "Be brief.".to_owned()),
+                ("user".to_owned(), "line 1\nline 2".to_owned())
+            ])
         );
         assert_eq!(chat_messages("plain prompt"), None);
     }
@@ -724,7 +801,10 @@ mod tests {
 
     #[test]
     fn server_errors_are_summarised() {
-        assert_eq!(server_error_detail(r#"{"error":{"message":"model not found"}}"#), "model not found");
+        assert_eq!(
+            server_error_detail(r#"{"error":{"message":"model not found"}}"#),
+            "model not found"
+        );
         assert_eq!(server_error_detail(""), "no details");
     }
 }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::bench::{REWRITE_TOKENS, rewrite_prompt, synthetic_code};
 use super::llama::CRASH_PROMPT;
 use super::{
-    FinishReason, Generation, GenerationRequest, LlamaConfig, LoadProgress, ModelBackend, ModelError,
-    llama_backend, load_llama, load_llama_blocking, test_model_path,
+    FinishReason, Generation, GenerationRequest, LlamaConfig, LoadProgress, ModelBackend,
+    ModelError, llama_backend, load_llama, load_llama_blocking, test_model_path,
 };
 use crate::engine::prompt::PromptFormatKind;
 
@@ -27,7 +27,11 @@ fn config() -> LlamaConfig {
 /// One backend shared by the tests that do not care what else is in its cache.
 fn shared_backend() -> Arc<dyn ModelBackend> {
     static BACKEND: OnceLock<Arc<dyn ModelBackend>> = OnceLock::new();
-    BACKEND.get_or_init(|| load_llama_blocking(&config(), |_| {}).unwrap_or_else(|error| panic!("{error}"))).clone()
+    BACKEND
+        .get_or_init(|| {
+            load_llama_blocking(&config(), |_| {}).unwrap_or_else(|error| panic!("{error}"))
+        })
+        .clone()
 }
 
 fn block_on<T>(future: impl Future<Output = T>) -> T {
@@ -46,8 +50,9 @@ fn text(generation: &Generation) -> &str {
 fn model_loads_reports_progress_and_generates() {
     let events = Arc::new(Mutex::new(Vec::new()));
     let recorded = events.clone();
-    let backend = block_on(load_llama(config(), move |progress| recorded.lock().unwrap().push(progress)))
-        .unwrap_or_else(|error| panic!("{error}"));
+    let backend =
+        block_on(load_llama(config(), move |progress| recorded.lock().unwrap().push(progress)))
+            .unwrap_or_else(|error| panic!("{error}"));
     let events = events.lock().unwrap().clone();
     assert!(matches!(events.first(), Some(LoadProgress::Loading(_))), "{events:?}");
     assert_eq!(events.last(), Some(&LoadProgress::Ready));
@@ -58,7 +63,10 @@ fn model_loads_reports_progress_and_generates() {
     assert!(info.name.to_lowercase().contains("gemma"), "{info:?}");
     assert!(backend.count_tokens("fn main() {}") > 2);
 
-    let generation = generate(backend.as_ref(), GenerationRequest::greedy("fn add(a: i32, b: i32) -> i32 {\n", 12));
+    let generation = generate(
+        backend.as_ref(),
+        GenerationRequest::greedy("fn add(a: i32, b: i32) -> i32 {\n", 12),
+    );
     assert_eq!(generation.candidates.len(), 1);
     assert!(!text(&generation).is_empty());
     assert!(generation.stats.generated_tokens > 0 && generation.stats.generated_tokens <= 12);
@@ -71,7 +79,8 @@ fn kv_cache_reuse_gives_the_same_greedy_output_as_a_cold_run() {
     // Its own backend: the test asserts what the cache holds.
     let backend = load_llama_blocking(&config(), |_| {}).unwrap_or_else(|error| panic!("{error}"));
     let base = synthetic_code(10, 12);
-    let changed = format!("{}{}", &base[..base.len() - synthetic_code(21, 1).len()], synthetic_code(77, 1));
+    let changed =
+        format!("{}{}", &base[..base.len() - synthetic_code(21, 1).len()], synthetic_code(77, 1));
     let request = |prompt: &str| GenerationRequest::greedy(format!("{prompt}fn scale_"), 24);
 
     let first = generate(backend.as_ref(), request(&base));
@@ -110,8 +119,16 @@ fn speculation_and_resync_give_the_same_greedy_output_as_plain_decoding() {
     speculative.draft = Some(output.clone());
     let speculative = generate(backend.as_ref(), speculative);
     assert_eq!(text(&speculative), output);
-    assert!(speculative.stats.draft_tokens_accepted > speculative.stats.generated_tokens / 2, "{:?}", speculative.stats);
-    assert!(speculative.stats.decode_calls * 3 < plain.stats.decode_calls, "{:?}", speculative.stats);
+    assert!(
+        speculative.stats.draft_tokens_accepted > speculative.stats.generated_tokens / 2,
+        "{:?}",
+        speculative.stats
+    );
+    assert!(
+        speculative.stats.decode_calls * 3 < plain.stats.decode_calls,
+        "{:?}",
+        speculative.stats
+    );
 
     // A draft that differs from the output in its second line: the output diverges there,
     // resynchronises after K tokens, and the rest of the draft is spliced in.
@@ -174,7 +191,10 @@ fn broken_model_files_give_clear_errors() {
     }
     let mut with_missing_lora = config();
     with_missing_lora.lora = vec![missing.clone()];
-    assert!(matches!(load_llama_blocking(&with_missing_lora, |_| {}), Err(ModelError::MissingFile(_))));
+    assert!(matches!(
+        load_llama_blocking(&with_missing_lora, |_| {}),
+        Err(ModelError::MissingFile(_))
+    ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -187,7 +207,10 @@ fn llama_backend_is_initialised_once_and_shared() {
     let one = shared_backend();
     let two = load_llama_blocking(&config(), |_| {}).unwrap_or_else(|error| panic!("{error}"));
     let prompt = "fn main() {\n    println!(";
-    assert_eq!(text(&generate(one.as_ref(), GenerationRequest::greedy(prompt, 6))), text(&generate(two.as_ref(), GenerationRequest::greedy(prompt, 6))));
+    assert_eq!(
+        text(&generate(one.as_ref(), GenerationRequest::greedy(prompt, 6))),
+        text(&generate(two.as_ref(), GenerationRequest::greedy(prompt, 6)))
+    );
 }
 
 #[test]

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{
-    BoxFuture, FinishReason, GeneratedText, Generation, GenerationRequest, GenerationStats, ModelBackend, ModelError,
-    ModelInfo,
+    BoxFuture, FinishReason, GeneratedText, Generation, GenerationRequest, GenerationStats,
+    ModelBackend, ModelError, ModelInfo,
 };
 use crate::engine::prompt::PromptFormatKind;
 
@@ -34,7 +34,9 @@ impl ScriptedBackend {
         })
     }
 
-    pub fn from_fn(script: impl Fn(&GenerationRequest) -> String + Send + Sync + 'static) -> ScriptedBackend {
+    pub fn from_fn(
+        script: impl Fn(&GenerationRequest) -> String + Send + Sync + 'static,
+    ) -> ScriptedBackend {
         ScriptedBackend {
             script: Box::new(script),
             format: PromptFormatKind::Plain,
@@ -64,7 +66,8 @@ impl ScriptedBackend {
         self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(request.clone());
         let prompt_tokens = count_scripted_tokens(&request.prompt);
         if request.cancel.load(Ordering::Relaxed) {
-            let stats = GenerationStats { prompt_tokens, cancelled: true, ..GenerationStats::default() };
+            let stats =
+                GenerationStats { prompt_tokens, cancelled: true, ..GenerationStats::default() };
             return Generation { candidates: Vec::new(), stats };
         }
         let raw = (self.script)(&request);
@@ -172,7 +175,8 @@ mod tests {
 
     #[test]
     fn answers_in_order_then_with_the_draft() {
-        let backend = ScriptedBackend::new(vec!["first[[END]] tail".to_owned(), "second".to_owned()]);
+        let backend =
+            ScriptedBackend::new(vec!["first[[END]] tail".to_owned(), "second".to_owned()]);
         let mut request = GenerationRequest::greedy("prompt", 100);
         request.stop = vec!["[[END]]".to_owned()];
         request.draft = Some("draft[[END]]".to_owned());
@@ -197,7 +201,8 @@ mod tests {
     #[test]
     fn honours_max_tokens_and_cancellation() {
         let backend = ScriptedBackend::from_fn(|request| format!("echo {}", request.prompt));
-        let generation = block_on(backend.generate(GenerationRequest::greedy("a b c d", 3))).unwrap();
+        let generation =
+            block_on(backend.generate(GenerationRequest::greedy("a b c d", 3))).unwrap();
         assert_eq!(generation.candidates[0].text, "echo a b ");
         assert_eq!(generation.candidates[0].finish, FinishReason::Length);
 

@@ -27,7 +27,8 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    pub const DEFAULT: Backoff = Backoff { first: Duration::from_secs(1), max: Duration::from_secs(60) };
+    pub const DEFAULT: Backoff =
+        Backoff { first: Duration::from_secs(1), max: Duration::from_secs(60) };
 
     /// The wait before restart attempt `attempt` (zero-based): `first` doubled `attempt` times,
     /// at most `max`.
@@ -164,7 +165,9 @@ fn restart_loop(shared: Weak<Shared>, mut attempt: u32, mut wait: Duration) {
             Err(error) => {
                 attempt = attempt.saturating_add(1);
                 wait = shared.backoff.delay(attempt);
-                tracing::error!("restarting the model backend failed: {error}; trying again in {wait:?}");
+                tracing::error!(
+                    "restarting the model backend failed: {error}; trying again in {wait:?}"
+                );
                 (shared.listener)(SupervisorEvent::RestartFailed { error, retry_in: wait });
             }
         }
@@ -225,7 +228,8 @@ mod tests {
     }
 
     fn generate(backend: &dyn ModelBackend) -> Result<String, ModelError> {
-        block_on(backend.generate(GenerationRequest::greedy("prompt", 10))).map(|generation| generation.candidates[0].text.clone())
+        block_on(backend.generate(GenerationRequest::greedy("prompt", 10)))
+            .map(|generation| generation.candidates[0].text.clone())
     }
 
     /// A supervisor over scripted backends that answer `"backend N"`; `fail_first` loads fail.
@@ -282,7 +286,8 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let delays: Vec<u64> = (0..9).map(|attempt| Backoff::DEFAULT.delay(attempt).as_secs()).collect();
+        let delays: Vec<u64> =
+            (0..9).map(|attempt| Backoff::DEFAULT.delay(attempt).as_secs()).collect();
         assert_eq!(delays, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
         assert_eq!(Backoff::DEFAULT.delay(u32::MAX), Duration::from_secs(60));
     }

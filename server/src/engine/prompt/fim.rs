@@ -5,8 +5,8 @@
 use crate::engine::context::PredictionContext;
 
 use super::{
-    BuiltPrompt, ModelMetadata, ParseError, PromptBudget, PromptError, PromptFormat, PromptFormatKind, check_context,
-    context_around, defang, find_reserved, is_runaway, strip_stop,
+    BuiltPrompt, ModelMetadata, ParseError, PromptBudget, PromptError, PromptFormat,
+    PromptFormatKind, check_context, context_around, defang, find_reserved, is_runaway, strip_stop,
 };
 
 /// Which spelling of the FIM tokens the model uses.
@@ -43,7 +43,9 @@ impl FimStyle {
 
     fn stop(self) -> &'static [&'static str] {
         match self {
-            FimStyle::Qwen => &["<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|im_end|>", "<|fim_prefix|>"],
+            FimStyle::Qwen => {
+                &["<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|im_end|>", "<|fim_prefix|>"]
+            }
             FimStyle::StarCoder => &["<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_pad>"],
             FimStyle::CodeLlama => &["<EOT>", "<PRE>", "<SUF>", "<MID>"],
         }
@@ -79,8 +81,17 @@ impl PromptFormat for FimFormat {
         check_context(ctx)?;
         let reserved = self.style.reserved();
         let cursor = ctx.cursor;
-        let context_budget = budget.max_context_tokens.max(budget.max_prompt_tokens / 2).min(budget.max_prompt_tokens);
-        let (before, after) = context_around(&ctx.text, &(cursor..cursor), &ctx.excerpt, context_budget, count_tokens);
+        let context_budget = budget
+            .max_context_tokens
+            .max(budget.max_prompt_tokens / 2)
+            .min(budget.max_prompt_tokens);
+        let (before, after) = context_around(
+            &ctx.text,
+            &(cursor..cursor),
+            &ctx.excerpt,
+            context_budget,
+            count_tokens,
+        );
         let prefix = defang(&ctx.text[before.start..cursor], reserved);
         let suffix = defang(&ctx.text[cursor..after.end], reserved);
         Ok(BuiltPrompt {
@@ -115,7 +126,11 @@ mod tests {
     #[test]
     fn builds_fim_prompts_in_each_style() {
         let ctx = shapes_context();
-        let budget = PromptBudget { max_context_tokens: 30, max_prompt_tokens: 60, ..PromptBudget::default() };
+        let budget = PromptBudget {
+            max_context_tokens: 30,
+            max_prompt_tokens: 60,
+            ..PromptBudget::default()
+        };
         let mut rendered = String::new();
         for style in [FimStyle::Qwen, FimStyle::StarCoder, FimStyle::CodeLlama] {
             let built = FimFormat { style }.build(&ctx, &count_tokens, &budget).unwrap();
@@ -134,7 +149,9 @@ mod tests {
     fn defangs_fim_tokens_in_the_context() {
         let mut ctx = shapes_context();
         ctx.text = ctx.text.replace("pub height", "pub height /* <|fim_middle|> */");
-        let built = FimFormat { style: FimStyle::Qwen }.build(&ctx, &count_tokens, &PromptBudget::default()).unwrap();
+        let built = FimFormat { style: FimStyle::Qwen }
+            .build(&ctx, &count_tokens, &PromptBudget::default())
+            .unwrap();
         assert!(built.prompt.contains("/* < |fim_middle|> */"), "{}", built.prompt);
         assert_eq!(built.prompt.matches("<|fim_middle|>").count(), 1);
     }

@@ -7,8 +7,9 @@ use crate::engine::context::PredictionContext;
 
 use super::zeta::{REGION_END, parse_marked_region, region_draft, render_excerpt};
 use super::{
-    BuiltPrompt, ParseError, PromptBudget, PromptError, PromptFormat, PromptFormatKind, check_context, defang,
-    ensure_trailing_newline, lines_around, output_budget, render_events, render_related,
+    BuiltPrompt, ParseError, PromptBudget, PromptError, PromptFormat, PromptFormatKind,
+    check_context, defang, ensure_trailing_newline, lines_around, output_budget, render_events,
+    render_related,
 };
 
 const IM_START: &str = "<|im_start|>";
@@ -40,14 +41,18 @@ impl PromptFormat for InstinctFormat {
         let region_text = ctx.text[region.clone()].to_owned();
         let max_tokens = output_budget(count_tokens(&region_text), budget)?;
 
-        let head = format!("{IM_START}system\n{SYSTEM_PROMPT}{IM_END}\n{IM_START}user\n### Context:\n");
+        let head =
+            format!("{IM_START}system\n{SYSTEM_PROMPT}{IM_END}\n{IM_START}user\n### Context:\n");
         let tail = format!(
             "### User Excerpt:\n{}\n\n{excerpt}{IM_END}\n{IM_START}assistant\n",
             defang(&ctx.path, &[])
         );
         let fixed_tokens = count_tokens(&head) + count_tokens(&tail);
         if fixed_tokens > budget.max_prompt_tokens {
-            return Err(PromptError::RegionTooLarge { tokens: fixed_tokens, budget: budget.max_prompt_tokens });
+            return Err(PromptError::RegionTooLarge {
+                tokens: fixed_tokens,
+                budget: budget.max_prompt_tokens,
+            });
         }
         let mut remaining = budget.max_prompt_tokens - fixed_tokens;
         let history = render_events(
@@ -56,7 +61,11 @@ impl PromptFormat for InstinctFormat {
             count_tokens,
             &[],
             &|event| {
-                format!("User edited file \"{}\"\n\n```diff\n{}```\n\n", event.path, ensure_trailing_newline(&event.unified_diff))
+                format!(
+                    "User edited file \"{}\"\n\n```diff\n{}```\n\n",
+                    event.path,
+                    ensure_trailing_newline(&event.unified_diff)
+                )
             },
         );
         remaining = remaining.saturating_sub(count_tokens(&history));
@@ -65,7 +74,9 @@ impl PromptFormat for InstinctFormat {
             budget.max_related_tokens.min(remaining),
             count_tokens,
             &[],
-            &|snippet| format!("```{}\n{}```\n\n", snippet.path, ensure_trailing_newline(&snippet.text)),
+            &|snippet| {
+                format!("```{}\n{}```\n\n", snippet.path, ensure_trailing_newline(&snippet.text))
+            },
         );
 
         Ok(BuiltPrompt {
@@ -95,7 +106,10 @@ mod tests {
     #[test]
     fn builds_the_instinct_prompt() {
         let mut ctx = shapes_context();
-        ctx.related.push(RelatedSnippet { path: "src/main.rs".to_owned(), text: "fn main() {}".to_owned() });
+        ctx.related.push(RelatedSnippet {
+            path: "src/main.rs".to_owned(),
+            text: "fn main() {}".to_owned(),
+        });
         let built = InstinctFormat.build(&ctx, &count_tokens, &PromptBudget::default()).unwrap();
         expect![[r#"
             <|im_start|>system

@@ -136,12 +136,17 @@ pub fn detect_format(metadata: &ModelMetadata) -> PromptFormatKind {
 }
 
 /// The format implementation for `kind`. `metadata` picks details such as the FIM token spelling.
-pub fn format_for(kind: PromptFormatKind, metadata: &ModelMetadata) -> Box<dyn PromptFormat + Send + Sync> {
+pub fn format_for(
+    kind: PromptFormatKind,
+    metadata: &ModelMetadata,
+) -> Box<dyn PromptFormat + Send + Sync> {
     match kind {
         PromptFormatKind::Sweep => Box::new(SweepFormat),
         PromptFormatKind::Zeta => Box::new(ZetaFormat),
         PromptFormatKind::Instinct => Box::new(InstinctFormat),
-        PromptFormatKind::Fim => Box::new(FimFormat { style: FimStyle::detect(metadata).unwrap_or(FimStyle::Qwen) }),
+        PromptFormatKind::Fim => {
+            Box::new(FimFormat { style: FimStyle::detect(metadata).unwrap_or(FimStyle::Qwen) })
+        }
         PromptFormatKind::Plain => Box::new(PlainFormat),
     }
 }
@@ -214,7 +219,9 @@ impl fmt::Display for PromptError {
                 write!(f, "the editable region takes {tokens} tokens, over the budget of {budget}")
             }
             PromptError::EmptyRegion => write!(f, "the editable region is empty"),
-            PromptError::InvalidContext(message) => write!(f, "invalid prediction context: {message}"),
+            PromptError::InvalidContext(message) => {
+                write!(f, "invalid prediction context: {message}")
+            }
         }
     }
 }
@@ -239,9 +246,15 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParseError::Empty => write!(f, "the model output is empty"),
-            ParseError::MissingMarker(marker) => write!(f, "the model output lacks the marker {marker}"),
-            ParseError::DoubledMarker(marker) => write!(f, "the model output repeats the marker {marker}"),
-            ParseError::ReservedToken(token) => write!(f, "the model output contains the reserved token {token}"),
+            ParseError::MissingMarker(marker) => {
+                write!(f, "the model output lacks the marker {marker}")
+            }
+            ParseError::DoubledMarker(marker) => {
+                write!(f, "the model output repeats the marker {marker}")
+            }
+            ParseError::ReservedToken(token) => {
+                write!(f, "the model output contains the reserved token {token}")
+            }
             ParseError::Repetition => write!(f, "the model output repeats itself"),
         }
     }
@@ -355,7 +368,10 @@ fn check_context(ctx: &PredictionContext) -> Result<(), PromptError> {
             && text.is_char_boundary(range.end)
     };
     if !valid(&ctx.editable_region) {
-        return Err(PromptError::InvalidContext(format!("editable region {:?}", ctx.editable_region)));
+        return Err(PromptError::InvalidContext(format!(
+            "editable region {:?}",
+            ctx.editable_region
+        )));
     }
     if !valid(&ctx.excerpt) {
         return Err(PromptError::InvalidContext(format!("excerpt {:?}", ctx.excerpt)));
@@ -403,7 +419,8 @@ fn line_index(text: &str, offset: usize) -> usize {
 
 /// Byte range of lines `lines` (end exclusive) of `text`, clamped to the text.
 fn line_range(text: &str, lines: Range<usize>) -> Range<usize> {
-    let mut offsets = std::iter::once(0).chain(text.match_indices('\n').map(|(index, _)| index + 1));
+    let mut offsets =
+        std::iter::once(0).chain(text.match_indices('\n').map(|(index, _)| index + 1));
     let start = offsets.clone().nth(lines.start).unwrap_or(text.len());
     let end = offsets.nth(lines.end).unwrap_or(text.len()).max(start);
     start..end
@@ -511,7 +528,10 @@ fn context_around(
 fn output_budget(region_tokens: usize, budget: &PromptBudget) -> Result<usize, PromptError> {
     let wanted = region_tokens + region_tokens / 2 + 32;
     if region_tokens + 8 > budget.max_output_tokens {
-        return Err(PromptError::RegionTooLarge { tokens: region_tokens, budget: budget.max_output_tokens });
+        return Err(PromptError::RegionTooLarge {
+            tokens: region_tokens,
+            budget: budget.max_output_tokens,
+        });
     }
     Ok(wanted.min(budget.max_output_tokens))
 }
@@ -563,7 +583,11 @@ pub(crate) mod test_support {
 
     /// A context from a fixture: `$0` marks the cursor, the editable region is `region_lines`
     /// lines above and below the cursor line, and the excerpt is the whole text.
-    pub(crate) fn context(fixture: &str, region_lines: usize, events: Vec<HistoryEvent>) -> PredictionContext {
+    pub(crate) fn context(
+        fixture: &str,
+        region_lines: usize,
+        events: Vec<HistoryEvent>,
+    ) -> PredictionContext {
         let cursor = fixture.find("$0").expect("fixture without $0");
         let text = fixture.replacen("$0", "", 1);
         let editable_region = lines_around(&text, cursor, region_lines, region_lines);
@@ -608,20 +632,23 @@ impl Rect {
 
     pub(crate) fn shapes_context() -> PredictionContext {
         let diff = "@@ -1,4 +1,4 @@\n pub struct Rect {\n-    pub w: f64,\n+    pub width: f64,\n     pub height: f64,\n }\n";
-        let mut context = context(
-            SHAPES,
-            2,
-            vec![event("    pub w: f64,\n", "    pub width: f64,\n", diff)],
-        );
+        let mut context =
+            context(SHAPES, 2, vec![event("    pub w: f64,\n", "    pub width: f64,\n", diff)]);
         context.original_text = Some(context.text.replace("width", "w"));
         context
     }
 
     /// Parses each output and renders the results one a line, for snapshots.
-    pub(crate) fn parse_all(format: &dyn PromptFormat, built: &BuiltPrompt, outputs: &[(&str, String)]) -> String {
+    pub(crate) fn parse_all(
+        format: &dyn PromptFormat,
+        built: &BuiltPrompt,
+        outputs: &[(&str, String)],
+    ) -> String {
         let mut result = String::new();
         for (name, output) in outputs {
-            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| format.parse(output, built)));
+            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                format.parse(output, built)
+            }));
             let line = match parsed {
                 Ok(Ok(text)) if text == built.region_text => "no change".to_owned(),
                 Ok(Ok(text)) => format!("ok {text:?}"),
@@ -650,11 +677,20 @@ mod tests {
     fn detects_formats_from_metadata() {
         let cases = [
             (metadata("Gemma 3 270m", &[]), PromptFormatKind::Plain),
-            (metadata("sweep-next-edit-1.5B", &["<|file_sep|>", "<|fim_prefix|>"]), PromptFormatKind::Sweep),
+            (
+                metadata("sweep-next-edit-1.5B", &["<|file_sep|>", "<|fim_prefix|>"]),
+                PromptFormatKind::Sweep,
+            ),
             (metadata("zeta", &["<|fim_prefix|>"]), PromptFormatKind::Zeta),
             (metadata("model", &["<|editable_region_start|>"]), PromptFormatKind::Zeta),
             (metadata("Instinct", &["<|im_start|>", "<|fim_prefix|>"]), PromptFormatKind::Instinct),
-            (metadata("Qwen2.5 Coder 1.5B", &["<|file_sep|>", "<|fim_prefix|>", "<|fim_middle|>"]), PromptFormatKind::Fim),
+            (
+                metadata(
+                    "Qwen2.5 Coder 1.5B",
+                    &["<|file_sep|>", "<|fim_prefix|>", "<|fim_middle|>"],
+                ),
+                PromptFormatKind::Fim,
+            ),
             (metadata("starcoder2", &["<fim_prefix>"]), PromptFormatKind::Fim),
             (metadata("codellama", &["<PRE>", "<SUF>", "<MID>"]), PromptFormatKind::Fim),
             (ModelMetadata::default(), PromptFormatKind::Plain),

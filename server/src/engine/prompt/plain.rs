@@ -14,8 +14,9 @@
 use crate::engine::context::{HistoryEvent, PredictionContext};
 
 use super::{
-    BuiltPrompt, ParseError, PromptBudget, PromptError, PromptFormat, PromptFormatKind, check_context, check_region,
-    context_around, defang, find_reserved, is_runaway, lines_around, output_budget, render_events, strip_stop,
+    BuiltPrompt, ParseError, PromptBudget, PromptError, PromptFormat, PromptFormatKind,
+    check_context, check_region, context_around, defang, find_reserved, is_runaway, lines_around,
+    output_budget, render_events, strip_stop,
 };
 
 const CHANGE: &str = "[[CHANGE]]";
@@ -91,12 +92,20 @@ impl PromptFormat for PlainFormat {
 
         let above = lines_around(&ctx.text, region.start, CONTEXT_LINES, 0);
         let limit = above.start.max(ctx.excerpt.start)..region.end;
-        let (before, _) = context_around(&ctx.text, &region, &limit, budget.max_context_tokens, count_tokens);
+        let (before, _) =
+            context_around(&ctx.text, &region, &limit, budget.max_context_tokens, count_tokens);
         let context = defang(&ctx.text[before], RESERVED);
-        let tail = format!("{CONTEXT}\n{}{REGION}\n{}{NEXT}\n", with_newline(&context), with_newline(&region_text));
+        let tail = format!(
+            "{CONTEXT}\n{}{REGION}\n{}{NEXT}\n",
+            with_newline(&context),
+            with_newline(&region_text)
+        );
         let fixed_tokens = count_tokens(HEADER) + count_tokens(&tail) + count_tokens(CHANGE) + 1;
         if fixed_tokens > budget.max_prompt_tokens {
-            return Err(PromptError::RegionTooLarge { tokens: fixed_tokens, budget: budget.max_prompt_tokens });
+            return Err(PromptError::RegionTooLarge {
+                tokens: fixed_tokens,
+                budget: budget.max_prompt_tokens,
+            });
         }
         let history = render_events(
             &ctx.events,
@@ -209,12 +218,17 @@ mod tests {
         ctx.text = ctx.text.replace("self.height)\n", "self.height) // [[END]]\n");
         ctx.editable_region.end += " // [[END]]".len();
         let error = PlainFormat.build(&ctx, &count_tokens, &PromptBudget::default()).unwrap_err();
-        expect!["the editable region contains the reserved token [[END]]"].assert_eq(&error.to_string());
+        expect!["the editable region contains the reserved token [[END]]"]
+            .assert_eq(&error.to_string());
 
         let mut ctx = shapes_context();
         ctx.events[0].new_text = "    pub width: f64, // [[NEXT]]\n".to_owned();
         let built = PlainFormat.build(&ctx, &count_tokens, &PromptBudget::default()).unwrap();
-        assert!(built.prompt[HEADER.len()..].starts_with("[[CHANGE]]\n[[CONTEXT]]\n"), "{}", built.prompt);
+        assert!(
+            built.prompt[HEADER.len()..].starts_with("[[CHANGE]]\n[[CONTEXT]]\n"),
+            "{}",
+            built.prompt
+        );
     }
 
     #[test]
@@ -228,7 +242,12 @@ mod tests {
         let budget = PromptBudget { max_history_tokens: 16, ..PromptBudget::default() };
         let built = PlainFormat.build(&ctx, &count_tokens, &budget).unwrap();
         let case = &built.prompt[HEADER.len()..];
-        assert!(case.starts_with("[[CHANGE]]\n-    pub height: f64,\n+    pub height: f32,\n[[CONTEXT]]\n"), "{case}");
+        assert!(
+            case.starts_with(
+                "[[CHANGE]]\n-    pub height: f64,\n+    pub height: f32,\n[[CONTEXT]]\n"
+            ),
+            "{case}"
+        );
     }
 
     #[test]

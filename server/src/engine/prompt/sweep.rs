@@ -6,9 +6,9 @@
 use crate::engine::context::PredictionContext;
 
 use super::{
-    BuiltPrompt, ParseError, PromptBudget, PromptError, PromptFormat, PromptFormatKind, check_context, check_region,
-    defang, ensure_trailing_newline, find_reserved, is_runaway, line_index, line_range, lines_around, output_budget,
-    render_events, render_related, strip_stop,
+    BuiltPrompt, ParseError, PromptBudget, PromptError, PromptFormat, PromptFormatKind,
+    check_context, check_region, defang, ensure_trailing_newline, find_reserved, is_runaway,
+    line_index, line_range, lines_around, output_budget, render_events, render_related, strip_stop,
 };
 
 const FILE_SEPARATOR: &str = "<|file_sep|>";
@@ -42,7 +42,10 @@ impl PromptFormat for SweepFormat {
             Some(original) => {
                 let first_line = line_index(&ctx.text, region.start);
                 let line_count = region_text.lines().count().max(1);
-                defang(&original[line_range(original, first_line..first_line + line_count)], RESERVED)
+                defang(
+                    &original[line_range(original, first_line..first_line + line_count)],
+                    RESERVED,
+                )
             }
             None => region_text.clone(),
         };
@@ -56,7 +59,10 @@ impl PromptFormat for SweepFormat {
         let max_tokens = output_budget(region_tokens, budget)?;
         let windows_tokens = count_tokens(&windows);
         if windows_tokens > budget.max_prompt_tokens {
-            return Err(PromptError::RegionTooLarge { tokens: windows_tokens, budget: budget.max_prompt_tokens });
+            return Err(PromptError::RegionTooLarge {
+                tokens: windows_tokens,
+                budget: budget.max_prompt_tokens,
+            });
         }
         let mut remaining = budget.max_prompt_tokens - windows_tokens;
 
@@ -80,7 +86,13 @@ impl PromptFormat for SweepFormat {
             budget.max_related_tokens.min(remaining),
             count_tokens,
             RESERVED,
-            &|snippet| format!("{FILE_SEPARATOR}{}\n{}", snippet.path, ensure_trailing_newline(&snippet.text)),
+            &|snippet| {
+                format!(
+                    "{FILE_SEPARATOR}{}\n{}",
+                    snippet.path,
+                    ensure_trailing_newline(&snippet.text)
+                )
+            },
         );
 
         Ok(BuiltPrompt {
@@ -108,7 +120,10 @@ impl PromptFormat for SweepFormat {
         if built.region_text.ends_with('\n') && !text.ends_with('\n') {
             text.push('\n');
         }
-        if !built.region_text.ends_with('\n') && text.ends_with('\n') && !built.region_text.is_empty() {
+        if !built.region_text.ends_with('\n')
+            && text.ends_with('\n')
+            && !built.region_text.is_empty()
+        {
             text.pop();
         }
         Ok(text)
@@ -126,7 +141,10 @@ mod tests {
     #[test]
     fn builds_the_sweep_prompt() {
         let mut ctx = shapes_context();
-        ctx.related.push(RelatedSnippet { path: "src/main.rs".to_owned(), text: "fn main() {}".to_owned() });
+        ctx.related.push(RelatedSnippet {
+            path: "src/main.rs".to_owned(),
+            text: "fn main() {}".to_owned(),
+        });
         let built = SweepFormat.build(&ctx, &count_tokens, &PromptBudget::default()).unwrap();
         expect![[r#"
             <|file_sep|>original/src/shapes.rs
@@ -171,7 +189,8 @@ mod tests {
         let mut ctx = shapes_context();
         ctx.text = ctx.text.replace("height: f64,\n}", "height: f64, // </s>\n}");
         let error = SweepFormat.build(&ctx, &count_tokens, &PromptBudget::default()).unwrap_err();
-        expect!["the editable region contains the reserved token </s>"].assert_eq(&error.to_string());
+        expect!["the editable region contains the reserved token </s>"]
+            .assert_eq(&error.to_string());
 
         let mut ctx = shapes_context();
         ctx.events[0].new_text = "    pub width: f64, // <|im_end|>\n".to_owned();

@@ -9,8 +9,9 @@ use std::ops::Range;
 use crate::engine::context::PredictionContext;
 
 use super::{
-    BuiltPrompt, ParseError, PromptBudget, PromptError, PromptFormat, PromptFormatKind, check_context, check_region,
-    context_around, defang, ensure_trailing_newline, find_reserved, is_runaway, output_budget, render_events,
+    BuiltPrompt, ParseError, PromptBudget, PromptError, PromptFormat, PromptFormatKind,
+    check_context, check_region, context_around, defang, ensure_trailing_newline, find_reserved,
+    is_runaway, output_budget, render_events,
 };
 
 pub(super) const REGION_START: &str = "<|editable_region_start|>";
@@ -44,10 +45,16 @@ impl PromptFormat for ZetaFormat {
         let max_tokens = output_budget(count_tokens(&region_text), budget)?;
 
         let head = format!("### Instruction:\n{INSTRUCTION}\n\n### User Edits:\n\n");
-        let tail = format!("### User Excerpt:\n\n```{}\n{excerpt}```\n\n### Response:\n", defang(&ctx.path, &[]));
+        let tail = format!(
+            "### User Excerpt:\n\n```{}\n{excerpt}```\n\n### Response:\n",
+            defang(&ctx.path, &[])
+        );
         let fixed_tokens = count_tokens(&head) + count_tokens(&tail);
         if fixed_tokens > budget.max_prompt_tokens {
-            return Err(PromptError::RegionTooLarge { tokens: fixed_tokens, budget: budget.max_prompt_tokens });
+            return Err(PromptError::RegionTooLarge {
+                tokens: fixed_tokens,
+                budget: budget.max_prompt_tokens,
+            });
         }
         let history = render_events(
             &ctx.events,
@@ -55,7 +62,11 @@ impl PromptFormat for ZetaFormat {
             count_tokens,
             &[],
             &|event| {
-                format!("User edited \"{}\":\n```diff\n{}```\n\n", event.path, ensure_trailing_newline(&event.unified_diff))
+                format!(
+                    "User edited \"{}\":\n```diff\n{}```\n\n",
+                    event.path,
+                    ensure_trailing_newline(&event.unified_diff)
+                )
             },
         );
 
@@ -83,7 +94,8 @@ pub(super) fn render_excerpt(
 ) -> Result<String, PromptError> {
     let region_text = &ctx.text[region.clone()];
     check_region(region_text, &[])?;
-    let (before, after) = context_around(&ctx.text, region, &ctx.excerpt, budget.max_context_tokens, count_tokens);
+    let (before, after) =
+        context_around(&ctx.text, region, &ctx.excerpt, budget.max_context_tokens, count_tokens);
     let mut excerpt = String::new();
     if before.start == 0 {
         excerpt.push_str(START_OF_FILE);
@@ -238,7 +250,10 @@ mod tests {
         let outputs = [
             ("unchanged", built.draft.clone()),
             ("edited with cursor", format!("{REGION_START}\n{}{CURSOR}{REGION_END}", edited)),
-            ("leading context", format!("```src/shapes.rs\n    }}\n\n{REGION_START}\n{edited}{REGION_END}")),
+            (
+                "leading context",
+                format!("```src/shapes.rs\n    }}\n\n{REGION_START}\n{edited}{REGION_END}"),
+            ),
             ("missing start", format!("{edited}{REGION_END}")),
             ("missing end", format!("{REGION_START}\n{edited}")),
             ("doubled start", format!("{REGION_START}\n{REGION_START}\n{edited}{REGION_END}")),

@@ -29,18 +29,32 @@ pub(crate) fn differing_middle<'n>(old: &str, new: &'n str) -> (Range<usize>, &'
         prefix -= 1;
     }
     let max_suffix = old.len().min(new.len()) - prefix;
-    let mut suffix = old.bytes().rev().zip(new.bytes().rev()).take(max_suffix).take_while(|(a, b)| a == b).count();
+    let mut suffix = old
+        .bytes()
+        .rev()
+        .zip(new.bytes().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
     while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
         suffix -= 1;
     }
     (prefix..old.len() - suffix, &new[prefix..new.len() - suffix])
 }
 
-fn apply(documents: &mut Documents, uri: &str, version: i32, range: Range<usize>, new_text: &str, now: Instant) {
+fn apply(
+    documents: &mut Documents,
+    uri: &str,
+    version: i32,
+    range: Range<usize>,
+    new_text: &str,
+    now: Instant,
+) {
     let rope = documents.get(uri).expect("open document").document.rope().clone();
     let start = byte_to_position(&rope, range.start, PositionEncoding::Utf8);
     let end = byte_to_position(&rope, range.end, PositionEncoding::Utf8);
-    let change = TextChange { range: Some(PositionRange::new(start, end)), text: new_text.to_owned() };
+    let change =
+        TextChange { range: Some(PositionRange::new(start, end)), text: new_text.to_owned() };
     // The version always increases here, and the document is open: this cannot fail.
     let _ = documents.apply_changes(uri, version, &[change], PositionEncoding::Utf8, now);
 }
@@ -88,7 +102,8 @@ pub(super) fn run(lines: usize) -> Vec<BenchResult> {
     let helper = text.find("helper(").unwrap_or(0);
     let global = format!("{}assist{}", &text[..helper], &text[helper + "helper".len()..]);
     // A repeated edit: an argument added to one call.
-    let call = function_start + text[function_start..].find("helper(entry, \"count\")").unwrap_or(0);
+    let call =
+        function_start + text[function_start..].find("helper(entry, \"count\")").unwrap_or(0);
     let call_end = call + "helper(entry, \"count\"".len();
     let repeated = format!("{}, 3{}", &text[..call_end], &text[call_end..]);
     // Typing in the middle of a line that nothing follows from.

@@ -49,7 +49,9 @@ pub(crate) struct Input<'a> {
 /// The symbolic proposals for a snapshot, best first. Empty when the document has no syntax
 /// tree, no history, or nothing follows from the last edit.
 pub fn propose(snapshot: &DocumentSnapshot) -> Vec<Proposal> {
-    let (Some(tree), Some(language)) = (snapshot.tree.as_ref(), snapshot.language) else { return Vec::new() };
+    let (Some(tree), Some(language)) = (snapshot.tree.as_ref(), snapshot.language) else {
+        return Vec::new();
+    };
     let Some(last) = snapshot.history.last() else { return Vec::new() };
     // The newest event's `after` is the current text; anything else means the history and the
     // document disagree, and no proposal could be placed safely.
@@ -61,7 +63,12 @@ pub fn propose(snapshot: &DocumentSnapshot) -> Vec<Proposal> {
 }
 
 /// [`propose`] on a text already copied out of the rope.
-pub(crate) fn propose_for_text(text: &str, tree: &Tree, language: &'static LanguageInfo, history: &History) -> Vec<Proposal> {
+pub(crate) fn propose_for_text(
+    text: &str,
+    tree: &Tree,
+    language: &'static LanguageInfo,
+    history: &History,
+) -> Vec<Proposal> {
     let Some(last) = history.last() else { return Vec::new() };
     let cursor = last.last_edit_bytes.end.min(text.len());
     let input = Input { text, tree, language, history, cursor };
@@ -70,9 +77,10 @@ pub(crate) fn propose_for_text(text: &str, tree: &Tree, language: &'static Langu
         proposals.push(proposal);
     }
     if proposals.is_empty()
-        && let Some(proposal) = repeat::propose(&input) {
-            proposals.push(proposal);
-        }
+        && let Some(proposal) = repeat::propose(&input)
+    {
+        proposals.push(proposal);
+    }
     proposals.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
     proposals
 }
@@ -181,9 +189,12 @@ impl EventDiff {
             .enumerate()
             .filter(|(_, hunk)| hunk.old.len() == 1 && hunk.new.len() == 1)
             .filter(|(_, hunk)| {
-                self.old_tokens[hunk.old.start].kind == TokenKind::Word && self.new_tokens[hunk.new.start].kind == TokenKind::Word
+                self.old_tokens[hunk.old.start].kind == TokenKind::Word
+                    && self.new_tokens[hunk.new.start].kind == TokenKind::Word
             })
-            .map(|(index, hunk)| (index, self.old_token_text(hunk.old.start), self.new_token_text(hunk.new.start)))
+            .map(|(index, hunk)| {
+                (index, self.old_token_text(hunk.old.start), self.new_token_text(hunk.new.start))
+            })
             .filter(|(_, old, new)| is_identifier_like(old) && is_identifier_like(new))
             .collect()
     }
@@ -194,7 +205,12 @@ fn line_start_byte(rope: &ropey::Rope, line: usize) -> usize {
 }
 
 /// A token-level diff: the changed stretches between equal runs.
-pub(crate) fn diff_tokens(old_text: &str, old: &[Token], new_text: &str, new: &[Token]) -> Vec<TokenHunk> {
+pub(crate) fn diff_tokens(
+    old_text: &str,
+    old: &[Token],
+    new_text: &str,
+    new: &[Token],
+) -> Vec<TokenHunk> {
     let old_words: Vec<&str> = old.iter().map(|token| token.text(old_text)).collect();
     let new_words: Vec<&str> = new.iter().map(|token| token.text(new_text)).collect();
     let deadline = Instant::now().checked_add(TOKEN_DIFF_TIMEOUT);

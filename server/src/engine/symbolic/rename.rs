@@ -44,7 +44,8 @@ const SCORE_WHILE_TYPING: f32 = 0.7;
 
 /// Statements after which a binding they declare is visible (before them, the name still means
 /// an outer binding: `let x = x + 1;`).
-const DECLARATION_KINDS: &[&str] = &["let_declaration", "lexical_declaration", "variable_declaration"];
+const DECLARATION_KINDS: &[&str] =
+    &["let_declaration", "lexical_declaration", "variable_declaration"];
 
 /// Languages where a later binding of the same name in the same scope shadows the earlier one
 /// (`let x = 1; let x = 2;`). Elsewhere a second definition in one scope is the same variable
@@ -80,7 +81,8 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     let mut renamed_count = replacements.len();
     for event in &events[1..] {
         let Some(older) = EventDiff::new(event) else { break };
-        let count = older.word_replacements().iter().filter(|&&(_, o, n)| o == old && n == new).count();
+        let count =
+            older.word_replacements().iter().filter(|&&(_, o, n)| o == old && n == new).count();
         if count == 0 {
             break;
         }
@@ -111,7 +113,9 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     let mut prose_contexts = Vec::new();
     for range in &renamed {
         match identifier_at(input.tree, input.language, range.start) {
-            Some(node) if node.byte_range() == *range => code_nodes.push(Located::with_parents(node)),
+            Some(node) if node.byte_range() == *range => {
+                code_nodes.push(Located::with_parents(node))
+            }
             _ => match context_at(input.tree, input.language, input.text, range.start) {
                 SyntaxContext::Code => return None,
                 context => prose_contexts.push(context),
@@ -142,7 +146,8 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     if typing {
         score = score.min(SCORE_WHILE_TYPING);
     }
-    let next = candidates.iter().find(|range| range.start >= input.cursor).or(candidates.first())?.clone();
+    let next =
+        candidates.iter().find(|range| range.start >= input.cursor).or(candidates.first())?.clone();
     Some(Proposal {
         edits: vec![TextEdit::new(next.clone(), new)],
         cursor_after: Some(next.start + new.len()),
@@ -223,7 +228,12 @@ impl<'tree> Located<'tree> {
 }
 
 /// The code occurrences of `old` that mean what the renamed nodes meant, and the score.
-fn code_candidates(input: &Input<'_>, renamed: &[Located<'_>], old: &str, evident: bool) -> Option<(Vec<Range<usize>>, f32)> {
+fn code_candidates(
+    input: &Input<'_>,
+    renamed: &[Located<'_>],
+    old: &str,
+    evident: bool,
+) -> Option<(Vec<Range<usize>>, f32)> {
     let class = name_class(&renamed[0]);
     if class == NameClass::Ambiguous || renamed.iter().any(|node| name_class(node) != class) {
         return None;
@@ -246,22 +256,28 @@ fn code_candidates(input: &Input<'_>, renamed: &[Located<'_>], old: &str, eviden
     // unless the rename is of that item's own name.
     let search = match &renamed_definition {
         Some(binding) => binding.scope.clone(),
-        None if locals.is_none() && class == NameClass::Plain && !renamed.iter().any(names_top_level_item) => {
+        None if locals.is_none()
+            && class == NameClass::Plain
+            && !renamed.iter().any(names_top_level_item) =>
+        {
             renamed[0].top_level().byte_range()
         }
         None => 0..input.text.len(),
     };
-    let starts: Vec<usize> =
-        whole_word_occurrences(input.text.get(search.clone())?, old).into_iter().map(|start| search.start + start).collect();
+    let starts: Vec<usize> = whole_word_occurrences(input.text.get(search.clone())?, old)
+        .into_iter()
+        .map(|start| search.start + start)
+        .collect();
     if starts.len() > MAX_OCCURRENCES {
         // Scoping costs grow with the square of the occurrences; a rename this wide is not one to
         // propagate a Tab at a time anyway.
         return None;
     }
-    let occurrences: Vec<Located<'_>> = identifiers_at_starts(input.tree, input.language, &starts, old.len())
-        .into_iter()
-        .filter(|located| name_class(located) == class)
-        .collect();
+    let occurrences: Vec<Located<'_>> =
+        identifiers_at_starts(input.tree, input.language, &starts, old.len())
+            .into_iter()
+            .filter(|located| name_class(located) == class)
+            .collect();
     if class == NameClass::Member {
         if !evident {
             return None;
@@ -278,8 +294,11 @@ fn code_candidates(input: &Input<'_>, renamed: &[Located<'_>], old: &str, eviden
         })
         .collect();
     if let Some(binding) = renamed_definition {
-        let candidates =
-            occurrences.iter().map(Located::range).filter(|range| binding.captures(range, &old_definitions, shadows)).collect();
+        let candidates = occurrences
+            .iter()
+            .map(Located::range)
+            .filter(|range| binding.captures(range, &old_definitions, shadows))
+            .collect();
         return Some((candidates, SCORE_LOCAL));
     }
     if !evident {
@@ -296,15 +315,18 @@ fn code_candidates(input: &Input<'_>, renamed: &[Located<'_>], old: &str, eviden
         Some(binding) => occurrences
             .iter()
             .map(Located::range)
-            .filter(|range| *range == binding.definition || binding.captures(range, &old_definitions, shadows))
+            .filter(|range| {
+                *range == binding.definition || binding.captures(range, &old_definitions, shadows)
+            })
             .collect(),
         None => occurrences
             .iter()
             .map(Located::range)
             .filter(|range| {
-                !old_definitions
-                    .iter()
-                    .any(|definition| *range == definition.definition || definition.captures(range, &old_definitions, shadows))
+                !old_definitions.iter().any(|definition| {
+                    *range == definition.definition
+                        || definition.captures(range, &old_definitions, shadows)
+                })
             })
             .collect(),
     };
@@ -316,11 +338,32 @@ pub(crate) const MAX_OCCURRENCES: usize = 2000;
 
 /// Node kinds whose `name` field introduces a name.
 const NAMED_DEFINITION_KINDS: &[&str] = &[
-    "function_item", "function_signature_item", "struct_item", "enum_item", "union_item", "trait_item", "type_item",
-    "const_item", "static_item", "mod_item", "macro_definition", "field_declaration", "enum_variant",
-    "function_definition", "class_definition", "function_declaration", "generator_function_declaration",
-    "class_declaration", "abstract_class_declaration", "interface_declaration", "type_alias_declaration",
-    "enum_declaration", "method_definition", "method_signature", "public_field_definition", "property_signature",
+    "function_item",
+    "function_signature_item",
+    "struct_item",
+    "enum_item",
+    "union_item",
+    "trait_item",
+    "type_item",
+    "const_item",
+    "static_item",
+    "mod_item",
+    "macro_definition",
+    "field_declaration",
+    "enum_variant",
+    "function_definition",
+    "class_definition",
+    "function_declaration",
+    "generator_function_declaration",
+    "class_declaration",
+    "abstract_class_declaration",
+    "interface_declaration",
+    "type_alias_declaration",
+    "enum_declaration",
+    "method_definition",
+    "method_signature",
+    "public_field_definition",
+    "property_signature",
 ];
 
 /// Whether the node is the name of a top-level definition or import.
@@ -330,17 +373,25 @@ fn names_top_level_item(located: &Located<'_>) -> bool {
 
 /// Node kinds that import names.
 const IMPORT_KINDS: &[&str] = &[
-    "use_declaration", "extern_crate_declaration", "import_statement", "import_from_statement", "future_import_statement",
-    "import_declaration", "import_clause", "import_specifier",
+    "use_declaration",
+    "extern_crate_declaration",
+    "import_statement",
+    "import_from_statement",
+    "future_import_statement",
+    "import_declaration",
+    "import_clause",
+    "import_specifier",
 ];
 
 /// Whether the node is where a name is introduced: a definition's name, an import, or the target
 /// of an assignment (`self.count = 0`, `LIMIT = 3`).
 fn is_binding_site(located: &Located<'_>) -> bool {
     if let Some(parent) = located.parent()
-        && NAMED_DEFINITION_KINDS.contains(&parent.kind()) && parent.child_by_field_name("name") == Some(located.node) {
-            return true;
-        }
+        && NAMED_DEFINITION_KINDS.contains(&parent.kind())
+        && parent.child_by_field_name("name") == Some(located.node)
+    {
+        return true;
+    }
     let mut child = located.node;
     for ancestor in &located.ancestors {
         if IMPORT_KINDS.contains(&ancestor.kind()) {
@@ -349,7 +400,14 @@ fn is_binding_site(located: &Located<'_>) -> bool {
         if ancestor.kind() == "assignment" {
             return ancestor.child_by_field_name("left") == Some(child);
         }
-        if matches!(ancestor.kind(), "block" | "statement_block" | "expression_statement" | "function_definition" | "class_definition") {
+        if matches!(
+            ancestor.kind(),
+            "block"
+                | "statement_block"
+                | "expression_statement"
+                | "function_definition"
+                | "class_definition"
+        ) {
             return false;
         }
         child = *ancestor;
@@ -360,12 +418,18 @@ fn is_binding_site(located: &Located<'_>) -> bool {
 /// The identifier nodes that span exactly `len` bytes from one of `starts` (sorted), with their
 /// ancestors. One cursor moves from each occurrence to the next: up to the nearest ancestor that
 /// holds the next one, then down through the children that hold it.
-fn identifiers_at_starts<'tree>(tree: &'tree Tree, language: &LanguageInfo, starts: &[usize], len: usize) -> Vec<Located<'tree>> {
+fn identifiers_at_starts<'tree>(
+    tree: &'tree Tree,
+    language: &LanguageInfo,
+    starts: &[usize],
+    len: usize,
+) -> Vec<Located<'tree>> {
     let mut found: Vec<Located<'tree>> = Vec::new();
     let mut cursor = tree.root_node().walk();
     // The ancestors of the cursor's node, root first.
     let mut path: Vec<Node<'tree>> = Vec::new();
-    let holds = |node: Node<'_>, start: usize| node.start_byte() <= start && start + len <= node.end_byte();
+    let holds =
+        |node: Node<'_>, start: usize| node.start_byte() <= start && start + len <= node.end_byte();
     for &start in starts {
         while !holds(cursor.node(), start) && cursor.goto_parent() {
             path.pop();
@@ -375,7 +439,10 @@ fn identifiers_at_starts<'tree>(tree: &'tree Tree, language: &LanguageInfo, star
             if !holds(node, start) {
                 break;
             }
-            if node.byte_range() == (start..start + len) && language.is_identifier_kind(node.kind()) && !node.is_missing() {
+            if node.byte_range() == (start..start + len)
+                && language.is_identifier_kind(node.kind())
+                && !node.is_missing()
+            {
                 found.push(Located { node, ancestors: path.iter().rev().copied().collect() });
                 break;
             }
@@ -390,15 +457,24 @@ fn identifiers_at_starts<'tree>(tree: &'tree Tree, language: &LanguageInfo, star
 
 /// Member occurrences: on `self`/`this` in the same class when the renamed access was, anywhere
 /// otherwise.
-fn member_candidates(input: &Input<'_>, renamed: &Located<'_>, occurrences: &[Located<'_>]) -> Vec<Range<usize>> {
-    let on_self = |located: &Located<'_>| member_object(input.text, located).is_some_and(|object| object == "self" || object == "this");
+fn member_candidates(
+    input: &Input<'_>,
+    renamed: &Located<'_>,
+    occurrences: &[Located<'_>],
+) -> Vec<Range<usize>> {
+    let on_self = |located: &Located<'_>| {
+        member_object(input.text, located)
+            .is_some_and(|object| object == "self" || object == "this")
+    };
     if !on_self(renamed) {
         return occurrences.iter().map(Located::range).collect();
     }
     let class = enclosing_class(renamed).map(|node| node.byte_range());
     occurrences
         .iter()
-        .filter(|located| on_self(located) && enclosing_class(located).map(|class| class.byte_range()) == class)
+        .filter(|located| {
+            on_self(located) && enclosing_class(located).map(|class| class.byte_range()) == class
+        })
         .map(Located::range)
         .collect()
 }
@@ -417,20 +493,30 @@ fn member_object<'t>(text: &'t str, located: &Located<'_>) -> Option<&'t str> {
 
 fn enclosing_class<'tree>(located: &Located<'tree>) -> Option<Node<'tree>> {
     located.ancestors.iter().copied().find(|ancestor| {
-        matches!(ancestor.kind(), "class_definition" | "class_declaration" | "class" | "abstract_class_declaration" | "impl_item")
+        matches!(
+            ancestor.kind(),
+            "class_definition"
+                | "class_declaration"
+                | "class"
+                | "abstract_class_declaration"
+                | "impl_item"
+        )
     })
 }
 
 fn name_class(located: &Located<'_>) -> NameClass {
     let node = located.node;
     match node.kind() {
-        "field_identifier" | "property_identifier" | "private_property_identifier" => NameClass::Member,
-        "shorthand_field_identifier" | "shorthand_property_identifier" | "shorthand_property_identifier_pattern" => {
-            NameClass::Ambiguous
+        "field_identifier" | "property_identifier" | "private_property_identifier" => {
+            NameClass::Member
         }
+        "shorthand_field_identifier"
+        | "shorthand_property_identifier"
+        | "shorthand_property_identifier_pattern" => NameClass::Ambiguous,
         _ => {
             let Some(parent) = located.parent() else { return NameClass::Plain };
-            let is_field = |field: &str| parent.child_by_field_name(field).is_some_and(|child| child == node);
+            let is_field =
+                |field: &str| parent.child_by_field_name(field).is_some_and(|child| child == node);
             match parent.kind() {
                 "attribute" if is_field("attribute") => NameClass::Member,
                 "keyword_argument" if is_field("name") => NameClass::Ambiguous,
@@ -452,7 +538,12 @@ struct Binding {
 impl Binding {
     /// Whether a reference at `range` means this binding: inside its scope, after it becomes
     /// visible, not shadowed by another binding of the same name, and not a binding itself.
-    fn captures(&self, range: &Range<usize>, definitions: &[Binding], same_scope_shadows: bool) -> bool {
+    fn captures(
+        &self,
+        range: &Range<usize>,
+        definitions: &[Binding],
+        same_scope_shadows: bool,
+    ) -> bool {
         if !contains(&self.scope, range) || range.start < self.visible_from {
             return false;
         }
@@ -461,7 +552,9 @@ impl Binding {
                 return true;
             }
             let inner = contains(&self.scope, &other.scope) && other.scope != self.scope;
-            let later_in_same = other.scope == self.scope && same_scope_shadows && other.definition.start > self.definition.start;
+            let later_in_same = other.scope == self.scope
+                && same_scope_shadows
+                && other.definition.start > self.definition.start;
             if !(inner || later_in_same) {
                 return true;
             }
@@ -520,7 +613,8 @@ fn definition_roots(source: &str) -> Vec<String> {
         .filter(|line| line.contains("@local.definition") && !line.trim_start().starts_with(';'))
         .filter_map(|line| {
             let rest = line.trim_start().strip_prefix('(')?;
-            let kind: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let kind: String =
+                rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
             (!kind.is_empty()).then_some(kind)
         })
         .collect();
@@ -563,7 +657,9 @@ fn analyze_node(locals: &Locals, text: &str, located: &Located<'_>) -> NodeLocal
         let capture = query_match.captures[*index];
         if Some(capture.index) == locals.definition && capture.node == node {
             info.is_definition = true;
-        } else if Some(capture.index) == locals.scope && contains(&capture.node.byte_range(), &node.byte_range()) {
+        } else if Some(capture.index) == locals.scope
+            && contains(&capture.node.byte_range(), &node.byte_range())
+        {
             info.scopes.push(capture.node.byte_range());
         }
     }

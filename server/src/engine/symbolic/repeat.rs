@@ -105,9 +105,10 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     // Similar lines need two examples of one change, newest first: they tell which words vary.
     let mut examples = line_examples(&blocks);
     if examples.len() < 2
-        && let Some(previous) = events.next().and_then(event_blocks) {
-            examples.extend(line_examples(&previous));
-        }
+        && let Some(previous) = events.next().and_then(event_blocks)
+    {
+        examples.extend(line_examples(&previous));
+    }
     if let [newest, older, ..] = examples.as_slice() {
         similar_lines(input.text, &lines, (newest, older), &own, cursor_line, &mut candidates);
     }
@@ -122,9 +123,20 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
             .then(b.line.cmp(&a.line))
     })?;
     // The cursor goes to the end of the last edit, in the text after all of them.
-    let shift: isize = best.edits.iter().map(|edit| edit.new_text.len() as isize - edit.range.len() as isize).sum();
-    let cursor_after = best.edits.last().map(|edit| (edit.range.end as isize + shift).max(0) as usize);
-    Some(Proposal { edits: best.edits, cursor_after, source: SuggestionSource::Repeat, score: best.score, group: Vec::new() })
+    let shift: isize = best
+        .edits
+        .iter()
+        .map(|edit| edit.new_text.len() as isize - edit.range.len() as isize)
+        .sum();
+    let cursor_after =
+        best.edits.last().map(|edit| (edit.range.end as isize + shift).max(0) as usize);
+    Some(Proposal {
+        edits: best.edits,
+        cursor_after,
+        source: SuggestionSource::Repeat,
+        score: best.score,
+        group: Vec::new(),
+    })
 }
 
 /// Candidates that repeat every block of a multi-block event at once: one candidate per block,
@@ -158,7 +170,10 @@ fn block_groups(blocks: &[Block], per_block: &[Vec<Candidate>]) -> Vec<Candidate
 
 /// The blocks that change more than blank lines.
 fn substantial_blocks(blocks: &[Block]) -> usize {
-    blocks.iter().filter(|block| block.old.iter().chain(&block.new).any(|line| !line.trim().is_empty())).count()
+    blocks
+        .iter()
+        .filter(|block| block.old.iter().chain(&block.new).any(|line| !line.trim().is_empty()))
+        .count()
 }
 
 fn event_blocks(event: &crate::text::EditEvent) -> Option<Vec<Block>> {
@@ -184,8 +199,15 @@ fn line_examples(blocks: &[Block]) -> Vec<(String, String)> {
 }
 
 /// The line blocks of an event, or `None` when there are too many to be one pattern.
-fn line_blocks(old_text: &str, new_text: &str, before: &ropey::Rope, first_line: usize) -> Option<Vec<Block>> {
-    let diff = TextDiff::configure().timeout(std::time::Duration::from_millis(2)).diff_lines(old_text, new_text);
+fn line_blocks(
+    old_text: &str,
+    new_text: &str,
+    before: &ropey::Rope,
+    first_line: usize,
+) -> Option<Vec<Block>> {
+    let diff = TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(2))
+        .diff_lines(old_text, new_text);
     let line_at = |index: usize| -> Option<String> {
         (index < before.len_lines()).then(|| {
             let line = before.line(index).to_string();
@@ -197,7 +219,13 @@ fn line_blocks(old_text: &str, new_text: &str, before: &ropey::Rope, first_line:
         if op.tag() == similar::DiffTag::Equal {
             continue;
         }
-        let mut block = Block { old: Vec::new(), new: Vec::new(), above: None, below: None, line: first_line + op.old_range().start };
+        let mut block = Block {
+            old: Vec::new(),
+            new: Vec::new(),
+            above: None,
+            below: None,
+            line: first_line + op.old_range().start,
+        };
         for change in diff.iter_changes(op) {
             let value = change.value().trim_end_matches(['\n', '\r']).to_owned();
             match change.tag() {
@@ -222,7 +250,8 @@ fn line_ranges(text: &str) -> Vec<Range<usize>> {
     let mut lines = Vec::new();
     let mut start = 0;
     for (index, _) in text.match_indices('\n') {
-        let end = if index > start && text.as_bytes()[index - 1] == b'\r' { index - 1 } else { index };
+        let end =
+            if index > start && text.as_bytes()[index - 1] == b'\r' { index - 1 } else { index };
         lines.push(start..end);
         start = index + 1;
     }
@@ -251,7 +280,13 @@ fn overlaps(lines: &Range<usize>, own: &Range<usize>) -> bool {
 }
 
 /// The block's old lines elsewhere (up to indentation) become its new lines.
-fn same_lines(text: &str, lines: &[Range<usize>], block: &Block, own: &Range<usize>, out: &mut Vec<Candidate>) {
+fn same_lines(
+    text: &str,
+    lines: &[Range<usize>],
+    block: &Block,
+    own: &Range<usize>,
+    out: &mut Vec<Candidate>,
+) {
     if block.old.iter().map(|line| weight(line)).sum::<usize>() < MIN_LINES_WEIGHT {
         return;
     }
@@ -259,7 +294,8 @@ fn same_lines(text: &str, lines: &[Range<usize>], block: &Block, own: &Range<usi
     let from = indentation(&block.old[0]);
     let first = block.old[0].trim_start();
     for start in 0..lines.len() {
-        if start + block.old.len() > lines.len() || overlaps(&(start..start + block.old.len()), own) {
+        if start + block.old.len() > lines.len() || overlaps(&(start..start + block.old.len()), own)
+        {
             continue;
         }
         let line = &text[lines[start].clone()];
@@ -267,11 +303,10 @@ fn same_lines(text: &str, lines: &[Range<usize>], block: &Block, own: &Range<usi
             continue;
         }
         let to = indentation(line);
-        let matches = block
-            .old
-            .iter()
-            .enumerate()
-            .all(|(offset, old)| text[lines[start + offset].clone()] == reindent(old, from, to));
+        let matches =
+            block.old.iter().enumerate().all(|(offset, old)| {
+                text[lines[start + offset].clone()] == reindent(old, from, to)
+            });
         if !matches {
             continue;
         }
@@ -279,7 +314,11 @@ fn same_lines(text: &str, lines: &[Range<usize>], block: &Block, own: &Range<usi
         let edit = if block.new.is_empty() {
             // Whole lines go, with their line breaks.
             let end = lines.get(last + 1).map_or(text.len(), |next| next.start);
-            let start_byte = if lines.get(last + 1).is_none() && start > 0 { lines[start - 1].end } else { lines[start].start };
+            let start_byte = if lines.get(last + 1).is_none() && start > 0 {
+                lines[start - 1].end
+            } else {
+                lines[start].start
+            };
             TextEdit::new(start_byte..end, "")
         } else {
             let new: Vec<String> = block.new.iter().map(|line| reindent(line, from, to)).collect();
@@ -294,9 +333,17 @@ fn same_lines(text: &str, lines: &[Range<usize>], block: &Block, own: &Range<usi
 }
 
 /// A pure insertion between two lines is repeated between the same two lines elsewhere.
-fn same_place(text: &str, lines: &[Range<usize>], block: &Block, own: &Range<usize>, out: &mut Vec<Candidate>) {
+fn same_place(
+    text: &str,
+    lines: &[Range<usize>],
+    block: &Block,
+    own: &Range<usize>,
+    out: &mut Vec<Candidate>,
+) {
     let (Some(above), Some(below)) = (&block.above, &block.below) else { return };
-    if weight(above) + weight(below) < MIN_ANCHOR_WEIGHT || weight(above).max(weight(below)) < MIN_LINES_WEIGHT {
+    if weight(above) + weight(below) < MIN_ANCHOR_WEIGHT
+        || weight(above).max(weight(below)) < MIN_LINES_WEIGHT
+    {
         return;
     }
     // Blank lines alone are layout, not a pattern; a top-level definition inserted again would
@@ -325,7 +372,11 @@ fn same_place(text: &str, lines: &[Range<usize>], block: &Block, own: &Range<usi
         let mut inserted = new.join("\n");
         inserted.push('\n');
         let at = lines[index + 1].start;
-        found.push(Candidate { edits: vec![TextEdit::new(at..at, inserted)], score: SCORE_SAME_PLACE, line: index + 1 });
+        found.push(Candidate {
+            edits: vec![TextEdit::new(at..at, inserted)],
+            score: SCORE_SAME_PLACE,
+            line: index + 1,
+        });
     }
     if found.len() <= MAX_MATCHES {
         out.extend(found);
@@ -339,8 +390,21 @@ fn defines_top_level_name(lines: &[String]) -> bool {
         return false;
     }
     const KEYWORDS: &[&str] = &[
-        "fn ", "pub ", "def ", "class ", "struct ", "enum ", "const ", "static ", "let ", "var ", "function ", "interface ",
-        "type ", "export ", "async ",
+        "fn ",
+        "pub ",
+        "def ",
+        "class ",
+        "struct ",
+        "enum ",
+        "const ",
+        "static ",
+        "let ",
+        "var ",
+        "function ",
+        "interface ",
+        "type ",
+        "export ",
+        "async ",
     ];
     if KEYWORDS.iter().any(|keyword| first.starts_with(keyword)) {
         return true;
@@ -353,7 +417,13 @@ fn defines_top_level_name(lines: &[String]) -> bool {
 
 /// Whether the weightiest of `new` lines already occurs within a few lines of `index`, outside
 /// the user's own lines: that place already has what the insertion would add.
-fn already_nearby(text: &str, lines: &[Range<usize>], index: usize, new: &[String], own: &Range<usize>) -> bool {
+fn already_nearby(
+    text: &str,
+    lines: &[Range<usize>],
+    index: usize,
+    new: &[String],
+    own: &Range<usize>,
+) -> bool {
     let Some(probe) = new.iter().max_by_key(|line| weight(line)) else { return false };
     let probe = probe.trim();
     if probe.is_empty() {
@@ -386,12 +456,23 @@ fn similar_lines(
     }
     // The two examples must be one change: same shape, and the same inserted text up to the
     // renaming between them.
-    let Some(between) = same_shape(old, &old_tokens, other_old, &other_old_tokens, &hunks, None) else { return };
-    let Some(other_rewritten) = rewrite_line(other_old, &other_old_tokens, new, &new_tokens, &hunks, &between) else { return };
+    let Some(between) = same_shape(old, &old_tokens, other_old, &other_old_tokens, &hunks, None)
+    else {
+        return;
+    };
+    let Some(other_rewritten) =
+        rewrite_line(other_old, &other_old_tokens, new, &new_tokens, &hunks, &between)
+    else {
+        return;
+    };
     if other_rewritten.trim() != other_new.trim() {
         return;
     }
-    let fixed: Vec<bool> = old_tokens.iter().zip(&other_old_tokens).map(|(a, b)| a.text(old) == b.text(other_old)).collect();
+    let fixed: Vec<bool> = old_tokens
+        .iter()
+        .zip(&other_old_tokens)
+        .map(|(a, b)| a.text(old) == b.text(other_old))
+        .collect();
     let low = cursor_line.saturating_sub(SIMILAR_LINE_WINDOW);
     let high = (cursor_line + SIMILAR_LINE_WINDOW).min(lines.len());
     for index in low..high {
@@ -403,8 +484,14 @@ fn similar_lines(
             continue;
         }
         let tokens = tokenize(line);
-        let Some(renaming) = same_shape(old, &old_tokens, line, &tokens, &hunks, Some(&fixed)) else { continue };
-        let Some(rewritten) = rewrite_line(line, &tokens, new, &new_tokens, &hunks, &renaming) else { continue };
+        let Some(renaming) = same_shape(old, &old_tokens, line, &tokens, &hunks, Some(&fixed))
+        else {
+            continue;
+        };
+        let Some(rewritten) = rewrite_line(line, &tokens, new, &new_tokens, &hunks, &renaming)
+        else {
+            continue;
+        };
         if rewritten == line {
             continue;
         }
@@ -436,7 +523,8 @@ fn same_context(
     if left.len() < 2 || right.len() < 2 || left.len() + right.len() < 5 {
         return;
     }
-    let pattern: Vec<&str> = old_tokens[left.start..right.end].iter().map(|token| token.text(old)).collect();
+    let pattern: Vec<&str> =
+        old_tokens[left.start..right.end].iter().map(|token| token.text(old)).collect();
     let replaced_start = old_tokens[hunk.old.start - 1].end;
     let replaced_end = old_tokens[hunk.old.end].start;
     let new_start = new_tokens[hunk.new.start - 1].end;
@@ -465,12 +553,18 @@ fn same_context(
             let span_end = window[pattern.len() - 1].end;
             // The whitespace inside the pattern must be the same too, so that the replaced
             // stretch is the same text.
-            if line[span_start..span_end].len() != old[old_tokens[left.start].start..old_tokens[right.end - 1].end].len() {
+            if line[span_start..span_end].len()
+                != old[old_tokens[left.start].start..old_tokens[right.end - 1].end].len()
+            {
                 continue;
             }
             let base = lines[index].start;
             let range = base + span_start + before_len..base + span_end - after_len;
-            out.push(Candidate { edits: vec![TextEdit::new(range, replacement)], score: SCORE_SAME_CONTEXT, line: index });
+            out.push(Candidate {
+                edits: vec![TextEdit::new(range, replacement)],
+                score: SCORE_SAME_CONTEXT,
+                line: index,
+            });
         }
     }
 }
@@ -502,10 +596,13 @@ fn same_shape<'a>(
             return None;
         }
         // Names must be renamed consistently; numbers are free.
-        if a.kind == TokenKind::Word && super::is_identifier_like(a_text)
-            && (*renaming.entry(a_text).or_insert(b_text) != b_text || *reverse.entry(b_text).or_insert(a_text) != a_text) {
-                return None;
-            }
+        if a.kind == TokenKind::Word
+            && super::is_identifier_like(a_text)
+            && (*renaming.entry(a_text).or_insert(b_text) != b_text
+                || *reverse.entry(b_text).or_insert(a_text) != a_text)
+        {
+            return None;
+        }
     }
     (exact >= 3).then_some(renaming)
 }
@@ -531,7 +628,8 @@ fn rewrite_line(
         // start of the token after it, whitespace included; the same for `new`.
         let start = hunk.old.start.checked_sub(1).map_or(content_start, |index| tokens[index].end);
         let end = tokens.get(hunk.old.end).map_or(content_end, |token| token.start);
-        let new_start = hunk.new.start.checked_sub(1).map_or(new_content_start, |index| new_tokens[index].end);
+        let new_start =
+            hunk.new.start.checked_sub(1).map_or(new_content_start, |index| new_tokens[index].end);
         let new_end = new_tokens.get(hunk.new.end).map_or(new_content_end, |token| token.start);
         if start < position || end < start || new_end < new_start {
             return None;

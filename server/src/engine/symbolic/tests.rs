@@ -16,8 +16,13 @@ fn check(path: &str, texts: &[&str], expect: Expect) {
         None => "no proposal\n".to_owned(),
         Some(proposal) => {
             let text = texts[texts.len() - 1];
-            let after = apply_edits(text, &proposal.edits).unwrap_or_else(|| "malformed edits".to_owned());
-            let group = if proposal.group.is_empty() { String::new() } else { format!(", group of {}", proposal.group.len()) };
+            let after =
+                apply_edits(text, &proposal.edits).unwrap_or_else(|| "malformed edits".to_owned());
+            let group = if proposal.group.is_empty() {
+                String::new()
+            } else {
+                format!(", group of {}", proposal.group.len())
+            };
             format!("{}{group}\n{after}", proposal.source.as_str())
         }
     };
@@ -35,7 +40,11 @@ fn check_chain(path: &str, texts: &[&str], steps: usize, expect: Expect) {
         let Some(proposal) = propose(&snapshot).into_iter().next() else { break };
         let current = states.last().cloned().unwrap_or_default();
         let Some(after) = apply_edits(&current, &proposal.edits) else { break };
-        log.push_str(&format!("{} (group of {})\n", proposal.source.as_str(), proposal.group.len()));
+        log.push_str(&format!(
+            "{} (group of {})\n",
+            proposal.source.as_str(),
+            proposal.group.len()
+        ));
         states.push(after);
     }
     log.push_str(states.last().map(String::as_str).unwrap_or_default());
@@ -606,8 +615,10 @@ fn typescript_repeated_argument_insertion() {
   const plan = await request("/plan", options);
 }
 "#;
-    let first = text.replacen("request(\"/user\", options)", "request(\"/user\", options, signal)", 1);
-    let second = first.replacen("request(\"/team\", options)", "request(\"/team\", options, signal)", 1);
+    let first =
+        text.replacen("request(\"/user\", options)", "request(\"/user\", options, signal)", 1);
+    let second =
+        first.replacen("request(\"/team\", options)", "request(\"/team\", options, signal)", 1);
     check(
         "a.ts",
         &[text, &first, &second],
@@ -659,7 +670,9 @@ fn a_rename_still_being_typed_waits_for_the_debounce() {
     let text = "fn f() {\n    let count = 1;\n    use_it(count);\n}\n";
     let partly = text.replacen("let count", "let tota", 1);
     let typed = text.replacen("let count", "let total", 1);
-    let score = |texts: &[&str]| propose(&snapshot_after_texts("a.rs", texts)).first().map_or(0.0, |proposal| proposal.score);
+    let score = |texts: &[&str]| {
+        propose(&snapshot_after_texts("a.rs", texts)).first().map_or(0.0, |proposal| proposal.score)
+    };
     // A keystroke inside the new name: the user may go on typing, so the proposal waits for the
     // model's debounce (it scores between `min_score` and `prefer_over_model`).
     let while_typing = score(&[text, &partly, &typed]);
@@ -693,7 +706,11 @@ fn report_success(o: &Output) {
 "#;
     let edited = text
         .replacen("\\n\\ncwd: {}\\\n", "\\n\\ncwd: {}\\\n         \\n\\ndir list: {:?}\\\n", 1)
-        .replacen("self.dir.display(),\n", "self.dir.display(),\n        dir_list(&self.dir),\n", 1);
+        .replacen(
+            "self.dir.display(),\n",
+            "self.dir.display(),\n        dir_list(&self.dir),\n",
+            1,
+        );
     check(
         "a.rs",
         &[text, &edited],
@@ -749,15 +766,23 @@ def test_remote(client):
         1,
     );
     assert_ne!(edited, text);
-    check("a.py", &[text, &edited], expect![[r#"
+    check(
+        "a.py",
+        &[text, &edited],
+        expect![[r#"
         no proposal
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn go_rename_without_a_locals_query_stays_in_its_function() {
     let text = "package main\n\nfunc first() int {\n\tcount := 1\n\treturn count + count\n}\n\nfunc second() int {\n\tcount := 2\n\treturn count\n}\n";
-    let renamed = text.replacen("count := 1", "total := 1", 1).replacen("return count +", "return total +", 1);
+    let renamed = text.replacen("count := 1", "total := 1", 1).replacen(
+        "return count +",
+        "return total +",
+        1,
+    );
     check(
         "a.go",
         &[text, &renamed],

@@ -38,7 +38,9 @@ pub struct Case {
     pub provenance: serde_json::Value,
 }
 
-fn history_diffs<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+fn history_diffs<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum History {
@@ -62,7 +64,8 @@ pub fn split_diff_block(block: &str) -> Vec<String> {
     let mut diffs = Vec::new();
     let mut current: Vec<&str> = Vec::new();
     for (index, line) in lines.iter().enumerate() {
-        let starts_diff = line.starts_with("--- ") && lines.get(index + 1).is_some_and(|next| next.starts_with("+++ "));
+        let starts_diff = line.starts_with("--- ")
+            && lines.get(index + 1).is_some_and(|next| next.starts_with("+++ "));
         if starts_diff && !current.is_empty() {
             diffs.push(current.join("\n") + "\n");
             current.clear();
@@ -92,7 +95,8 @@ pub fn load_cases(paths: &[PathBuf]) -> anyhow::Result<Vec<LoadedCase>> {
     let mut cases = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for path in paths {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         for (line_index, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -100,7 +104,12 @@ pub fn load_cases(paths: &[PathBuf]) -> anyhow::Result<Vec<LoadedCase>> {
             let case: Case = serde_json::from_str(line)
                 .with_context(|| format!("{}:{}: not a case", path.display(), line_index + 1))?;
             if !seen.insert(case.id.clone()) {
-                bail!("{}:{}: the case id `{}` is used twice", path.display(), line_index + 1, case.id);
+                bail!(
+                    "{}:{}: the case id `{}` is used twice",
+                    path.display(),
+                    line_index + 1,
+                    case.id
+                );
             }
             cases.push(LoadedCase { case, source: path.clone() });
         }
@@ -128,7 +137,8 @@ impl Case {
     pub fn replay(&self) -> anyhow::Result<Replay> {
         let mut initial = self.before.clone();
         for (index, diff) in self.history.iter().enumerate().rev() {
-            initial = unapply_patch(&initial, diff).with_context(|| format!("history diff {index} cannot be undone"))?;
+            initial = unapply_patch(&initial, diff)
+                .with_context(|| format!("history diff {index} cannot be undone"))?;
         }
         let mut steps = Vec::with_capacity(self.history.len());
         let mut current = initial.clone();
@@ -167,7 +177,9 @@ pub struct Replay {
 
 /// A file name for a case source, for reports.
 pub fn source_name(path: &Path) -> String {
-    path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 #[cfg(test)]
@@ -181,7 +193,10 @@ mod tests {
         assert_eq!(case.history.len(), 2);
         assert_eq!((case.language.as_str(), case.category.as_str()), ("unknown", "unknown"));
         assert_eq!(case.replay().unwrap().initial, "z\ny\n");
-        let case: Case = serde_json::from_str(r#"{"id": "y", "before": "", "expected_after": "a", "history": null}"#).unwrap();
+        let case: Case = serde_json::from_str(
+            r#"{"id": "y", "before": "", "expected_after": "a", "history": null}"#,
+        )
+        .unwrap();
         assert!(case.history.is_empty());
     }
 }

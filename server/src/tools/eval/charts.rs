@@ -31,15 +31,41 @@ pub struct ChartMetric {
 
 pub const CHART_METRICS: [ChartMetric; 7] = [
     ChartMetric { file_stem: "exact", title: "Exact match (%)", value: |group| Some(group.exact) },
-    ChartMetric { file_stem: "exact_ws", title: "Exact match ignoring whitespace (%)", value: |group| Some(group.exact_ws) },
-    ChartMetric { file_stem: "delta_chrf", title: "Delta-chrF", value: |group| Some(group.delta_chrf) },
-    ChartMetric { file_stem: "loc_hit", title: "Location hit (%)", value: |group| Some(group.loc_hit) },
-    ChartMetric { file_stem: "fire_rate", title: "Fire rate (%)", value: |group| Some(group.fire_rate) },
-    ChartMetric { file_stem: "precision", title: "Precision: exact among fired (%)", value: |group| group.precision },
-    ChartMetric { file_stem: "reversal_ratio", title: "Reversal ratio (%)", value: |group| group.reversal_ratio },
+    ChartMetric {
+        file_stem: "exact_ws",
+        title: "Exact match ignoring whitespace (%)",
+        value: |group| Some(group.exact_ws),
+    },
+    ChartMetric {
+        file_stem: "delta_chrf",
+        title: "Delta-chrF",
+        value: |group| Some(group.delta_chrf),
+    },
+    ChartMetric {
+        file_stem: "loc_hit",
+        title: "Location hit (%)",
+        value: |group| Some(group.loc_hit),
+    },
+    ChartMetric {
+        file_stem: "fire_rate",
+        title: "Fire rate (%)",
+        value: |group| Some(group.fire_rate),
+    },
+    ChartMetric {
+        file_stem: "precision",
+        title: "Precision: exact among fired (%)",
+        value: |group| group.precision,
+    },
+    ChartMetric {
+        file_stem: "reversal_ratio",
+        title: "Reversal ratio (%)",
+        value: |group| group.reversal_ratio,
+    },
 ];
 
-fn plot_error<E: std::error::Error + Send + Sync + 'static>(error: DrawingAreaErrorKind<E>) -> anyhow::Error {
+fn plot_error<E: std::error::Error + Send + Sync + 'static>(
+    error: DrawingAreaErrorKind<E>,
+) -> anyhow::Error {
     anyhow!("cannot draw a chart: {error}")
 }
 
@@ -49,7 +75,11 @@ fn chart_groups(run: &RunSummary) -> Vec<&GroupSummary> {
 }
 
 /// Bars of one metric per group, one bar per run.
-pub fn write_metric_chart(path: &Path, metric: &ChartMetric, runs: &[RunSummary]) -> anyhow::Result<()> {
+pub fn write_metric_chart(
+    path: &Path,
+    metric: &ChartMetric,
+    runs: &[RunSummary],
+) -> anyhow::Result<()> {
     let Some(first) = runs.first() else { return Ok(()) };
     let labels: Vec<String> = chart_groups(first).iter().map(|group| group.group.clone()).collect();
     let group_count = labels.len();
@@ -62,12 +92,7 @@ pub fn write_metric_chart(path: &Path, metric: &ChartMetric, runs: &[RunSummary]
         .y_label_area_size(50)
         .build_cartesian_2d(0.0..group_count as f64, 0.0..100.0)
         .map_err(plot_error)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .draw()
-        .map_err(plot_error)?;
+    chart.configure_mesh().disable_x_mesh().x_labels(0).draw().map_err(plot_error)?;
     // Group names under the axis, centred under their bars.
     let label_style = TextStyle::from(("sans-serif", 14)).pos(Pos::new(HPos::Center, VPos::Top));
     chart
@@ -83,7 +108,10 @@ pub fn write_metric_chart(path: &Path, metric: &ChartMetric, runs: &[RunSummary]
             let group = groups.iter().find(|group| &group.group == label)?;
             let value = (metric.value)(group)?;
             let left = group_index as f64 + 0.1 + bar_width * run_index as f64;
-            Some(Rectangle::new([(left, 0.0), (left + bar_width * 0.95, value.clamp(0.0, 100.0))], style))
+            Some(Rectangle::new(
+                [(left, 0.0), (left + bar_width * 0.95, value.clamp(0.0, 100.0))],
+                style,
+            ))
         });
         chart
             .draw_series(bars)
@@ -91,12 +119,17 @@ pub fn write_metric_chart(path: &Path, metric: &ChartMetric, runs: &[RunSummary]
             .label(run.name.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], style));
         // The value above each bar.
-        let value_style = TextStyle::from(("sans-serif", 12)).pos(Pos::new(HPos::Center, VPos::Bottom));
+        let value_style =
+            TextStyle::from(("sans-serif", 12)).pos(Pos::new(HPos::Center, VPos::Bottom));
         let values = labels.iter().enumerate().filter_map(|(group_index, label)| {
             let group = groups.iter().find(|group| &group.group == label)?;
             let value = (metric.value)(group)?;
             let center = group_index as f64 + 0.1 + bar_width * (run_index as f64 + 0.475);
-            Some(Text::new(format!("{value:.1}"), (center, value.clamp(0.0, 100.0)), value_style.clone()))
+            Some(Text::new(
+                format!("{value:.1}"),
+                (center, value.clamp(0.0, 100.0)),
+                value_style.clone(),
+            ))
         });
         chart.draw_series(values).map_err(plot_error)?;
     }
@@ -114,7 +147,8 @@ pub fn write_metric_chart(path: &Path, metric: &ChartMetric, runs: &[RunSummary]
 
 /// The cumulative distribution of request latencies, one line per run.
 pub fn write_latency_chart(path: &Path, runs: &[RunSummary]) -> anyhow::Result<()> {
-    let max_latency = runs.iter().flat_map(|run| run.latencies_ms.iter().copied()).fold(1.0_f64, f64::max);
+    let max_latency =
+        runs.iter().flat_map(|run| run.latencies_ms.iter().copied()).fold(1.0_f64, f64::max);
     let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
     let mut chart = ChartBuilder::on(&root)
@@ -124,7 +158,12 @@ pub fn write_latency_chart(path: &Path, runs: &[RunSummary]) -> anyhow::Result<(
         .y_label_area_size(50)
         .build_cartesian_2d(0.0..max_latency * 1.05, 0.0..100.0)
         .map_err(plot_error)?;
-    chart.configure_mesh().x_desc("latency (ms)").y_desc("% of answered requests").draw().map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("latency (ms)")
+        .y_desc("% of answered requests")
+        .draw()
+        .map_err(plot_error)?;
     for (run_index, run) in runs.iter().enumerate() {
         let mut sorted = run.latencies_ms.clone();
         sorted.sort_by(f64::total_cmp);
@@ -139,7 +178,9 @@ pub fn write_latency_chart(path: &Path, runs: &[RunSummary]) -> anyhow::Result<(
             .draw_series(LineSeries::new(points, line_color.stroke_width(2)))
             .map_err(plot_error)?
             .label(run.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 12, y)], line_color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 12, y)], line_color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()

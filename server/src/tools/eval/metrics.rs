@@ -80,7 +80,11 @@ fn changed_region<'a>(a: &'a [char], b: &'a [char]) -> (&'a [char], &'a [char]) 
 /// An n-gram with its sign: deletions are negated n-grams.
 type SignedGram<'a> = (bool, &'a [char]);
 
-fn delta_counts<'a>(before: &'a [char], after: &'a [char], n: usize) -> HashMap<SignedGram<'a>, i64> {
+fn delta_counts<'a>(
+    before: &'a [char],
+    after: &'a [char],
+    n: usize,
+) -> HashMap<SignedGram<'a>, i64> {
     let mut difference: HashMap<&'a [char], i64> = HashMap::new();
     if after.len() >= n {
         for gram in after.windows(n) {
@@ -188,7 +192,13 @@ impl<'a> SequenceMatcher<'a> {
 
     /// The longest block in `a[a_lo..a_hi]` and `b[b_lo..b_hi]`, the earliest in `a` and then in
     /// `b` on ties.
-    fn find_longest_match(&self, a_lo: usize, a_hi: usize, b_lo: usize, b_hi: usize) -> MatchingBlock {
+    fn find_longest_match(
+        &self,
+        a_lo: usize,
+        a_hi: usize,
+        b_lo: usize,
+        b_hi: usize,
+    ) -> MatchingBlock {
         let mut best = MatchingBlock { a_start: a_lo, b_start: b_lo, len: 0 };
         let mut lengths_ending_at: HashMap<usize, usize> = HashMap::new();
         for i in a_lo..a_hi {
@@ -201,17 +211,28 @@ impl<'a> SequenceMatcher<'a> {
                     if j >= b_hi {
                         break;
                     }
-                    let previous = if j == 0 { 0 } else { lengths_ending_at.get(&(j - 1)).copied().unwrap_or(0) };
+                    let previous = if j == 0 {
+                        0
+                    } else {
+                        lengths_ending_at.get(&(j - 1)).copied().unwrap_or(0)
+                    };
                     let length = previous + 1;
                     next_lengths.insert(j, length);
                     if length > best.len {
-                        best = MatchingBlock { a_start: i + 1 - length, b_start: j + 1 - length, len: length };
+                        best = MatchingBlock {
+                            a_start: i + 1 - length,
+                            b_start: j + 1 - length,
+                            len: length,
+                        };
                     }
                 }
             }
             lengths_ending_at = next_lengths;
         }
-        while best.a_start > a_lo && best.b_start > b_lo && self.a[best.a_start - 1] == self.b[best.b_start - 1] {
+        while best.a_start > a_lo
+            && best.b_start > b_lo
+            && self.a[best.a_start - 1] == self.b[best.b_start - 1]
+        {
             best.a_start -= 1;
             best.b_start -= 1;
             best.len += 1;
@@ -245,7 +266,10 @@ impl<'a> SequenceMatcher<'a> {
         let mut merged: Vec<MatchingBlock> = Vec::new();
         for block in blocks {
             match merged.last_mut() {
-                Some(last) if last.a_start + last.len == block.a_start && last.b_start + last.len == block.b_start => {
+                Some(last)
+                    if last.a_start + last.len == block.a_start
+                        && last.b_start + last.len == block.b_start =>
+                {
                     last.len += block.len;
                 }
                 _ => merged.push(block),
@@ -261,7 +285,12 @@ impl<'a> SequenceMatcher<'a> {
         let (mut i, mut j) = (0, 0);
         for block in self.matching_blocks() {
             if i < block.a_start || j < block.b_start {
-                changes.push(LineChange { a_start: i, a_end: block.a_start, b_start: j, b_end: block.b_start });
+                changes.push(LineChange {
+                    a_start: i,
+                    a_end: block.a_start,
+                    b_start: j,
+                    b_end: block.b_start,
+                });
             }
             i = block.a_start + block.len;
             j = block.b_start + block.len;
@@ -287,7 +316,8 @@ pub fn sequence_similarity(a: &[&str], b: &[&str]) -> f64 {
     if total == 0 {
         return 1.0;
     }
-    let matched: usize = SequenceMatcher::new(a, b).matching_blocks().iter().map(|block| block.len).sum();
+    let matched: usize =
+        SequenceMatcher::new(a, b).matching_blocks().iter().map(|block| block.len).sum();
     2.0 * matched as f64 / total as f64
 }
 
@@ -356,7 +386,9 @@ pub fn is_reversal(previous: &str, before: &str, predicted: &str) -> bool {
     let predicted_lines: Vec<&str> = predicted.split('\n').collect();
     for change in SequenceMatcher::new(&before_lines, &predicted_lines).changes() {
         let touches = (change.a_start < edit_end && change.a_end > edit_start)
-            || (change.a_start == change.a_end && edit_start <= change.a_start && change.a_start <= edit_end);
+            || (change.a_start == change.a_end
+                && edit_start <= change.a_start
+                && change.a_start <= edit_end);
         if !touches {
             continue;
         }
@@ -421,11 +453,23 @@ mod tests {
         // The user changed `one()` into `three()`.
         let before = "fn a() {\n    three();\n}\n\nfn b() {\n    two();\n}\n";
         assert!(is_reversal(previous, before, previous));
-        assert!(is_reversal(previous, before, "fn a() {\n    one();\n    three();\n}\n\nfn b() {\n    two();\n}\n"));
+        assert!(is_reversal(
+            previous,
+            before,
+            "fn a() {\n    one();\n    three();\n}\n\nfn b() {\n    two();\n}\n"
+        ));
         assert!(is_reversal(previous, before, "fn a() {\n}\n\nfn b() {\n    two();\n}\n"));
         // Changing code elsewhere, or the same line in another place, is not.
-        assert!(!is_reversal(previous, before, "fn a() {\n    three();\n}\n\nfn b() {\n    three();\n}\n"));
-        assert!(!is_reversal(previous, before, "fn a() {\n    three();\n}\n\nfn b() {\n    two();\n    one();\n}\n"));
+        assert!(!is_reversal(
+            previous,
+            before,
+            "fn a() {\n    three();\n}\n\nfn b() {\n    three();\n}\n"
+        ));
+        assert!(!is_reversal(
+            previous,
+            before,
+            "fn a() {\n    three();\n}\n\nfn b() {\n    two();\n    one();\n}\n"
+        ));
         // A blank line that was added and is removed again is a reversal only as a full undo.
         assert!(is_reversal("a\nb\n", "a\n\nb\n", "a\nb\n"));
     }

@@ -24,7 +24,9 @@ use serde_json::Value;
 
 use crate::tools::eval::cases::{LoadedCase, load_cases, source_name};
 use crate::tools::eval::metrics::{is_reversal, score_case};
-use crate::tools::eval::runner::{Method, Outcome, ProcessLauncher, Replayed, Runner, RunnerOptions, ServerLauncher};
+use crate::tools::eval::runner::{
+    Method, Outcome, ProcessLauncher, Replayed, Runner, RunnerOptions, ServerLauncher,
+};
 use crate::tools::eval::summary::{CaseResult, RunSummary, summarize_run};
 
 pub const EVAL_USAGE: &str = "\
@@ -106,11 +108,16 @@ impl EvalArgs {
             match arg {
                 "--help" | "-h" => return Err(EVAL_USAGE.to_owned()),
                 "--out" => parsed.out = PathBuf::from(flag_value(args, &mut index, arg)?),
-                "--config" => parsed.configs.push(PathBuf::from(flag_value(args, &mut index, arg)?)),
+                "--config" => {
+                    parsed.configs.push(PathBuf::from(flag_value(args, &mut index, arg)?))
+                }
                 "--compare" => {
                     let start = index + 1;
                     // Configuration files end in `.toml`; the case files may follow.
-                    while index + 1 < args.len() && !args[index + 1].starts_with("--") && args[index + 1].ends_with(".toml") {
+                    while index + 1 < args.len()
+                        && !args[index + 1].starts_with("--")
+                        && args[index + 1].ends_with(".toml")
+                    {
                         index += 1;
                         parsed.configs.push(PathBuf::from(&args[index]));
                     }
@@ -118,9 +125,15 @@ impl EvalArgs {
                         return Err("--compare needs at least two configuration files".to_owned());
                     }
                 }
-                "--backend" => parsed.overrides.push(("model.backend".into(), flag_value(args, &mut index, arg)?.into())),
-                "--model" => parsed.overrides.push(("model.path".into(), flag_value(args, &mut index, arg)?.into())),
-                "--format" => parsed.overrides.push(("model.format".into(), flag_value(args, &mut index, arg)?.into())),
+                "--backend" => parsed
+                    .overrides
+                    .push(("model.backend".into(), flag_value(args, &mut index, arg)?.into())),
+                "--model" => parsed
+                    .overrides
+                    .push(("model.path".into(), flag_value(args, &mut index, arg)?.into())),
+                "--format" => parsed
+                    .overrides
+                    .push(("model.format".into(), flag_value(args, &mut index, arg)?.into())),
                 "--symbolic" => {
                     let enabled = match flag_value(args, &mut index, arg)? {
                         "on" | "true" => true,
@@ -131,33 +144,49 @@ impl EvalArgs {
                 }
                 "--debounce-ms" => {
                     let value = flag_value(args, &mut index, arg)?;
-                    let milliseconds: u64 = value.parse().map_err(|_| format!("--debounce-ms takes a number, not `{value}`"))?;
+                    let milliseconds: u64 = value
+                        .parse()
+                        .map_err(|_| format!("--debounce-ms takes a number, not `{value}`"))?;
                     parsed.overrides.push(("predict.debounce_ms".into(), milliseconds.into()));
                 }
                 "--set" => {
                     let value = flag_value(args, &mut index, arg)?;
-                    let (key, value) = value.split_once('=').ok_or_else(|| format!("--set takes KEY=VALUE, not `{value}`"))?;
+                    let (key, value) = value
+                        .split_once('=')
+                        .ok_or_else(|| format!("--set takes KEY=VALUE, not `{value}`"))?;
                     parsed.overrides.push((key.trim().to_owned(), setting_value(value.trim())));
                 }
                 "--method" => parsed.method = Method::parse(flag_value(args, &mut index, arg)?)?,
                 "--timeout-secs" => {
                     let value = flag_value(args, &mut index, arg)?;
-                    let seconds: f64 = value.parse().map_err(|_| format!("--timeout-secs takes a number, not `{value}`"))?;
+                    let seconds: f64 = value
+                        .parse()
+                        .map_err(|_| format!("--timeout-secs takes a number, not `{value}`"))?;
                     if !(seconds > 0.0 && seconds < 1e6) {
                         return Err(format!("--timeout-secs out of range: {value}"));
                     }
                     parsed.timeout = Duration::from_secs_f64(seconds);
                 }
-                "--server" => parsed.server = Some(PathBuf::from(flag_value(args, &mut index, arg)?)),
-                "--server-arg" => parsed.server_args.push(flag_value(args, &mut index, arg)?.to_owned()),
+                "--server" => {
+                    parsed.server = Some(PathBuf::from(flag_value(args, &mut index, arg)?))
+                }
+                "--server-arg" => {
+                    parsed.server_args.push(flag_value(args, &mut index, arg)?.to_owned())
+                }
                 "--limit" => {
                     let value = flag_value(args, &mut index, arg)?;
-                    parsed.limit = Some(value.parse().map_err(|_| format!("--limit takes a number, not `{value}`"))?);
+                    parsed.limit = Some(
+                        value
+                            .parse()
+                            .map_err(|_| format!("--limit takes a number, not `{value}`"))?,
+                    );
                 }
                 "--filter" => parsed.filter = Some(flag_value(args, &mut index, arg)?.to_owned()),
                 "--no-progress" => parsed.progress = false,
                 "--verify-sync" => parsed.verify_sync = true,
-                flag if flag.starts_with("--") => return Err(format!("unknown option `{flag}`\n\n{EVAL_USAGE}")),
+                flag if flag.starts_with("--") => {
+                    return Err(format!("unknown option `{flag}`\n\n{EVAL_USAGE}"));
+                }
                 path => parsed.cases.push(PathBuf::from(path)),
             }
             index += 1;
@@ -182,7 +211,8 @@ pub fn set_dotted(settings: &mut Value, key: &str, value: Value) {
             object.insert((*part).to_owned(), value);
             return;
         }
-        current = object.entry((*part).to_owned()).or_insert_with(|| Value::Object(Default::default()));
+        current =
+            object.entry((*part).to_owned()).or_insert_with(|| Value::Object(Default::default()));
     }
 }
 
@@ -193,12 +223,20 @@ pub struct Configuration {
     pub settings: Value,
 }
 
-pub fn load_configuration(path: Option<&Path>, overrides: &[(String, Value)]) -> anyhow::Result<Configuration> {
+pub fn load_configuration(
+    path: Option<&Path>,
+    overrides: &[(String, Value)],
+) -> anyhow::Result<Configuration> {
     let (name, mut settings) = match path {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let table: toml::Table = toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
-            let name = path.file_stem().map_or_else(|| path.display().to_string(), |stem| stem.to_string_lossy().into_owned());
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let table: toml::Table = toml::from_str(&text)
+                .with_context(|| format!("{} is not valid TOML", path.display()))?;
+            let name = path.file_stem().map_or_else(
+                || path.display().to_string(),
+                |stem| stem.to_string_lossy().into_owned(),
+            );
             (name, serde_json::to_value(table)?)
         }
         None => ("default".to_owned(), Value::Object(Default::default())),
@@ -215,7 +253,8 @@ pub fn score_replayed(loaded: &LoadedCase, replayed: Replayed) -> CaseResult {
     let expected = case.expected_texts();
     let scores = score_case(&case.before, &expected, &replayed.predicted_after);
     let fired = !replayed.edits.is_empty();
-    let reversal = fired && is_reversal(&replayed.text_before_last_edit, &case.before, &replayed.predicted_after);
+    let reversal = fired
+        && is_reversal(&replayed.text_before_last_edit, &case.before, &replayed.predicted_after);
     let error = match &replayed.outcome {
         Outcome::Answered => None,
         Outcome::Stale => Some("ContentModified".to_owned()),
@@ -260,7 +299,9 @@ pub fn evaluate_configuration(
         model_load_timeout: Duration::from_secs(600),
     };
     let mut runner = Runner::new(launcher, options);
-    runner.ensure_started().with_context(|| format!("cannot start the server for `{}`", configuration.name))?;
+    runner
+        .ensure_started()
+        .with_context(|| format!("cannot start the server for `{}`", configuration.name))?;
     let mut results = Vec::with_capacity(cases.len());
     let (mut exact_sum, mut chrf_sum) = (0.0, 0.0);
     for loaded in cases {
@@ -274,7 +315,11 @@ pub fn evaluate_configuration(
         results.push(result);
         if let Some(bar) = progress {
             let count = results.len() as f64;
-            bar.set_prefix(format!("exact {:.1}% dchrF {:.1}", 100.0 * exact_sum / count, chrf_sum / count));
+            bar.set_prefix(format!(
+                "exact {:.1}% dchrF {:.1}",
+                100.0 * exact_sum / count,
+                chrf_sum / count
+            ));
             bar.inc(1);
         }
     }
@@ -298,7 +343,8 @@ pub fn evaluate_configuration(
 fn make_workspace(out_dir: &Path) -> anyhow::Result<PathBuf> {
     let workspace = std::fs::canonicalize(out_dir)?.join("workspace");
     if workspace.exists() {
-        std::fs::remove_dir_all(&workspace).with_context(|| format!("cannot clear {}", workspace.display()))?;
+        std::fs::remove_dir_all(&workspace)
+            .with_context(|| format!("cannot clear {}", workspace.display()))?;
     }
     std::fs::create_dir_all(&workspace)?;
     Ok(workspace)
@@ -308,14 +354,19 @@ fn make_workspace(out_dir: &Path) -> anyhow::Result<PathBuf> {
 /// its message and the running score in its prefix.
 pub fn progress_bar(total: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {prefix} | {msg}") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {pos}/{len} {prefix} | {msg}",
+    ) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
 }
 
 /// Runs an evaluation with any server launcher; `run_eval` uses the `nextedit` process.
-pub fn run_eval_with(args: &EvalArgs, launcher: &dyn ServerLauncher) -> anyhow::Result<Vec<RunSummary>> {
+pub fn run_eval_with(
+    args: &EvalArgs,
+    launcher: &dyn ServerLauncher,
+) -> anyhow::Result<Vec<RunSummary>> {
     let mut cases = load_cases(&args.cases)?;
     if let Some(filter) = &args.filter {
         cases.retain(|loaded| loaded.case.id.contains(filter.as_str()));
@@ -329,7 +380,10 @@ pub fn run_eval_with(args: &EvalArgs, launcher: &dyn ServerLauncher) -> anyhow::
     let configurations: Vec<Configuration> = if args.configs.is_empty() {
         vec![load_configuration(None, &args.overrides)?]
     } else {
-        args.configs.iter().map(|path| load_configuration(Some(path), &args.overrides)).collect::<anyhow::Result<_>>()?
+        args.configs
+            .iter()
+            .map(|path| load_configuration(Some(path), &args.overrides))
+            .collect::<anyhow::Result<_>>()?
     };
     let mut names = std::collections::HashSet::new();
     for configuration in &configurations {
@@ -337,7 +391,8 @@ pub fn run_eval_with(args: &EvalArgs, launcher: &dyn ServerLauncher) -> anyhow::
             bail!("two configurations are named `{}`: rename one file", configuration.name);
         }
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let workspace = make_workspace(&args.out)?;
     let progress = args.progress.then(|| progress_bar((cases.len() * configurations.len()) as u64));
     let mut runs = Vec::new();
@@ -351,7 +406,11 @@ pub fn run_eval_with(args: &EvalArgs, launcher: &dyn ServerLauncher) -> anyhow::
             &workspace,
             progress.as_ref(),
         )?;
-        let run_dir = if configurations.len() == 1 { args.out.clone() } else { args.out.join(&configuration.name) };
+        let run_dir = if configurations.len() == 1 {
+            args.out.clone()
+        } else {
+            args.out.join(&configuration.name)
+        };
         std::fs::create_dir_all(&run_dir)?;
         report::write_predictions(&run_dir.join("predictions.jsonl"), &results)?;
         runs.push(summary);
@@ -383,7 +442,8 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         Some(path) => path.clone(),
         None => std::env::current_exe().context("cannot find this executable")?,
     };
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let launcher = ProcessLauncher {
         program,
         args: args.server_args.clone(),

@@ -74,7 +74,8 @@ pub fn offset_to_position(text: &str, offset: usize, encoding: Encoding) -> LspP
     let line = lines.partition_point(|&(start, _)| start <= offset).saturating_sub(1);
     let (start, end) = lines[line];
     let column_end = offset.min(end);
-    let character = text[start..column_end].chars().map(|character| encoding.width(character)).sum::<usize>();
+    let character =
+        text[start..column_end].chars().map(|character| encoding.width(character)).sum::<usize>();
     LspPosition { line: line as u32, character: character as u32 }
 }
 
@@ -138,22 +139,47 @@ mod tests {
     fn positions_round_trip_in_every_encoding() {
         let text = "a😀b\r\nx\rλy\n";
         let offset_of_y = text.find('y').unwrap();
-        assert_eq!(offset_to_position(text, offset_of_y, Encoding::Utf8), LspPosition { line: 2, character: 2 });
-        assert_eq!(offset_to_position(text, offset_of_y, Encoding::Utf16), LspPosition { line: 2, character: 1 });
+        assert_eq!(
+            offset_to_position(text, offset_of_y, Encoding::Utf8),
+            LspPosition { line: 2, character: 2 }
+        );
+        assert_eq!(
+            offset_to_position(text, offset_of_y, Encoding::Utf16),
+            LspPosition { line: 2, character: 1 }
+        );
         let offset_of_b = text.find('b').unwrap();
-        assert_eq!(offset_to_position(text, offset_of_b, Encoding::Utf16), LspPosition { line: 0, character: 3 });
-        assert_eq!(offset_to_position(text, offset_of_b, Encoding::Utf32), LspPosition { line: 0, character: 2 });
+        assert_eq!(
+            offset_to_position(text, offset_of_b, Encoding::Utf16),
+            LspPosition { line: 0, character: 3 }
+        );
+        assert_eq!(
+            offset_to_position(text, offset_of_b, Encoding::Utf32),
+            LspPosition { line: 0, character: 2 }
+        );
         for encoding in [Encoding::Utf8, Encoding::Utf16, Encoding::Utf32] {
             for (offset, _) in text.char_indices() {
                 let position = offset_to_position(text, offset, encoding);
-                if text[offset..].starts_with('\n') && offset > 0 && text.as_bytes()[offset - 1] == b'\r' {
+                if text[offset..].starts_with('\n')
+                    && offset > 0
+                    && text.as_bytes()[offset - 1] == b'\r'
+                {
                     continue;
                 }
-                assert_eq!(position_to_offset(text, position, encoding), offset, "{encoding:?} {offset}");
+                assert_eq!(
+                    position_to_offset(text, position, encoding),
+                    offset,
+                    "{encoding:?} {offset}"
+                );
             }
         }
-        assert_eq!(position_to_offset(text, LspPosition { line: 9, character: 0 }, Encoding::Utf8), text.len());
-        assert_eq!(position_to_offset(text, LspPosition { line: 1, character: 99 }, Encoding::Utf8), text.find('\r').unwrap() + 3);
+        assert_eq!(
+            position_to_offset(text, LspPosition { line: 9, character: 0 }, Encoding::Utf8),
+            text.len()
+        );
+        assert_eq!(
+            position_to_offset(text, LspPosition { line: 1, character: 99 }, Encoding::Utf8),
+            text.find('\r').unwrap() + 3
+        );
     }
 
     #[test]

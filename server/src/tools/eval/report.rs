@@ -78,7 +78,11 @@ pub fn render_report(
     let _ = writeln!(out, "Command: `{command}`\n");
     out.push_str("To check the numbers with the reference scorer (one case file at a time):\n\n");
     for file in case_files {
-        let _ = writeln!(out, "    python3 score.py {} --pred predictions.jsonl --by category", file.display());
+        let _ = writeln!(
+            out,
+            "    python3 score.py {} --pred predictions.jsonl --by category",
+            file.display()
+        );
     }
     out.push('\n');
     out.push_str("Every case is replayed through the server over LSP as an editor would: open the file as it was \
@@ -98,7 +102,9 @@ pub fn render_report(
             run.server, run.method, run.position_encoding, run.server_crashes
         );
         let _ = writeln!(out, "Settings (initializationOptions): `{}`\n", run.settings);
-        for (title, groups) in [("category", &run.by_category), ("language", &run.by_language), ("file", &run.by_file)] {
+        for (title, groups) in
+            [("category", &run.by_category), ("language", &run.by_language), ("file", &run.by_file)]
+        {
             if title == "file" && groups.len() < 2 {
                 continue;
             }
@@ -119,7 +125,8 @@ pub fn render_report(
         }
     }
     for (run, run_results) in runs.iter().zip(results) {
-        let failures: Vec<&CaseResult> = run_results.iter().filter(|result| result.outcome != "ok").collect();
+        let failures: Vec<&CaseResult> =
+            run_results.iter().filter(|result| result.outcome != "ok").collect();
         if failures.is_empty() {
             continue;
         }
@@ -135,11 +142,14 @@ pub fn render_report(
     }
     out.push_str("## In the reference scorer's format\n\n");
     for (run, run_results) in runs.iter().zip(results) {
-        let mut sources: Vec<&str> = run_results.iter().map(|result| result.source.as_str()).collect();
+        let mut sources: Vec<&str> =
+            run_results.iter().map(|result| result.source.as_str()).collect();
         sources.dedup();
         for source in sources {
-            let of_source: Vec<CaseResult> = run_results.iter().filter(|result| result.source == source).cloned().collect();
-            let _ = writeln!(out, "{} on {source}, `--by category` and `--by language`:\n", run.name);
+            let of_source: Vec<CaseResult> =
+                run_results.iter().filter(|result| result.source == source).cloned().collect();
+            let _ =
+                writeln!(out, "{} on {source}, `--by category` and `--by language`:\n", run.name);
             out.push_str("```\n");
             out.push_str(&reference_table(&of_source, false));
             out.push_str(&reference_table(&of_source, true));
@@ -176,7 +186,8 @@ pub fn write_report(
     case_files: &[PathBuf],
 ) -> anyhow::Result<Vec<PathBuf>> {
     let chart_dir = out_dir.join("charts");
-    std::fs::create_dir_all(&chart_dir).with_context(|| format!("cannot create {}", chart_dir.display()))?;
+    std::fs::create_dir_all(&chart_dir)
+        .with_context(|| format!("cannot create {}", chart_dir.display()))?;
     let mut written = Vec::new();
     for metric in &CHART_METRICS {
         let path = chart_dir.join(format!("{}.svg", metric.file_stem));
@@ -191,7 +202,11 @@ pub fn write_report(
         .with_context(|| format!("cannot write {}", report_path.display()))?;
     written.push(report_path);
     let summary_path = out_dir.join("summary.json");
-    let summary = if runs.len() == 1 { serde_json::to_value(&runs[0])? } else { serde_json::json!({ "runs": runs }) };
+    let summary = if runs.len() == 1 {
+        serde_json::to_value(&runs[0])?
+    } else {
+        serde_json::json!({ "runs": runs })
+    };
     std::fs::write(&summary_path, serde_json::to_string_pretty(&summary)?)
         .with_context(|| format!("cannot write {}", summary_path.display()))?;
     written.push(summary_path);

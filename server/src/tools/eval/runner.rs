@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::tools::eval::cases::{Case, LoadedCase};
 use crate::tools::eval::positions::{
-    Encoding, LspPosition, case_cursor_offset, minimal_replacement, offset_to_position, position_to_offset,
+    Encoding, LspPosition, case_cursor_offset, minimal_replacement, offset_to_position,
+    position_to_offset,
 };
 use crate::tools::lsp_client::{LspClient, RequestOutcome};
 
@@ -61,7 +62,10 @@ impl ServerLauncher for ProcessLauncher {
     }
 
     fn describe(&self) -> String {
-        std::iter::once(self.program.display().to_string()).chain(self.args.iter().cloned()).collect::<Vec<_>>().join(" ")
+        std::iter::once(self.program.display().to_string())
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -96,7 +100,9 @@ impl Outcome {
 
     pub fn message(&self) -> Option<&str> {
         match self {
-            Outcome::Error(message) | Outcome::BadCase(message) | Outcome::Crash(message) => Some(message),
+            Outcome::Error(message) | Outcome::BadCase(message) | Outcome::Crash(message) => {
+                Some(message)
+            }
             _ => None,
         }
     }
@@ -196,13 +202,19 @@ impl<'a> Runner<'a> {
             "initializationOptions": self.options.settings,
         });
         // Loading a model can take a while: allow more than one request's time.
-        let outcome = client.request("initialize", params, self.options.timeout.max(Duration::from_secs(120)))?;
+        let outcome = client.request(
+            "initialize",
+            params,
+            self.options.timeout.max(Duration::from_secs(120)),
+        )?;
         let result = match outcome {
             RequestOutcome::Result(result) => result,
             RequestOutcome::Error { code, message } => bail!("initialize failed: {code} {message}"),
             RequestOutcome::TimedOut => bail!("no response to initialize"),
         };
-        self.encoding = Encoding::from_lsp(result.pointer("/capabilities/positionEncoding").and_then(Value::as_str));
+        self.encoding = Encoding::from_lsp(
+            result.pointer("/capabilities/positionEncoding").and_then(Value::as_str),
+        );
         client.notify("initialized", json!({}))?;
         self.wait_for_model(&mut client)?;
         self.client = Some(client);
@@ -213,10 +225,16 @@ impl<'a> Runner<'a> {
     /// against a model that is still loading. The server tells with `nextedit/status`
     /// notifications; a server that sends none within a few seconds is not waited for.
     fn wait_for_model(&mut self, client: &mut LspClient) -> anyhow::Result<()> {
-        let is_status = |message: &Value| message.get("method").and_then(Value::as_str) == Some("nextedit/status");
-        let state = |message: &Value| message.pointer("/params/state").and_then(Value::as_str).unwrap_or("").to_owned();
+        let is_status = |message: &Value| {
+            message.get("method").and_then(Value::as_str) == Some("nextedit/status")
+        };
+        let state = |message: &Value| {
+            message.pointer("/params/state").and_then(Value::as_str).unwrap_or("").to_owned()
+        };
         let started = Instant::now();
-        let Some(first) = client.wait_for_notification(is_status, Duration::from_secs(5))? else { return Ok(()) };
+        let Some(first) = client.wait_for_notification(is_status, Duration::from_secs(5))? else {
+            return Ok(());
+        };
         let mut status = first;
         if state(&status) == "loading" {
             let settled = client.wait_for_notification(
@@ -226,7 +244,10 @@ impl<'a> Runner<'a> {
             match settled {
                 Some(settled) => status = settled,
                 None => {
-                    self.notes.push(format!("the model was still loading after {:?}", self.options.model_load_timeout));
+                    self.notes.push(format!(
+                        "the model was still loading after {:?}",
+                        self.options.model_load_timeout
+                    ));
                     return Ok(());
                 }
             }
@@ -298,7 +319,10 @@ impl<'a> Runner<'a> {
                 if outcome == Outcome::Answered {
                     match apply_lsp_edits(&case.before, &edits, self.encoding) {
                         Ok(text) => replayed.predicted_after = text,
-                        Err(error) => replayed.outcome = Outcome::Error(format!("cannot apply the suggestion: {error:#}")),
+                        Err(error) => {
+                            replayed.outcome =
+                                Outcome::Error(format!("cannot apply the suggestion: {error:#}"))
+                        }
                     }
                     if replayed.outcome == Outcome::Answered {
                         replayed.edits = edits;
@@ -326,7 +350,11 @@ impl<'a> Runner<'a> {
         replay: &crate::tools::eval::cases::Replay,
     ) -> anyhow::Result<(Outcome, Vec<Value>, Option<Duration>)> {
         self.next_document += 1;
-        let path = self.options.workspace.join(format!("case-{}", self.next_document)).join(relative_path(&case.file_path));
+        let path = self
+            .options
+            .workspace
+            .join(format!("case-{}", self.next_document))
+            .join(relative_path(&case.file_path));
         let uri = file_uri(&path);
         let method = self.options.method;
         let timeout = self.options.timeout;
@@ -398,14 +426,19 @@ impl<'a> Runner<'a> {
                     Some(_) => "its text differs from `before`".to_owned(),
                     None => format!("nextedit.debugDocument gave no text: {check:?}"),
                 };
-                return Ok((Outcome::Error(format!("document out of sync: {detail}")), Vec::new(), Some(latency)));
+                return Ok((
+                    Outcome::Error(format!("document out of sync: {detail}")),
+                    Vec::new(),
+                    Some(latency),
+                ));
             }
         }
         client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}))?;
         // Messages meant for the user (a missing model, say) go into the report, once each.
         for notification in client.take_notifications() {
             if notification.get("method").and_then(Value::as_str) == Some("window/showMessage")
-                && let Some(message) = notification.pointer("/params/message").and_then(Value::as_str)
+                && let Some(message) =
+                    notification.pointer("/params/message").and_then(Value::as_str)
             {
                 let note = format!("server message: {message}");
                 if !self.notes.contains(&note) {
@@ -418,10 +451,14 @@ impl<'a> Runner<'a> {
                 Ok(edits) => (Outcome::Answered, edits, Some(latency)),
                 Err(error) => (Outcome::Error(format!("{error:#}")), Vec::new(), Some(latency)),
             },
-            RequestOutcome::Error { code: -32801, .. } => (Outcome::Stale, Vec::new(), Some(latency)),
-            RequestOutcome::Error { code, message } => {
-                (Outcome::Error(format!("{request_method}: {code} {message}")), Vec::new(), Some(latency))
+            RequestOutcome::Error { code: -32801, .. } => {
+                (Outcome::Stale, Vec::new(), Some(latency))
             }
+            RequestOutcome::Error { code, message } => (
+                Outcome::Error(format!("{request_method}: {code} {message}")),
+                Vec::new(),
+                Some(latency),
+            ),
             RequestOutcome::TimedOut => (Outcome::TimedOut, Vec::new(), None),
         })
     }
@@ -465,7 +502,10 @@ pub fn suggestion_edits(method: Method, result: &Value, uri: &str) -> anyhow::Re
             if result.is_null() {
                 return Ok(Vec::new());
             }
-            let edits = result.get("edits").and_then(Value::as_array).context("the result has no `edits` list")?;
+            let edits = result
+                .get("edits")
+                .and_then(Value::as_array)
+                .context("the result has no `edits` list")?;
             Ok(edits.clone())
         }
         Method::CodeAction => {
@@ -476,18 +516,32 @@ pub fn suggestion_edits(method: Method, result: &Value, uri: &str) -> anyhow::Re
                 bail!("a code action result that is not a list");
             };
             let is_next_edit = |action: &Value| {
-                action.get("title").and_then(Value::as_str).is_some_and(|title| title.starts_with("Next edit"))
+                action
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .is_some_and(|title| title.starts_with("Next edit"))
                     || action.get("kind").and_then(Value::as_str) == Some("refactor.rewrite")
             };
-            let Some(action) = actions.iter().find(|action| is_next_edit(action)) else { return Ok(Vec::new()) };
+            let Some(action) = actions.iter().find(|action| is_next_edit(action)) else {
+                return Ok(Vec::new());
+            };
             let edit = action.get("edit").context("the next-edit action has no edit")?;
             if let Some(changes) = edit.pointer("/changes").and_then(|changes| changes.get(uri)) {
                 return Ok(changes.as_array().cloned().unwrap_or_default());
             }
             let mut edits = Vec::new();
-            for document_change in edit.get("documentChanges").and_then(Value::as_array).into_iter().flatten() {
-                if document_change.pointer("/textDocument/uri").and_then(Value::as_str) == Some(uri) {
-                    edits.extend(document_change.get("edits").and_then(Value::as_array).cloned().unwrap_or_default());
+            for document_change in
+                edit.get("documentChanges").and_then(Value::as_array).into_iter().flatten()
+            {
+                if document_change.pointer("/textDocument/uri").and_then(Value::as_str) == Some(uri)
+                {
+                    edits.extend(
+                        document_change
+                            .get("edits")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default(),
+                    );
                 }
             }
             Ok(edits)
@@ -498,7 +552,8 @@ pub fn suggestion_edits(method: Method, result: &Value, uri: &str) -> anyhow::Re
 fn position_from_json(value: Option<&Value>) -> anyhow::Result<LspPosition> {
     let value = value.context("a range without start or end")?;
     let line = value.get("line").and_then(Value::as_u64).context("a position without line")?;
-    let character = value.get("character").and_then(Value::as_u64).context("a position without character")?;
+    let character =
+        value.get("character").and_then(Value::as_u64).context("a position without character")?;
     Ok(LspPosition { line: line as u32, character: character as u32 })
 }
 

@@ -35,7 +35,12 @@ pub struct CaseResult {
 
 impl CaseResult {
     pub fn scores(&self) -> CaseScores {
-        CaseScores { exact: self.exact, exact_ws: self.exact_ws, delta_chrf: self.delta_chrf, loc_hit: self.loc_hit }
+        CaseScores {
+            exact: self.exact,
+            exact_ws: self.exact_ws,
+            delta_chrf: self.delta_chrf,
+            loc_hit: self.loc_hit,
+        }
     }
 }
 
@@ -77,13 +82,16 @@ pub fn summarize(group: &str, results: &[&CaseResult]) -> GroupSummary {
     let cases = results.len();
     let count = cases.max(1) as f64;
     // Sums in case order, then one division: the reference scorer's arithmetic.
-    let sum = |value: fn(&CaseResult) -> f64| results.iter().fold(0.0, |total, result| total + value(result));
+    let sum = |value: fn(&CaseResult) -> f64| {
+        results.iter().fold(0.0, |total, result| total + value(result))
+    };
     let fired: Vec<&&CaseResult> = results.iter().filter(|result| result.fired).collect();
     let exact_fired = fired.iter().filter(|result| result.exact == 1.0).count();
     let reversals = fired.iter().filter(|result| result.reversal).count();
     let mut latencies: Vec<f64> = results.iter().filter_map(|result| result.latency_ms).collect();
     latencies.sort_by(f64::total_cmp);
-    let outcome_count = |label: &str| results.iter().filter(|result| result.outcome == label).count();
+    let outcome_count =
+        |label: &str| results.iter().filter(|result| result.outcome == label).count();
     GroupSummary {
         group: group.to_owned(),
         cases,
@@ -163,8 +171,14 @@ pub fn summarize_run(
 pub fn reference_table(results: &[CaseResult], by_language: bool) -> String {
     let all: Vec<&CaseResult> = results.iter().collect();
     let mut groups = vec![summarize("ALL", &all)];
-    groups.extend(group_by(results, if by_language { |result| &result.language } else { |result| &result.category }));
-    let mut out = format!("{:28} {:>5} {:>7} {:>9} {:>7} {:>8}\n", "group", "n", "exact", "exact_ws", "dchrF", "loc_hit");
+    groups.extend(group_by(
+        results,
+        if by_language { |result| &result.language } else { |result| &result.category },
+    ));
+    let mut out = format!(
+        "{:28} {:>5} {:>7} {:>9} {:>7} {:>8}\n",
+        "group", "n", "exact", "exact_ws", "dchrF", "loc_hit"
+    );
     for group in groups {
         out.push_str(&format!(
             "{:28} {:5} {:7.1} {:9.1} {:7.1} {:8.1}\n",

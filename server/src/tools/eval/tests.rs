@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::tools::eval::cases::Case;
-use crate::tools::eval::positions::{Encoding, minimal_replacement, offset_to_position, position_to_offset};
+use crate::tools::eval::positions::{
+    Encoding, minimal_replacement, offset_to_position, position_to_offset,
+};
 use crate::tools::eval::summary::reference_table;
 use crate::tools::lsp_client::{LspClient, ServerHandle, read_frame, write_frame};
 
@@ -35,7 +37,14 @@ fn shared_eval_dir() -> PathBuf {
     dir
 }
 
-fn case(id: &str, language: &str, category: &str, before: &str, history: &[&str], expected_after: &str) -> Case {
+fn case(
+    id: &str,
+    language: &str,
+    category: &str,
+    before: &str,
+    history: &[&str],
+    expected_after: &str,
+) -> Case {
     Case {
         id: id.to_owned(),
         language: language.to_owned(),
@@ -79,14 +88,7 @@ fn synthetic_cases() -> Vec<Case> {
             &[],
             "a = 1\nb = 2\n\tc = 3\nd = 4\n",
         ),
-        case(
-            "deletion",
-            "rust",
-            "other",
-            "x\n\n\ny\nz\n}\n}\n",
-            &[],
-            "x\n\ny\n}\n}\n",
-        ),
+        case("deletion", "rust", "other", "x\n\n\ny\nz\n}\n}\n", &[], "x\n\ny\n}\n}\n"),
         case("separator", "python", "other", "a\u{1f}b\nc\u{a0}d\n", &[], "a b\nc d\n"),
     ];
     cases[1].alternative_patches = vec![
@@ -138,7 +140,11 @@ fn run_score_py(cases: &Path, predictions: &Path, by: &str) -> String {
         .args(["--by", by])
         .output()
         .expect("python3 runs");
-    assert!(output.status.success(), "score.py failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "score.py failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).unwrap()
 }
 
@@ -174,7 +180,11 @@ print(json.dumps(out))
         .arg(predictions)
         .output()
         .expect("python3 runs");
-    assert!(output.status.success(), "the scoring script failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "the scoring script failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
@@ -198,19 +208,33 @@ fn check_agreement(dir: &Path, cases: &[Case], predictions: &[Option<String>]) {
     }
     let predictions_path = dir.join("predictions.jsonl");
     // Cases without a suggestion are left out: the reference scorer then predicts `before`.
-    let written: Vec<&summary::CaseResult> = results.iter().zip(predictions).filter(|(_, p)| p.is_some()).map(|(r, _)| r).collect();
+    let written: Vec<&summary::CaseResult> =
+        results.iter().zip(predictions).filter(|(_, p)| p.is_some()).map(|(r, _)| r).collect();
     write_jsonl(&predictions_path, &written);
 
     let reference = reference_case_scores(&cases_path, &predictions_path);
     for result in &results {
         let expected = reference[&result.id];
         let ours = [result.exact, result.exact_ws, result.delta_chrf, result.loc_hit];
-        for (name, (ours, theirs)) in ["exact", "exact_ws", "delta_chrf", "loc_hit"].iter().zip(ours.iter().zip(expected)) {
-            assert_eq!(ours.to_bits(), theirs.to_bits(), "{name} of {}: ours {ours}, reference {theirs}", result.id);
+        for (name, (ours, theirs)) in
+            ["exact", "exact_ws", "delta_chrf", "loc_hit"].iter().zip(ours.iter().zip(expected))
+        {
+            assert_eq!(
+                ours.to_bits(),
+                theirs.to_bits(),
+                "{name} of {}: ours {ours}, reference {theirs}",
+                result.id
+            );
         }
     }
-    assert_eq!(reference_table(&results, false), run_score_py(&cases_path, &predictions_path, "category"));
-    assert_eq!(reference_table(&results, true), run_score_py(&cases_path, &predictions_path, "language"));
+    assert_eq!(
+        reference_table(&results, false),
+        run_score_py(&cases_path, &predictions_path, "category")
+    );
+    assert_eq!(
+        reference_table(&results, true),
+        run_score_py(&cases_path, &predictions_path, "language")
+    );
 }
 
 #[test]
@@ -258,7 +282,11 @@ fn every_shared_case_replays_its_history_and_no_expected_edit_is_a_reversal() {
             assert_eq!(replay.steps.len(), case.history.len());
             // The metric's sanity: real next edits do not undo the last edit; undoing it does.
             let previous = case.text_before_last_edit(&replay);
-            assert!(!metrics::is_reversal(&previous, &case.before, &case.expected_after), "{}", case.id);
+            assert!(
+                !metrics::is_reversal(&previous, &case.before, &case.expected_after),
+                "{}",
+                case.id
+            );
             assert!(metrics::is_reversal(&previous, &case.before, &previous), "{}", case.id);
         }
     }
@@ -267,7 +295,11 @@ fn every_shared_case_replays_its_history_and_no_expected_edit_is_a_reversal() {
 /// A minimal next-edit server for tests: it keeps documents in sync, and answers the next-edit
 /// request with the edit that turns the document into the expected text it was given (or with
 /// nothing, or with a wrong edit, or it dies, depending on the document's text).
-fn fake_server(reader: std::io::PipeReader, mut writer: std::io::PipeWriter, answers: HashMap<String, String>) {
+fn fake_server(
+    reader: std::io::PipeReader,
+    mut writer: std::io::PipeWriter,
+    answers: HashMap<String, String>,
+) {
     let mut reader = BufReader::new(reader);
     let encoding = Encoding::Utf16;
     let mut documents: HashMap<String, String> = HashMap::new();
@@ -280,15 +312,23 @@ fn fake_server(reader: std::io::PipeReader, mut writer: std::io::PipeWriter, ans
         };
         match method.as_str() {
             "initialize" => {
-                assert_eq!(params.pointer("/initializationOptions/model/backend"), Some(&json!("none")));
+                assert_eq!(
+                    params.pointer("/initializationOptions/model/backend"),
+                    Some(&json!("none"))
+                );
                 respond(&mut writer, json!({"capabilities": {"positionEncoding": "utf-16"}}));
             }
             "initialized" => {
                 write_frame(&mut writer, &json!({"jsonrpc": "2.0", "method": "nextedit/status", "params": {"state": "off"}})).unwrap();
             }
             "textDocument/didOpen" => {
-                let uri = params.pointer("/textDocument/uri").and_then(Value::as_str).unwrap().to_owned();
-                let text = params.pointer("/textDocument/text").and_then(Value::as_str).unwrap().to_owned();
+                let uri =
+                    params.pointer("/textDocument/uri").and_then(Value::as_str).unwrap().to_owned();
+                let text = params
+                    .pointer("/textDocument/text")
+                    .and_then(Value::as_str)
+                    .unwrap()
+                    .to_owned();
                 documents.insert(uri, text);
             }
             "textDocument/didChange" => {
@@ -323,7 +363,11 @@ fn fake_server(reader: std::io::PipeReader, mut writer: std::io::PipeWriter, ans
                     write_frame(&mut writer, &json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": "unknown document text"}})).unwrap();
                     continue;
                 };
-                let target = if text.contains("WRONG") { format!("// wrong\n{text}") } else { target.clone() };
+                let target = if text.contains("WRONG") {
+                    format!("// wrong\n{text}")
+                } else {
+                    target.clone()
+                };
                 let (start, end, new_text) = minimal_replacement(text, &target);
                 let edits = if start == end && new_text.is_empty() {
                     Vec::new()
@@ -363,7 +407,11 @@ impl ServerLauncher for FakeLauncher {
         let (server_reader, client_writer) = std::io::pipe()?;
         let answers = self.answers.clone();
         let thread = std::thread::spawn(move || fake_server(server_reader, server_writer, answers));
-        Ok(LspClient::over(Box::new(client_reader), Box::new(client_writer), ServerHandle::Thread(thread)))
+        Ok(LspClient::over(
+            Box::new(client_reader),
+            Box::new(client_writer),
+            ServerHandle::Thread(thread),
+        ))
     }
 
     fn describe(&self) -> String {
@@ -379,7 +427,8 @@ fn replay_cases() -> Vec<Case> {
         "--- a/src/main.rs\n+++ b/src/main.rs\n@@ -1,3 +1,3 @@\n fn main() {\n-    let größe = 1;\n+    let size = 1;\n     println!(\"{}\", größe);\n",
     ];
     let expected = "fn main() {\n    let size = 1;\n    println!(\"{}\", size);\n}\n\nfn helper() {\n    let a = 1;\n}\n";
-    let mut rename = case("fake-rename", "rust", "rename-propagation", after_first, &history, expected);
+    let mut rename =
+        case("fake-rename", "rust", "rename-propagation", after_first, &history, expected);
     rename.cursor = cases::CaseCursor { line: 1, character: 16 };
     assert_eq!(unapply_first(&rename), initial);
 
@@ -399,7 +448,14 @@ fn replay_cases() -> Vec<Case> {
     let crash = case("fake-crash", "rust", "other", "CRASH\n", &[], "CRASH!\n");
     let after_crash = case("fake-after-crash", "rust", "other", "ok\n", &[], "ok!\n");
     let stale = case("fake-stale", "rust", "other", "REFUSE\n", &[], "REFUSE!\n");
-    let bad = case("fake-bad-history", "rust", "other", "abc\n", &["@@ -1 +1 @@\n-zzz\n+yyy\n"], "abcd\n");
+    let bad = case(
+        "fake-bad-history",
+        "rust",
+        "other",
+        "abc\n",
+        &["@@ -1 +1 @@\n-zzz\n+yyy\n"],
+        "abcd\n",
+    );
     vec![rename, multi, silent, wrong, crash, after_crash, stale, bad]
 }
 
@@ -417,7 +473,11 @@ fn replays_cases_through_a_server_and_writes_the_report() {
     let answers: HashMap<String, String> = cases
         .iter()
         .map(|case| {
-            let target = if case.id == "fake-silent" { case.before.clone() } else { case.expected_after.clone() };
+            let target = if case.id == "fake-silent" {
+                case.before.clone()
+            } else {
+                case.expected_after.clone()
+            };
             (case.before.clone(), target)
         })
         .collect();
@@ -436,9 +496,12 @@ fn replays_cases_through_a_server_and_writes_the_report() {
     assert_eq!(launcher.launches.load(Ordering::Relaxed), 2, "one restart after the crash");
 
     let predictions = std::fs::read_to_string(out.join("predictions.jsonl")).unwrap();
-    let results: Vec<summary::CaseResult> = predictions.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-    let outcomes: Vec<(&str, &str, bool, f64)> =
-        results.iter().map(|result| (result.id.as_str(), result.outcome.as_str(), result.fired, result.exact)).collect();
+    let results: Vec<summary::CaseResult> =
+        predictions.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let outcomes: Vec<(&str, &str, bool, f64)> = results
+        .iter()
+        .map(|result| (result.id.as_str(), result.outcome.as_str(), result.fired, result.exact))
+        .collect();
     assert_eq!(
         outcomes,
         [
@@ -453,12 +516,18 @@ fn replays_cases_through_a_server_and_writes_the_report() {
         ]
     );
     let overall = &runs[0].overall;
-    assert_eq!((overall.cases, overall.fired, overall.crashes, overall.errors, overall.bad_cases), (8, 4, 1, 1, 1));
+    assert_eq!(
+        (overall.cases, overall.fired, overall.crashes, overall.errors, overall.bad_cases),
+        (8, 4, 1, 1, 1)
+    );
     assert_eq!(overall.precision, Some(75.0));
     assert_eq!(runs[0].position_encoding, "utf-16");
 
     // The exported predictions give the reference scorer's numbers.
-    assert_eq!(reference_table(&results, false), run_score_py(&cases_path, &out.join("predictions.jsonl"), "category"));
+    assert_eq!(
+        reference_table(&results, false),
+        run_score_py(&cases_path, &out.join("predictions.jsonl"), "category")
+    );
 
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## Overall"), "{report}");
@@ -468,9 +537,19 @@ fn replays_cases_through_a_server_and_writes_the_report() {
     let reference = run_score_py(&cases_path, &out.join("predictions.jsonl"), "category")
         + &run_score_py(&cases_path, &out.join("predictions.jsonl"), "language");
     assert!(report.contains(&format!("```\n{reference}```")), "{report}");
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["overall"]["cases"], 8);
-    for chart in ["exact", "exact_ws", "delta_chrf", "loc_hit", "fire_rate", "precision", "reversal_ratio", "latency"] {
+    for chart in [
+        "exact",
+        "exact_ws",
+        "delta_chrf",
+        "loc_hit",
+        "fire_rate",
+        "precision",
+        "reversal_ratio",
+        "latency",
+    ] {
         let svg = std::fs::read_to_string(out.join("charts").join(format!("{chart}.svg"))).unwrap();
         assert!(svg.starts_with("<svg"), "{chart}");
     }
@@ -483,9 +562,18 @@ fn compares_configurations_in_one_report() {
     let cases = vec![case("only", "rust", "other", "a\n", &[], "b\n")];
     let cases_path = dir.join("cases.jsonl");
     write_jsonl(&cases_path, &cases);
-    std::fs::write(dir.join("first.toml"), "[model]\nbackend = \"none\"\n[symbolic]\nenabled = true\n").unwrap();
-    std::fs::write(dir.join("second.toml"), "[model]\nbackend = \"none\"\n[predict]\ndebounce_ms = 10\n").unwrap();
-    let answers = cases.iter().map(|case| (case.before.clone(), case.expected_after.clone())).collect();
+    std::fs::write(
+        dir.join("first.toml"),
+        "[model]\nbackend = \"none\"\n[symbolic]\nenabled = true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("second.toml"),
+        "[model]\nbackend = \"none\"\n[predict]\ndebounce_ms = 10\n",
+    )
+    .unwrap();
+    let answers =
+        cases.iter().map(|case| (case.before.clone(), case.expected_after.clone())).collect();
     let launcher = FakeLauncher { answers, launches: AtomicUsize::new(0) };
     let out = dir.join("out");
     let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
@@ -501,16 +589,27 @@ fn compares_configurations_in_one_report() {
     .unwrap();
     let runs = run_eval_with(&args, &launcher).unwrap();
     assert_eq!(runs.iter().map(|run| run.name.as_str()).collect::<Vec<_>>(), ["first", "second"]);
-    assert_eq!(runs[1].settings, json!({"model": {"backend": "none"}, "predict": {"debounce_ms": 10}}));
+    assert_eq!(
+        runs[1].settings,
+        json!({"model": {"backend": "none"}, "predict": {"debounce_ms": 10}})
+    );
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(report.contains("| first | 1 | 100.0 |") && report.contains("| second | 1 | 100.0 |"), "{report}");
+    assert!(
+        report.contains("| first | 1 | 100.0 |") && report.contains("| second | 1 | 100.0 |"),
+        "{report}"
+    );
     assert!(out.join("first/predictions.jsonl").exists() && out.join("second/report.md").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn the_progress_bar_template_is_valid() {
-    assert!(indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {prefix} | {msg}").is_ok());
+    assert!(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} {prefix} | {msg}"
+        )
+        .is_ok()
+    );
     let bar = progress_bar(3);
     bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     bar.inc(1);
@@ -519,19 +618,31 @@ fn the_progress_bar_template_is_valid() {
 
 #[test]
 fn parses_arguments() {
-    let args: Vec<String> =
-        ["a.jsonl", "b.jsonl", "--symbolic", "off", "--set", "predict.max_tokens=64", "--method", "predict"]
-            .iter()
-            .map(|arg| (*arg).to_owned())
-            .collect();
+    let args: Vec<String> = [
+        "a.jsonl",
+        "b.jsonl",
+        "--symbolic",
+        "off",
+        "--set",
+        "predict.max_tokens=64",
+        "--method",
+        "predict",
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect();
     let parsed = EvalArgs::parse(&args).unwrap();
     assert_eq!(parsed.cases, [PathBuf::from("a.jsonl"), PathBuf::from("b.jsonl")]);
     assert_eq!(parsed.method, Method::Predict);
     let configuration = load_configuration(None, &parsed.overrides).unwrap();
-    assert_eq!(configuration.settings, json!({"symbolic": {"enabled": false}, "predict": {"max_tokens": 64}}));
+    assert_eq!(
+        configuration.settings,
+        json!({"symbolic": {"enabled": false}, "predict": {"max_tokens": 64}})
+    );
     assert!(EvalArgs::parse(&["--compare".to_owned(), "a.toml".to_owned()]).is_err());
     let strings = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect::<Vec<_>>();
-    let parsed = EvalArgs::parse(&strings(&["--compare", "a.toml", "b.toml", "cases.jsonl"])).unwrap();
+    let parsed =
+        EvalArgs::parse(&strings(&["--compare", "a.toml", "b.toml", "cases.jsonl"])).unwrap();
     assert_eq!((parsed.configs.len(), parsed.cases.len()), (2, 1));
     assert!(EvalArgs::parse(&["--bogus".to_owned()]).is_err());
 }
@@ -617,15 +728,35 @@ fn replays_through_a_server_process_and_restarts_it_after_a_crash() {
     .unwrap();
     let runs = run_eval_with(&args, &launcher).unwrap();
     let predictions = std::fs::read_to_string(out.join("predictions.jsonl")).unwrap();
-    let results: Vec<summary::CaseResult> = predictions.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-    let outcomes: Vec<(&str, &str, f64)> = results.iter().map(|result| (result.id.as_str(), result.outcome.as_str(), result.exact)).collect();
-    assert_eq!(outcomes, [("p-ok", "ok", 1.0), ("p-crash", "crash", 0.0), ("p-hang", "timeout", 0.0), ("p-after", "ok", 1.0)]);
+    let results: Vec<summary::CaseResult> =
+        predictions.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let outcomes: Vec<(&str, &str, f64)> = results
+        .iter()
+        .map(|result| (result.id.as_str(), result.outcome.as_str(), result.exact))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("p-ok", "ok", 1.0),
+            ("p-crash", "crash", 0.0),
+            ("p-hang", "timeout", 0.0),
+            ("p-after", "ok", 1.0)
+        ]
+    );
     assert_eq!(runs[0].server_crashes, 1);
     assert_eq!(runs[0].position_encoding, "utf-8");
     // The hung request was cancelled and never answered: the report says so.
-    assert!(runs[0].notes.iter().any(|note| note.contains("never answered")), "{:?}", runs[0].notes);
+    assert!(
+        runs[0].notes.iter().any(|note| note.contains("never answered")),
+        "{:?}",
+        runs[0].notes
+    );
     // It waited for the model, which the fake reports as loading, then ready.
-    assert!(runs[0].notes.iter().any(|note| note.starts_with("model ready after")), "{:?}", runs[0].notes);
+    assert!(
+        runs[0].notes.iter().any(|note| note.starts_with("model ready after")),
+        "{:?}",
+        runs[0].notes
+    );
     let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
     assert_eq!(log.matches("fake server started").count(), 2, "{log}");
     std::fs::remove_dir_all(dir).unwrap();
