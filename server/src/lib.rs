@@ -9,4 +9,3 @@ pub mod fault;
 pub mod lsp;
 pub mod syntax;
 pub mod text;
-pub mod tools;

@@ -68,7 +68,7 @@ impl DocumentJobs {
     fn new(version: i32) -> DocumentJobs {
         DocumentJobs {
             generation: 0,
-            cancel: Arc::new(AtomicBool::new(false)),
+            cancel: CancelFlag::new(),
             status: watch::channel(JobStatus { version, done: false }).0,
             best: None,
         }
@@ -194,7 +194,7 @@ impl Engine {
     pub fn close(&self, uri: &str) {
         lock(&self.shared.documents).close(uri);
         if let Some(jobs) = lock(&self.shared.jobs).remove(uri) {
-            jobs.cancel.store(true, Ordering::Relaxed);
+            jobs.cancel.cancel();
         }
         self.notify(EngineEvent::SuggestionChanged { uri: uri.to_owned(), suggestion: None });
     }
@@ -259,20 +259,20 @@ impl Engine {
     fn cancel_job(&self, uri: &str) {
         if let Some(jobs) = lock(&self.shared.jobs).get_mut(uri) {
             jobs.generation += 1;
-            jobs.cancel.store(true, Ordering::Relaxed);
+            jobs.cancel.cancel();
             jobs.best = None;
         }
     }
 
     /// Starts a prediction job for `version`, cancelling the previous one.
     fn schedule(&self, uri: &str, version: i32) {
-        let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
+        let cancel: CancelFlag = CancelFlag::new();
         let generation = {
             let mut jobs = lock(&self.shared.jobs);
             let entry = jobs.entry(uri.to_owned()).or_insert_with(|| DocumentJobs::new(version));
             entry.generation += 1;
             // Cancel the previous job (a fresh entry's flag belongs to no job).
-            entry.cancel.store(true, Ordering::Relaxed);
+            entry.cancel.cancel();
             entry.cancel = cancel.clone();
             let had_suggestion = entry.best.take().is_some();
             entry.status.send_replace(JobStatus { version, done: false });
@@ -367,7 +367,7 @@ impl Engine {
             if debounce && settings.predict.debounce_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(settings.predict.debounce_ms)).await;
             }
-            if cancel.load(Ordering::Relaxed) {
+            if cancel.is_cancelled() {
                 return None;
             }
             candidates.extend(self.model_proposals(&snapshot, &settings, cancel).await);
@@ -421,7 +421,7 @@ impl Engine {
             tracing::info!("the model answers again");
             self.notify(EngineEvent::ModelHealth { state: "ready", message: None });
         }
-        if generation.stats.cancelled || cancel.load(Ordering::Relaxed) {
+        if generation.stats.cancelled || cancel.is_cancelled() {
             return Vec::new();
         }
         tracing::debug!(stats = ?generation.stats, "model generation");
@@ -678,8 +678,8 @@ impl Engine {
                 return Ok(entry.best.clone());
             }
             entry.generation += 1;
-            entry.cancel.store(true, Ordering::Relaxed);
-            entry.cancel = Arc::new(AtomicBool::new(false));
+            entry.cancel.cancel();
+            entry.cancel = CancelFlag::new();
             entry.status.send_replace(JobStatus { version, done: false });
             (entry.generation, entry.cancel.clone())
         };

@@ -362,7 +362,7 @@ impl<'m, 'c> Session<'m, 'c> {
         if crate::fault::fire_once(crate::fault::Fault::ModelThreadDies) {
             panic!("model thread death injected by {}", crate::fault::FAULT_ENV_VAR);
         }
-        let cancelled = || request.cancel.load(Ordering::Relaxed) || reply_dropped();
+        let cancelled = || request.cancel.is_cancelled() || reply_dropped();
         let mut stats = GenerationStats::default();
         if cancelled() {
             stats.cancelled = true;

@@ -13,8 +13,6 @@ use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::engine::prompt::PromptFormatKind;
@@ -38,8 +36,9 @@ pub use openai::{ApiKey, OpenAiBackend, OpenAiConfig, load_openai};
 pub use scripted::ScriptedBackend;
 pub use supervisor::{Backoff, SupervisedBackend, SupervisorEvent};
 
-/// Set by a newer edit to the same document; the decode loop checks it between batches.
-pub type CancelFlag = Arc<AtomicBool>;
+/// Cancelled by a newer edit to the same document: the decode loop checks it between batches,
+/// and async code awaits `cancelled()`.
+pub type CancelFlag = tokio_util::sync::CancellationToken;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 

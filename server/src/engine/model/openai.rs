@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::{
-    BoxFuture, CancelFlag, FinishReason, GeneratedText, Generation, GenerationRequest,
-    GenerationStats, ModelBackend, ModelError, ModelInfo,
+    BoxFuture, FinishReason, GeneratedText, Generation, GenerationRequest, GenerationStats,
+    ModelBackend, ModelError, ModelInfo,
 };
 use crate::engine::prompt::PromptFormatKind;
 
@@ -248,7 +248,7 @@ impl ModelBackend for OpenAiBackend {
                         inner.config.timeout.as_millis()
                     ))),
                 },
-                () = wait_for_cancel(&cancel) => Ok(Generation {
+                () = cancel.cancelled() => Ok(Generation {
                     candidates: Vec::new(),
                     stats: GenerationStats { cancelled: true, ..GenerationStats::default() },
                 }),
@@ -269,12 +269,6 @@ impl ModelBackend for OpenAiBackend {
 /// token, so three over-counts slightly and prompts stay inside the context window.
 pub fn estimate_tokens(text: &str) -> usize {
     text.len().div_ceil(3)
-}
-
-async fn wait_for_cancel(cancel: &CancelFlag) {
-    while !cancel.load(Ordering::Relaxed) {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 /// Why one attempt failed, and whether another may succeed.

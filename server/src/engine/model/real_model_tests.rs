@@ -3,7 +3,6 @@
 //! cache directory.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::bench::{REWRITE_TOKENS, rewrite_prompt, synthetic_code};
@@ -154,7 +153,7 @@ fn cancellation_stops_the_decode_loop() {
     let request = GenerationRequest::greedy(synthetic_code(300, 3), 1500);
     let cancel = request.cancel.clone();
     let future = backend.generate(request);
-    cancel.store(true, Ordering::SeqCst);
+    cancel.cancel();
     let generation = block_on(future).unwrap_or_else(|error| panic!("{error}"));
     assert!(generation.stats.cancelled, "{:?}", generation.stats);
     assert!(generation.candidates.is_empty());

@@ -65,7 +65,7 @@ impl ScriptedBackend {
     fn generate_now(&self, request: GenerationRequest) -> Generation {
         self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(request.clone());
         let prompt_tokens = count_scripted_tokens(&request.prompt);
-        if request.cancel.load(Ordering::Relaxed) {
+        if request.cancel.is_cancelled() {
             let stats =
                 GenerationStats { prompt_tokens, cancelled: true, ..GenerationStats::default() };
             return Generation { candidates: Vec::new(), stats };
@@ -207,7 +207,7 @@ mod tests {
         assert_eq!(generation.candidates[0].finish, FinishReason::Length);
 
         let request = GenerationRequest::greedy("a", 3);
-        request.cancel.store(true, Ordering::Relaxed);
+        request.cancel.cancel();
         let generation = block_on(backend.generate(request)).unwrap();
         assert!(generation.stats.cancelled);
         assert!(generation.candidates.is_empty());

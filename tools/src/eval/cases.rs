@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::tools::patch::{Direction, apply_patch, apply_patch_steps, unapply_patch};
+use crate::patch::{Direction, apply_patch, apply_patch_steps, unapply_patch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct CaseCursor {

@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::tools::eval::summary::{GroupSummary, RunSummary};
+use crate::eval::summary::{GroupSummary, RunSummary};
 
 const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),

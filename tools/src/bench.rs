@@ -11,8 +11,8 @@ use anyhow::Context;
 use plotters::prelude::*;
 use ropey::Rope;
 
-use crate::engine::documents::Documents;
-use crate::text::{
+use nextedit::engine::documents::Documents;
+use nextedit::text::{
     Document, History, HistoryConfig, Position, PositionEncoding, PositionRange, TextChange,
 };
 
@@ -273,8 +273,12 @@ pub fn measure_keystrokes(
         let repeats = (keystrokes / 10).clamp(5, 40);
         for _ in 0..repeats {
             let started = Instant::now();
-            let tree =
-                crate::syntax::parse_rope(&mut parser, &final_text, None, Duration::from_secs(30));
+            let tree = nextedit::syntax::parse_rope(
+                &mut parser,
+                &final_text,
+                None,
+                Duration::from_secs(30),
+            );
             full_reparse.push(started.elapsed());
             anyhow::ensure!(tree.is_some(), "a full parse of {lines} lines ran out of time");
         }
@@ -445,7 +449,7 @@ pub fn write_keystroke_chart(
         .map_err(draw_error)?;
     let bar_width = 0.8 / series.len() as f64;
     for (series_index, (name, value)) in series.iter().enumerate() {
-        let style = crate::tools::eval::charts::color(series_index).filled();
+        let style = crate::eval::charts::color(series_index).filled();
         let bars = measurements.iter().enumerate().map(|(index, measurement)| {
             let left = index as f64 + 0.1 + bar_width * series_index as f64;
             Rectangle::new(
@@ -485,30 +489,23 @@ pub fn measure_all(args: &BenchArgs) -> anyhow::Result<Vec<KeystrokeMeasurement>
 pub fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
     let measurements = measure_all(&args)?;
     let mut sections = vec![keystroke_section(&measurements)];
-    sections.push(crate::tools::bench_engine::symbolic_section(if args.smoke {
-        1_000
-    } else {
-        5_000
-    }));
+    sections.push(crate::bench_engine::symbolic_section(if args.smoke { 1_000 } else { 5_000 }));
     if args.model {
-        sections.extend(crate::tools::bench_engine::model_sections(
-            args.smoke,
-            args.remote.as_deref(),
-        )?);
+        sections.extend(crate::bench_engine::model_sections(args.smoke, args.remote.as_deref())?);
     }
     if args.json {
-        crate::tools::print_stdout(&format!(
+        crate::print_stdout(&format!(
             "{}\n",
             serde_json::to_string_pretty(&serde_json::json!({ "sections": sections }))?
         ))?;
     } else {
-        crate::tools::print_stdout(&render_table(&sections))?;
+        crate::print_stdout(&render_table(&sections))?;
     }
     if let Some(path) = &args.svg {
         write_keystroke_chart(path, &measurements)
             .with_context(|| format!("cannot write {}", path.display()))?;
         if !args.json {
-            crate::tools::print_stdout(&format!("chart: {}\n", path.display()))?;
+            crate::print_stdout(&format!("chart: {}\n", path.display()))?;
         }
     }
     Ok(())
@@ -525,14 +522,14 @@ mod tests {
             let lines = text.lines().count();
             assert!((300..330).contains(&lines), "{language}: {lines}");
             let info = nextedit_grammars::for_document(language, uri_for(language)).unwrap();
-            let tree = crate::syntax::parse_str(info, &text).unwrap();
+            let tree = nextedit::syntax::parse_str(info, &text).unwrap();
             assert!(!tree.root_node().has_error(), "{language}");
         }
     }
 
     #[test]
     fn smoke_bench_measures_every_keystroke_and_writes_a_chart() {
-        let dir = crate::tools::eval::tests::temp_dir("bench");
+        let dir = crate::eval::tests::temp_dir("bench");
         let args = BenchArgs::parse(&[
             "--smoke".to_owned(),
             "--svg".to_owned(),

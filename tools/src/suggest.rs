@@ -8,10 +8,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 
-use crate::config::{self, BackendKind, Settings, SettingsLayers, Source};
-use crate::engine::{Engine, ModelSlot, llama_config, model};
-use crate::text::{Position, PositionEncoding, PositionRange, TextChange, position};
-use crate::tools::patch::{Direction, apply_patch_steps, unapply_patch};
+use crate::patch::{Direction, apply_patch_steps, unapply_patch};
+use nextedit::config::{self, BackendKind, Settings, SettingsLayers, Source};
+use nextedit::engine::{Engine, ModelSlot, llama_config, model};
+use nextedit::text::{Position, PositionEncoding, PositionRange, TextChange, position};
 
 #[derive(Debug, Clone, Default)]
 pub struct SuggestArgs {
@@ -135,7 +135,7 @@ async fn suggest(
         }
     } else if settings.model.backend == BackendKind::Openai {
         let (config, warning) =
-            crate::engine::openai_config(&settings).map_err(|message| anyhow!(message))?;
+            nextedit::engine::openai_config(&settings).map_err(|message| anyhow!(message))?;
         if let Some(warning) = warning {
             eprintln!("nextedit: {warning}");
         }
@@ -188,7 +188,7 @@ async fn suggest(
         }
         return Ok(());
     };
-    let after = crate::engine::validate::apply_edits(&current, suggestion.edits())
+    let after = nextedit::engine::validate::apply_edits(&current, suggestion.edits())
         .context("applying the suggestion")?;
     if args.json {
         let rope = ropey::Rope::from_str(&current);
@@ -213,7 +213,7 @@ async fn suggest(
         print!("--- a/{name}\n+++ b/{name}\n");
         print!(
             "{}",
-            crate::text::history::render_unified_diff(
+            nextedit::text::history::render_unified_diff(
                 &current,
                 &after,
                 0,
@@ -229,10 +229,10 @@ async fn suggest(
 /// The single change (common prefix and suffix removed, words kept whole) that turns `old` into
 /// `new`, with UTF-8 positions.
 pub fn minimal_change(old: &str, new: &str) -> TextChange {
-    let whole = crate::text::TextEdit::new(0..old.len(), new);
-    let edit = crate::engine::suggestion::minimize_edits(old, &[whole])
+    let whole = nextedit::text::TextEdit::new(0..old.len(), new);
+    let edit = nextedit::engine::suggestion::minimize_edits(old, &[whole])
         .pop()
-        .unwrap_or_else(|| crate::text::TextEdit::new(0..0, ""));
+        .unwrap_or_else(|| nextedit::text::TextEdit::new(0..0, ""));
     let rope = ropey::Rope::from_str(old);
     let start = position::byte_to_position(&rope, edit.range.start, PositionEncoding::Utf8);
     let end = position::byte_to_position(&rope, edit.range.end, PositionEncoding::Utf8);
@@ -242,7 +242,7 @@ pub fn minimal_change(old: &str, new: &str) -> TextChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text::Document;
+    use nextedit::text::Document;
 
     #[test]
     fn minimal_changes_reproduce_the_new_text() {

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::config::{BackendKind, Settings};
-use crate::engine::model::{self, ModelBackend, ModelBenchOptions};
-use crate::engine::{Engine, ModelSlot, llama_config, symbolic};
-use crate::text::{PositionEncoding, TextChange};
-use crate::tools::bench::BenchSection;
+use crate::bench::BenchSection;
+use nextedit::config::{BackendKind, Settings};
+use nextedit::engine::model::{self, ModelBackend, ModelBenchOptions};
+use nextedit::engine::{Engine, ModelSlot, llama_config, symbolic};
+use nextedit::text::{PositionEncoding, TextChange};
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
@@ -44,7 +44,7 @@ pub fn symbolic_section(lines: usize) -> BenchSection {
 
 /// Loads the model the user's settings name (or `NEXTEDIT_MODEL`).
 fn load_model() -> Result<Arc<dyn ModelBackend>> {
-    let mut settings: Settings = crate::tools::suggest::cli_settings(None)?;
+    let mut settings: Settings = crate::suggest::cli_settings(None)?;
     if let Some(path) = std::env::var_os("NEXTEDIT_MODEL").filter(|path| !path.is_empty()) {
         settings.model.path = Some(path.to_string_lossy().into_owned());
     }
@@ -119,7 +119,7 @@ pub fn model_sections(smoke: bool, remote: Option<&str>) -> Result<Vec<BenchSect
 /// serves), with the embedded backend's prompt format so that both do the same work.
 async fn load_remote(endpoint: &str) -> Result<Arc<dyn ModelBackend>> {
     let config = model::OpenAiConfig {
-        format: Some(crate::engine::prompt::PromptFormatKind::Plain),
+        format: Some(nextedit::engine::prompt::PromptFormatKind::Plain),
         timeout: Duration::from_secs(300),
         ..model::OpenAiConfig::new(endpoint)
     };
@@ -146,7 +146,7 @@ fn compare_backends(
         name: format!(
             "embedded against remote: the same {}-edit session, the same model ({})",
             embedded.latencies.len(),
-            crate::engine::model::openai::display_endpoint(endpoint)
+            nextedit::engine::model::openai::display_endpoint(endpoint)
         ),
         rows: vec![
             row("embedded p50", ms(embedded_p50), "ms"),
@@ -234,9 +234,9 @@ async fn typing_session(
         // Rename `value` to `item` in the step's function, at the assignment.
         let line = (step * 4 + 1) as u32;
         let change = TextChange {
-            range: Some(crate::text::PositionRange::new(
-                crate::text::Position::new(line, 4),
-                crate::text::Position::new(line, 9),
+            range: Some(nextedit::text::PositionRange::new(
+                nextedit::text::Position::new(line, 4),
+                nextedit::text::Position::new(line, 9),
             )),
             text: "item".to_owned(),
         };
@@ -264,7 +264,7 @@ async fn memory_with_documents(backend: Arc<dyn ModelBackend>, documents: usize)
     let engine = Engine::new(Settings::default());
     engine.set_model(ModelSlot::Ready(backend));
     let before = resident_memory_mib();
-    let text = crate::tools::bench::generate_source("rust", 1_000);
+    let text = crate::bench::generate_source("rust", 1_000);
     for index in 0..documents {
         engine.open(&format!("file:///bench/memory/{index}.rs"), "rust", 0, &text);
     }

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::tools::eval::cases::{Case, LoadedCase};
-use crate::tools::eval::positions::{
+use crate::eval::cases::{Case, LoadedCase};
+use crate::eval::positions::{
     Encoding, LspPosition, case_cursor_offset, minimal_replacement, offset_to_position,
     position_to_offset,
 };
-use crate::tools::lsp_client::{LspClient, RequestOutcome};
+use crate::lsp_client::{LspClient, RequestOutcome};
 
 /// How the next edit is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,7 +347,7 @@ impl<'a> Runner<'a> {
     fn talk(
         &mut self,
         case: &Case,
-        replay: &crate::tools::eval::cases::Replay,
+        replay: &crate::eval::cases::Replay,
     ) -> anyhow::Result<(Outcome, Vec<Value>, Option<Duration>)> {
         self.next_document += 1;
         let path = self

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::tools::eval::charts::{CHART_METRICS, write_latency_chart, write_metric_chart};
-use crate::tools::eval::summary::{CaseResult, GroupSummary, RunSummary, reference_table};
+use crate::eval::charts::{CHART_METRICS, write_latency_chart, write_metric_chart};
+use crate::eval::summary::{CaseResult, GroupSummary, RunSummary, reference_table};
 
 pub const METRIC_DEFINITIONS: &str = "\
 - **exact**: the file after applying the suggestion equals the expected file (or an alternative).

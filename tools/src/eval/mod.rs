@@ -22,12 +22,12 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::tools::eval::cases::{LoadedCase, load_cases, source_name};
-use crate::tools::eval::metrics::{is_reversal, score_case};
-use crate::tools::eval::runner::{
+use crate::eval::cases::{LoadedCase, load_cases, source_name};
+use crate::eval::metrics::{is_reversal, score_case};
+use crate::eval::runner::{
     Method, Outcome, ProcessLauncher, Replayed, Runner, RunnerOptions, ServerLauncher,
 };
-use crate::tools::eval::summary::{CaseResult, RunSummary, summarize_run};
+use crate::eval::summary::{CaseResult, RunSummary, summarize_run};
 
 pub const EVAL_USAGE: &str = "\
 usage: nextedit eval CASES.jsonl [more.jsonl ...] [options]
@@ -472,5 +472,5 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         summary.push('\n');
     }
     summary.push_str(&format!("report: {}\n", args.out.join("report.md").display()));
-    crate::tools::print_stdout(&summary)
+    crate::print_stdout(&summary)
 }

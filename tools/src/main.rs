@@ -34,18 +34,18 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("suggest") => run_tool(
-            nextedit::tools::suggest::SuggestArgs::parse(&args[1..]),
-            nextedit::tools::suggest::run_suggest,
+            nextedit_tools::suggest::SuggestArgs::parse(&args[1..]),
+            nextedit_tools::suggest::run_suggest,
         ),
         Some("doctor") => doctor(),
         Some("eval") => {
-            run_tool(nextedit::tools::EvalArgs::parse(&args[1..]), nextedit::tools::run_eval)
+            run_tool(nextedit_tools::EvalArgs::parse(&args[1..]), nextedit_tools::run_eval)
         }
         Some("mine") => {
-            run_tool(nextedit::tools::MineArgs::parse(&args[1..]), nextedit::tools::run_mine)
+            run_tool(nextedit_tools::MineArgs::parse(&args[1..]), nextedit_tools::run_mine)
         }
         Some("bench") => {
-            run_tool(nextedit::tools::BenchArgs::parse(&args[1..]), nextedit::tools::run_bench)
+            run_tool(nextedit_tools::BenchArgs::parse(&args[1..]), nextedit_tools::run_bench)
         }
         Some("--help" | "-h" | "help") => {
             print!("{HELP}");
@@ -79,7 +79,7 @@ fn run_tool<A>(args: Result<A, String>, run: impl FnOnce(A) -> anyhow::Result<()
 
 fn doctor() -> ExitCode {
     init_logging();
-    let settings = match nextedit::tools::suggest::cli_settings(None) {
+    let settings = match nextedit_tools::suggest::cli_settings(None) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("nextedit: {error:#}");

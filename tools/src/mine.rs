@@ -24,7 +24,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::tools::eval::cases::{Case, CaseCursor};
+use crate::eval::cases::{Case, CaseCursor};
 
 pub const MINE_USAGE: &str = "\
 usage: nextedit mine REPO_DIR [options]
@@ -327,8 +327,7 @@ fn edit_signature(hunk: &FileHunk) -> EditSignature {
     let removed = tokens(&removed_text);
     let added = tokens(&added_text);
     let mut signature = EditSignature { tokens: Vec::new(), swaps: BTreeSet::new() };
-    for (a_start, a_end, b_start, b_end) in
-        crate::tools::eval::metrics::sequence_changes(&removed, &added)
+    for (a_start, a_end, b_start, b_end) in crate::eval::metrics::sequence_changes(&removed, &added)
     {
         signature.tokens.extend(removed[a_start..a_end].iter().map(|token| format!("-{token}")));
         signature.tokens.extend(added[b_start..b_end].iter().map(|token| format!("+{token}")));
@@ -370,7 +369,7 @@ fn categorize(history: &[(usize, &FileHunk)], target: &FileHunk) -> (String, Vec
             continue;
         }
         let tokens: Vec<&str> = signature.tokens.iter().map(String::as_str).collect();
-        let ratio = crate::tools::eval::metrics::sequence_similarity(&tokens, &target_tokens);
+        let ratio = crate::eval::metrics::sequence_similarity(&tokens, &target_tokens);
         if best.is_none_or(|(_, best_ratio)| ratio > best_ratio) {
             best = Some((*index, ratio));
         }
@@ -616,15 +615,15 @@ pub fn run_mine(args: MineArgs) -> anyhow::Result<()> {
     for (category, count) in by_category {
         summary.push_str(&format!("  {category}: {count}\n"));
     }
-    crate::tools::print_stdout(&summary)?;
+    crate::print_stdout(&summary)?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::eval::tests::temp_dir;
-    use crate::tools::patch::apply_patch;
+    use crate::eval::tests::temp_dir;
+    use crate::patch::apply_patch;
 
     fn run_git(dir: &Path, args: &[&str]) {
         let status = Command::new("git")
@@ -708,7 +707,7 @@ mod tests {
         ])
         .unwrap();
         run_mine(args).unwrap();
-        let loaded = crate::tools::eval::cases::load_cases(std::slice::from_ref(&out)).unwrap();
+        let loaded = crate::eval::cases::load_cases(std::slice::from_ref(&out)).unwrap();
         let repo_name = dir.file_name().unwrap().to_string_lossy().into_owned();
         // Ids are `{repo}-{10 hex digits of the commit}-h{target}of{hunks}[-rev]`.
         let summary: Vec<(String, String)> = loaded
@@ -760,8 +759,7 @@ mod tests {
     #[test]
     fn mining_reproduces_the_shared_cases() {
         let shared_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/dev.jsonl");
-        let shared =
-            crate::tools::eval::cases::load_cases(std::slice::from_ref(&shared_path)).unwrap();
+        let shared = crate::eval::cases::load_cases(std::slice::from_ref(&shared_path)).unwrap();
         let shared: Vec<&Case> = shared.iter().map(|loaded| &loaded.case).collect();
         let commit_of = |case: &Case| case.provenance["commit"].as_str().unwrap().to_owned();
         let target_of = |case: &Case| case.provenance["target_hunk_index"].as_u64().unwrap();

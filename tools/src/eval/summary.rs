@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::tools::eval::metrics::CaseScores;
+use crate::eval::metrics::CaseScores;
 
 /// One case's result, one line of `predictions.jsonl`. `id` and `predicted_after` are what the
 /// reference scorer reads; the rest is for people.

@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::tools::eval::cases::Case;
-use crate::tools::eval::positions::{
+use crate::eval::cases::Case;
+use crate::eval::positions::{
     Encoding, minimal_replacement, offset_to_position, position_to_offset,
 };
-use crate::tools::eval::summary::reference_table;
-use crate::tools::lsp_client::{LspClient, ServerHandle, read_frame, write_frame};
+use crate::eval::summary::reference_table;
+use crate::lsp_client::{LspClient, ServerHandle, read_frame, write_frame};
 
 /// A fresh directory under the system's temporary directory.
 pub fn temp_dir(name: &str) -> PathBuf {
