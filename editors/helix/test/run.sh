@@ -19,6 +19,29 @@ sed -e "s|^command = \"nextedit\"|command = \"$NEXTEDIT_BIN\"|" \
 grep -q "command = \"$NEXTEDIT_BIN\"" "$XDG_CONFIG_HOME/helix/languages.toml"
 grep -q 'backend = "none"' "$XDG_CONFIG_HOME/helix/languages.toml"
 
+# The snippet adds nextedit to each language's servers and keeps Helix's defaults: for every language
+# it names, `hx --health` lists the servers it has without the snippet, then nextedit.
+# Prints the commands of the language servers that `hx --health $1` lists (one a line, without colours).
+configured_servers() {
+    "$HERE/hx.sh" --health "$1" 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' \
+        | awk '/^Configured language servers:/ { on = 1; next } on && /^  / { sub(/^ +[^ ]+ /, ""); sub(/: .*/, ""); print; next } { on = 0 }'
+}
+mkdir -p "$SCRATCH/no-config"
+snippet_ok=1
+for language in $(sed -n 's/^name = "\(.*\)"$/\1/p' "$EDITORS_DIR/helix/languages.toml"); do
+    defaults=$(XDG_CONFIG_HOME=$SCRATCH/no-config configured_servers "$language" | paste -sd' ')
+    with_snippet=$(configured_servers "$language" | paste -sd' ')
+    if [ -z "$defaults" ] || [ "$with_snippet" != "$defaults $NEXTEDIT_BIN" ]; then
+        echo "# $language: Helix's defaults are [$defaults], with the snippet [$with_snippet]" >&2
+        snippet_ok=0
+    fi
+done
+if [ $snippet_ok = 1 ]; then
+    pass "languages.toml keeps each language's default servers and adds nextedit after them"
+else
+    fail "languages.toml keeps each language's default servers and adds nextedit after them"
+fi
+
 SOCKET=nextedit-helix-$$
 T="tmux -L $SOCKET"
 cleanup() { $T kill-server 2>/dev/null || true; rm -rf "$SCRATCH"; }

@@ -11,6 +11,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient, Range as ProtocolRange } from 'vscode-languageclient/node';
 import { logEvent } from './eventLog';
+import { commonAffixes } from './inlineDiff';
 import { debounceMilliseconds } from './settings';
 
 const INLINE_EDIT_METHOD = 'textDocument/copilotInlineEdit';
@@ -452,16 +453,8 @@ function minimalPart(document: vscode.TextDocument, range: vscode.Range, text: s
     if (oldText === text) {
         return undefined;
     }
-    // Show only what changes: trim the common prefix and suffix of the old and the new text.
-    let prefix = 0;
-    while (prefix < oldText.length && prefix < text.length && oldText[prefix] === text[prefix]) {
-        prefix++;
-    }
-    let suffix = 0;
-    while (suffix < oldText.length - prefix && suffix < text.length - prefix
-        && oldText[oldText.length - 1 - suffix] === text[text.length - 1 - suffix]) {
-        suffix++;
-    }
+    // Show only what changes: trim the common prefix and suffix, whole code points only.
+    const { prefix, suffix } = commonAffixes(oldText, text);
     const startOffset = document.offsetAt(range.start);
     const deletedRange = new vscode.Range(
         document.positionAt(startOffset + prefix),

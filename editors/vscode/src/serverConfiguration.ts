@@ -24,6 +24,14 @@ export const SERVER_SETTING_KEYS: readonly string[] = [
 ];
 
 /**
+ * Values that mean "let the server choose" (package.json's defaults for settings that the settings
+ * UI can't leave empty): they are not sent, so the server's own default applies.
+ */
+export const SERVER_DEFAULT_VALUES: { readonly [key: string]: unknown } = {
+    'model.threads': 0,
+};
+
+/**
  * Settings (under `nextedit.`) that only the user's settings may set, never a workspace or folder.
  * `model.lora` and `log.file` have no VS Code setting yet; they are listed so that one added later
  * is user-only from the start.
@@ -82,7 +90,7 @@ export function buildServerSettings(configuration: SettingsSource): ServerSettin
     const settings: ServerSettings = {};
     for (const key of SERVER_SETTING_KEYS) {
         const value = valueSetByUser(configuration, key);
-        if (value === undefined) {
+        if (value === undefined || (key in SERVER_DEFAULT_VALUES && value === SERVER_DEFAULT_VALUES[key])) {
             continue;
         }
         const path = key.split('.');

@@ -70,7 +70,7 @@ async function renderedLine(needle) {
             }
             try {
                 return JSON.parse(content);
-            } catch (_) {
+            } catch {
                 return content.replace(/^"|"$/g, '');
             }
         };
@@ -326,7 +326,7 @@ async function modelScenario() {
         console.log(`FAILED - ${scenario}: ${error && error.stack || error}`);
         try {
             await screenshot(`vscode-${scenario}-failure.png`);
-        } catch (_) {
+        } catch {
             // The page may be gone.
         }
         await context.close();

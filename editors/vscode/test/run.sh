@@ -2,7 +2,9 @@
 # End-to-end test of the VS Code extension in code-server 4.100.3 (VS Code 1.100.3), driven by
 # Playwright in Debian's Chromium. Installs what it needs (cached), builds the extension, installs it
 # from its folder, and runs the symbolic scenario; with NEXTEDIT_MODEL set (a GGUF file) it also
-# runs the real-model scenario. Also packages the extension into a .vsix with @vscode/vsce.
+# runs the real-model scenario. Also lints the extension (eslint, failing on any error), runs its
+# plain-node unit tests, and packages the bundle (esbuild's dist/extension.js, no node_modules) into
+# a .vsix with @vscode/vsce.
 # Env: NEXTEDIT_BIN, NEXTEDIT_CLIENTS_CACHE, NEXTEDIT_ARTIFACTS, NEXTEDIT_MODEL (optional GGUF path),
 # NEXTEDIT_VSCODE_MODEL_SCENARIO=0 to skip the real-model scenario even with a model.
 source "$(dirname "$0")/../../test/lib.sh"
@@ -16,33 +18,53 @@ log "installing code-server, Chromium and playwright-core; building the extensio
 bash "$HERE/install.sh" &
 INSTALL_PID=$!
 BUILD_STATUS=0
-(cd "$EXTENSION_DIR" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent compile) >&2 || BUILD_STATUS=$?
+(cd "$EXTENSION_DIR" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && npm run --silent build:unit) >&2 || BUILD_STATUS=$?
 INSTALL_STATUS=0
 wait $INSTALL_PID || INSTALL_STATUS=$?
 if [ $INSTALL_STATUS != 0 ]; then fail "installing code-server"; finish; fi
 if [ $BUILD_STATUS != 0 ]; then fail "building the extension"; finish; fi
 
-# Unit tests of the compiled extension in plain node (no editor): which settings reach the server.
-UNIT_STATUS=0
-(cd "$EXTENSION_DIR" && node --test --test-reporter=tap test/settings.test.js) > "$NEXTEDIT_ARTIFACTS/vscode-unit-tests.tap" 2>&1 || UNIT_STATUS=$?
-while read -r line; do
-    case $line in
-        "ok "*) pass "settings: ${line#ok * - }" ;;
-        "not ok "*) fail "settings: ${line#not ok * - }" ;;
-    esac
-done < <(grep -E '^(not )?ok [0-9]+ - ' "$NEXTEDIT_ARTIFACTS/vscode-unit-tests.tap" || true)
-if [ $UNIT_STATUS != 0 ]; then
-    grep -qE '^not ok ' "$NEXTEDIT_ARTIFACTS/vscode-unit-tests.tap" || fail "settings: node --test test/settings.test.js exited with $UNIT_STATUS"
-    cat "$NEXTEDIT_ARTIFACTS/vscode-unit-tests.tap" >&2
+# eslint (eslint.config.mjs: typescript-eslint's recommended rules): any error fails the run.
+if (cd "$EXTENSION_DIR" && npm run --silent lint) > "$NEXTEDIT_ARTIFACTS/vscode-eslint.txt" 2>&1; then
+    pass "eslint reports no errors"
+else
+    fail "eslint reports errors (the list is in $NEXTEDIT_ARTIFACTS/vscode-eslint.txt)"
+    cat "$NEXTEDIT_ARTIFACTS/vscode-eslint.txt"
 fi
+
+# Unit tests in plain node (no editor) of the modules that don't import vscode: which settings reach
+# the server, and the inline diff's trim.
+for unit_test in settings inlineDiff; do
+    UNIT_STATUS=0
+    TAP=$NEXTEDIT_ARTIFACTS/vscode-unit-$unit_test.tap
+    (cd "$EXTENSION_DIR" && node --test --test-reporter=tap "test/$unit_test.test.js") > "$TAP" 2>&1 || UNIT_STATUS=$?
+    while read -r line; do
+        case $line in
+            "ok "*) pass "$unit_test: ${line#ok * - }" ;;
+            "not ok "*) fail "$unit_test: ${line#not ok * - }" ;;
+        esac
+    done < <(grep -E '^(not )?ok [0-9]+ - ' "$TAP" || true)
+    if [ $UNIT_STATUS != 0 ]; then
+        grep -qE '^not ok ' "$TAP" || fail "$unit_test: node --test test/$unit_test.test.js exited with $UNIT_STATUS"
+        cat "$TAP" >&2
+    fi
+done
 VSIX=$NEXTEDIT_ARTIFACTS/nextedit-vscode.vsix
 rm -f "$VSIX"
-(cd "$EXTENSION_DIR" && npx --no-install vsce package --allow-missing-repository --skip-license --out "$VSIX") >"$NEXTEDIT_ARTIFACTS/vsce.log" 2>&1 || true
-if unzip -l "$VSIX" 2>/dev/null > "$NEXTEDIT_ARTIFACTS/vsix-files.txt" && grep -q 'extension/out/extension.js' "$NEXTEDIT_ARTIFACTS/vsix-files.txt"; then
-    pass "the extension packages into $VSIX"
+# vsce runs the manifest's vscode:prepublish (type-check, then a minified bundle) before it packs.
+(cd "$EXTENSION_DIR" && npx --no-install vsce package --no-dependencies --allow-missing-repository --skip-license --out "$VSIX") >"$NEXTEDIT_ARTIFACTS/vsce.log" 2>&1 || true
+if unzip -Z1 "$VSIX" 2>/dev/null > "$NEXTEDIT_ARTIFACTS/vsix-files.txt" && grep -qx 'extension/dist/extension.js' "$NEXTEDIT_ARTIFACTS/vsix-files.txt"; then
+    pass "the extension packages into $VSIX ($(stat -c %s "$VSIX") bytes)"
 else
     fail "vsce package"
+    cat "$NEXTEDIT_ARTIFACTS/vsce.log"
     finish
+fi
+# The bundle is the whole extension: no dependencies, sources, tests or per-module output.
+if grep -E '^extension/(node_modules|src|test|out)/|\.(ts|map)$' "$NEXTEDIT_ARTIFACTS/vsix-files.txt"; then
+    fail "the .vsix ships only the bundle, package.json, the README and media/"
+else
+    pass "the .vsix ships only the bundle, package.json, the README and media/ ($(wc -l < "$NEXTEDIT_ARTIFACTS/vsix-files.txt") files)"
 fi
 
 # Runs one scenario in a fresh code-server: $1 = scenario name, $2 = JSON of extra user settings.
@@ -134,6 +156,6 @@ if [ "${NEXTEDIT_VSCODE_MODEL_SCENARIO:-1}" = 0 ]; then
 elif [ -n "$MODEL_PATH" ] && [ -f "$MODEL_PATH" ]; then
     run_scenario model "$(python3 -c 'import json, sys; print(json.dumps({"nextedit.model.backend": "llama", "nextedit.model.path": sys.argv[1], "nextedit.symbolic.enabled": False}))' "$MODEL_PATH")"
 else
-    echo "# the real-model scenario needs NEXTEDIT_MODEL (a GGUF file, scripts/fetch-model --print-path); not run"
+    echo "# the real-model scenario needs NEXTEDIT_MODEL (a GGUF file; scripts/fetch-model prints its path); not run"
 fi
 finish

@@ -1,7 +1,7 @@
 // Unit tests of which VS Code settings reach the server: a repository's `.vscode/settings.json`
 // (workspace and folder values) must not set the endpoint, the model files, the backend, the binary
-// or its environment. Runs in plain node against the compiled extension:
-//   npm run compile && node --test test/settings.test.js
+// or its environment. Runs in plain node against the modules built for the unit tests:
+//   npm run build:unit && node --test test/settings.test.js
 'use strict';
 const assert = require('assert/strict');
 const fs = require('fs');
@@ -9,6 +9,7 @@ const path = require('path');
 const { test } = require('node:test');
 const {
     buildServerSettings,
+    SERVER_DEFAULT_VALUES,
     SERVER_SETTING_KEYS,
     USER_ONLY_SETTING_KEYS,
     userSetting,
@@ -29,6 +30,9 @@ const MUST_BE_USER_ONLY = [
     'openai.api_key_env',
     'log.file',
 ];
+
+/** The settings that the extension reads itself and never sends to the server. */
+const CLIENT_ONLY = ['enable', 'server.path', 'server.extraEnv', 'trace.server'];
 
 /**
  * A stand-in for `vscode.workspace.getConfiguration('nextedit')`, from the four layers VS Code
@@ -146,4 +150,31 @@ test('the server binary and its environment come from the user settings only', (
     assert.deepEqual(userSetting(fromRepository, 'server.extraEnv', {}), {});
     const fromUser = fakeConfiguration({ user: { 'server.path': '/usr/local/bin/nextedit' }, workspace: repository, folder: repository });
     assert.equal(userSetting(fromUser, 'server.path', ''), '/usr/local/bin/nextedit');
+});
+
+test('package.json declares every server setting, and each of its settings has a use', () => {
+    const declaredKeys = Object.keys(declared).map(name => {
+        assert.ok(name.startsWith('nextedit.'), `${name} is not under nextedit.`);
+        return name.slice('nextedit.'.length);
+    });
+    for (const key of SERVER_SETTING_KEYS) {
+        assert.ok(declaredKeys.includes(key), `the server setting ${key} is not in package.json`);
+        assert.ok(!CLIENT_ONLY.includes(key), `${key} is both sent and client-only`);
+    }
+    for (const key of declaredKeys) {
+        assert.ok(SERVER_SETTING_KEYS.includes(key) || CLIENT_ONLY.includes(key),
+            `nextedit.${key} is declared in package.json but neither sent to the server nor read by the extension`);
+    }
+    for (const key of Object.keys(SERVER_DEFAULT_VALUES)) {
+        assert.ok(SERVER_SETTING_KEYS.includes(key), `${key} has a "server chooses" value but is not sent`);
+        assert.deepEqual(declared[`nextedit.${key}`].default, SERVER_DEFAULT_VALUES[key],
+            `the default of nextedit.${key} is not the value that lets the server choose`);
+    }
+});
+
+test('model.threads 0 lets the server choose: it is not sent; other counts are', () => {
+    assert.match(declared['nextedit.model.threads'].description, /0 lets the server choose/);
+    assert.deepEqual(buildServerSettings(fakeConfiguration({ user: { 'model.threads': 0 } })), {});
+    assert.deepEqual(buildServerSettings(fakeConfiguration({ user: { 'model.threads': 4 }, workspace: { 'model.threads': 0 } })), {});
+    assert.deepEqual(buildServerSettings(fakeConfiguration({ user: { 'model.threads': 2 } })), { model: { threads: 2 } });
 });
