@@ -1,10 +1,13 @@
 #!/bin/bash
 # Real-editor tests of the Neovim integration:
-#   1. Neovim 0.11.4 headless: the plugin (setup, extmarks, jump, accept and chaining, dismiss,
-#      opt-in <Tab>, :checkhealth nextedit);
-#   2. Neovim 0.11.4 headless: lsp/nextedit.lua with vim.lsp.config/vim.lsp.enable, code action;
-#   3. Neovim 0.7.2 (Debian) headless: the code-action route with vim.lsp.buf.code_action();
-#   4. Neovim 0.11.4 in tmux: the rendered suggestion on screen, saved as text and PNG.
+#   1. Neovim 0.11.4 headless: the plugin (positions, setup, opt-in keys, extmarks, jump, accept
+#      and chaining, dismiss, opt-in <Tab>, :checkhealth nextedit, root directories);
+#   2. Neovim 0.10.4 headless: the same plugin tests, where setup() starts a client per root with
+#      vim.lsp.start (no vim.lsp.config before 0.11);
+#   3. Neovim 0.11.4 headless: lsp/nextedit.lua with vim.lsp.config/vim.lsp.enable, code action;
+#   4. Neovim 0.7.2 (Debian) headless: the code-action route with vim.lsp.buf.code_action(), and
+#      setup() starting a client per root with vim.lsp.start_client;
+#   5. Neovim 0.11.4 in tmux: the rendered suggestion on screen, saved as text and PNG.
 # Env: NEXTEDIT_BIN, NEXTEDIT_CLIENTS_CACHE, NEXTEDIT_ARTIFACTS.
 source "$(dirname "$0")/../../test/lib.sh"
 require_server
@@ -12,6 +15,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PLUGIN_DIR=$(cd "$HERE/.." && pwd)
 bash "$HERE/install.sh"
 NVIM_011=$NEXTEDIT_CLIENTS_CACHE/nvim-0.11.4/venv/bin/nvim
+NVIM_010=$NEXTEDIT_CLIENTS_CACHE/nvim-0.10/bin/nvim
 NVIM_07=/usr/bin/nvim
 
 make_scratch nvim
@@ -44,6 +48,7 @@ run_headless() {
 }
 
 run_headless plugin-0.11 "$NVIM_011" test_plugin.lua
+run_headless plugin-0.10 "$NVIM_010" test_plugin.lua
 run_headless lsp-config-0.11 "$NVIM_011" test_lsp_config.lua
 run_headless code-action-0.7 "$NVIM_07" test_code_action_0.7.lua
 

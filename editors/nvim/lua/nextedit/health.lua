@@ -20,6 +20,19 @@ local function server_command()
   return { 'nextedit' }
 end
 
+-- One line that names the keys setup() maps in buffers with a nextedit client.
+local function keymaps_summary(options)
+  local keymaps = options.keymaps or {}
+  local mapped = {}
+  for _, action in ipairs({ 'accept', 'dismiss', 'jump', 'trigger' }) do
+    if keymaps[action] then
+      table.insert(mapped, action .. ' ' .. keymaps[action])
+    end
+  end
+  local keys = #mapped > 0 and table.concat(mapped, ', ') or 'none (map the <Plug>(nextedit-...) mappings, or set keymaps)'
+  return string.format('Keymaps: %s; <Tab> %s', keys, options.tab and 'accepts or jumps' or 'untouched')
+end
+
 function M.check()
   start('nextedit: Neovim')
   if vim.fn.has('nvim-0.10') == 1 then
@@ -59,8 +72,8 @@ function M.check()
   end
   for _, client in ipairs(clients) do
     local buffer_count = vim.tbl_count(client.attached_buffers or {})
-    ok(string.format('Client %d attached to %d buffer(s), position encoding %s',
-      client.id, buffer_count, tostring(client.offset_encoding)))
+    ok(string.format('Client %d attached to %d buffer(s), root %s, position encoding %s',
+      client.id, buffer_count, tostring(client.root_dir or (client.config or {}).root_dir), tostring(client.offset_encoding)))
     local capabilities = client.server_capabilities or {}
     if capabilities.codeActionProvider then
       ok('The server offers code actions')
@@ -81,10 +94,7 @@ function M.check()
     info("The plugin is not set up (require('nextedit').setup{}): only code actions are available")
   end
   if plugin and plugin.config then
-    local keymaps = plugin.config.keymaps or {}
-    info(string.format('Keymaps: accept %s, dismiss %s, jump %s, trigger %s, <Tab> %s',
-      tostring(keymaps.accept), tostring(keymaps.dismiss), tostring(keymaps.jump), tostring(keymaps.trigger),
-      plugin.config.tab and 'accepts or jumps' or 'untouched'))
+    info(keymaps_summary(plugin.config))
   end
 end
 

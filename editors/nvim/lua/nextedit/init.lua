@@ -2,527 +2,47 @@
 --
 --   require('nextedit').setup({
 --     lsp = { cmd = { 'nextedit' }, init_options = { model = { backend = 'none' } } },
---     keymaps = { accept = '<M-l>', dismiss = '<M-e>', jump = '<M-j>', trigger = '<M-]>' },
+--     keymaps = true,     -- or { accept = '<M-l>', dismiss = '<M-e>', jump = '<M-j>', trigger = '<M-]>' }
 --     tab = false,        -- true: <Tab> accepts (or jumps to) a shown suggestion, else types a tab
 --   })
 --
--- After a change the plugin waits `debounce_ms`, cancels the request still in flight, and asks the
--- server for `textDocument/copilotInlineEdit`. A result for an older buffer version is dropped.
--- The suggestion is drawn with extmarks: removed text highlighted (NexteditDelete), inserted text as
--- virtual text or virtual lines (NexteditInsert), a sign on its line, and a hint at the cursor
--- when the edit is on another line (NexteditHint). Accepting applies the edit, tells the server
--- (`nextedit.accept`), and the change asks for the next suggestion, so a rename can be accepted
--- occurrence after occurrence. The inline UI needs Neovim 0.10+; with older versions setup() only
--- starts the server, whose suggestion is still offered as a code action.
+-- This module starts the server and wires the plugin into the editor: commands, <Plug> mappings,
+-- the keys the user asked for (buffer-local, when the server attaches) and autocmds. The options
+-- are in `nextedit.config`, positions in `nextedit.position`, the inline diff in `nextedit.render`,
+-- and requests, accept and dismiss in `nextedit.request`. The inline UI needs Neovim 0.10+; with
+-- older versions setup() only starts the server, whose suggestion is still offered as a code action.
+local config = require('nextedit.config')
+local position = require('nextedit.position')
+local render = require('nextedit.render')
+local request = require('nextedit.request')
 
 local M = {}
 
-local namespace = vim.api.nvim_create_namespace('nextedit')
 local uv = vim.uv or vim.loop
 local has_0_10 = vim.fn.has('nvim-0.10') == 1
-local has_0_11 = vim.fn.has('nvim-0.11') == 1
 
-local default_config = {
-  -- Start the server from setup(). Set to false when it is started elsewhere (lspconfig,
-  -- vim.lsp.enable); the plugin then uses any client named `nextedit`.
-  start_server = true,
-  lsp = {
-    cmd = nil, -- default: the `cmd` of lsp/nextedit.lua, { 'nextedit' }
-    init_options = nil,
-  },
-  debounce_ms = 75,
-  auto_trigger = true,
-  tab = false,
-  keymaps = {
-    accept = '<M-l>',
-    dismiss = '<M-e>',
-    jump = '<M-j>',
-    trigger = '<M-]>',
-  },
-  sign_text = '»',
-}
-
-local config = vim.deepcopy(default_config)
-
--- Per-buffer state: the pending request and the shown suggestion.
----@type table<integer, {timer: any, request: {client: any, id: integer}|nil, generation: integer, suggestion: table|nil}>
-local buffers = {}
+M.namespace = render.namespace
+M.request = request.request
+M.clear = request.clear
+M.suggestion = request.suggestion
+M.accept = request.accept
+M.dismiss = request.dismiss
+M.jump = request.jump
+M.tab = request.tab
+M._minimal_change = position.minimal_change
 
 local server_status = { state = 'starting', message = nil }
 
+-- Before Neovim 0.11 (no vim.lsp.config), the client started for each root directory.
+---@type table<string, integer>
+local clients_by_root = {}
+
+-- The keys mapped in each buffer, to remove them when setup() runs again.
+---@type table<integer, {mode: string, lhs: string}[]>
+local buffer_maps = {}
+
 local function notify(message, level)
   vim.notify('nextedit: ' .. message, level or vim.log.levels.INFO)
-end
-
-local function get_client(bufnr)
-  local clients
-  if vim.lsp.get_clients then
-    clients = vim.lsp.get_clients({ bufnr = bufnr, name = 'nextedit' })
-  else
-    clients = {}
-    for _, client in pairs(vim.lsp.buf_get_clients(bufnr)) do
-      if client.name == 'nextedit' then
-        table.insert(clients, client)
-      end
-    end
-  end
-  return clients[1]
-end
-
--- Calls a client method with the 0.11 `client:method()` form or the older `client.method()` one.
-local function client_call(client, method, ...)
-  if has_0_11 then
-    return client[method](client, ...)
-  end
-  return client[method](...)
-end
-
-local function buffer_state(bufnr)
-  local state = buffers[bufnr]
-  if not state then
-    state = { timer = nil, request = nil, generation = 0, suggestion = nil }
-    buffers[bufnr] = state
-  end
-  return state
-end
-
-local function buffer_version(bufnr)
-  local versions = vim.lsp.util.buf_versions
-  local version = versions and versions[bufnr]
-  if version == nil or version == 0 then
-    version = vim.api.nvim_buf_get_changedtick(bufnr)
-  end
-  return version
-end
-
--- Byte column of an LSP character offset on a buffer line, clamped to the line.
-local function byte_column(bufnr, row, character, encoding)
-  local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
-  if encoding == 'utf-8' then
-    return math.min(character, #line)
-  end
-  local ok, column
-  if has_0_11 then
-    ok, column = pcall(vim.str_byteindex, line, encoding, character, false)
-  else
-    ok, column = pcall(vim.str_byteindex, line, character, encoding == 'utf-16')
-  end
-  if not ok or column == nil then
-    return #line
-  end
-  return math.min(column, #line)
-end
-
--- The LSP range as 0-based byte positions, clamped to the buffer.
-local function to_byte_range(bufnr, range, encoding)
-  local line_count = vim.api.nvim_buf_line_count(bufnr)
-  local function convert(position)
-    if position.line >= line_count then
-      local last = line_count - 1
-      return last, #(vim.api.nvim_buf_get_lines(bufnr, last, last + 1, false)[1] or '')
-    end
-    return position.line, byte_column(bufnr, position.line, position.character, encoding)
-  end
-  local start_row, start_col = convert(range.start)
-  local end_row, end_col = convert(range['end'])
-  return { start_row = start_row, start_col = start_col, end_row = end_row, end_col = end_col }
-end
-
-local function get_text(bufnr, r)
-  return table.concat(vim.api.nvim_buf_get_text(bufnr, r.start_row, r.start_col, r.end_row, r.end_col, {}), '\n')
-end
-
--- The position reached after `text` starting at (row, col).
-local function advance(row, col, text)
-  local lines = vim.split(text, '\n', { plain = true })
-  if #lines == 1 then
-    return row, col + #text
-  end
-  return row + #lines - 1, #lines[#lines]
-end
-
-local function is_continuation_byte(text, index)
-  local byte = text:byte(index)
-  return byte ~= nil and byte >= 0x80 and byte < 0xC0
-end
-
--- Splits a replacement into the part that changes: trims the common prefix and suffix, keeping
--- whole UTF-8 characters.
-local function minimal_change(old_text, new_text)
-  local prefix = 0
-  while prefix < #old_text and prefix < #new_text and old_text:byte(prefix + 1) == new_text:byte(prefix + 1) do
-    prefix = prefix + 1
-  end
-  while prefix > 0 and (is_continuation_byte(old_text, prefix + 1) or is_continuation_byte(new_text, prefix + 1)) do
-    prefix = prefix - 1
-  end
-  local suffix = 0
-  while suffix < #old_text - prefix and suffix < #new_text - prefix
-    and old_text:byte(#old_text - suffix) == new_text:byte(#new_text - suffix) do
-    suffix = suffix + 1
-  end
-  while suffix > 0 and (is_continuation_byte(old_text, #old_text - suffix + 1) or is_continuation_byte(new_text, #new_text - suffix + 1)) do
-    suffix = suffix - 1
-  end
-  return prefix, old_text:sub(prefix + 1, #old_text - suffix), new_text:sub(prefix + 1, #new_text - suffix)
-end
-
-local function clear_marks(bufnr)
-  if vim.api.nvim_buf_is_valid(bufnr) then
-    vim.api.nvim_buf_clear_namespace(bufnr, namespace, 0, -1)
-  end
-end
-
-local function cancel_pending(bufnr)
-  local state = buffer_state(bufnr)
-  state.generation = state.generation + 1
-  if state.timer then
-    state.timer:stop()
-    state.timer:close()
-    state.timer = nil
-  end
-  if state.request then
-    pcall(client_call, state.request.client, 'cancel_request', state.request.id)
-    state.request = nil
-  end
-end
-
---- Forgets the suggestion shown in a buffer, without telling the server.
-function M.clear(bufnr)
-  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
-  buffer_state(bufnr).suggestion = nil
-  clear_marks(bufnr)
-end
-
-local function window_of(bufnr)
-  if vim.api.nvim_get_current_buf() == bufnr then
-    return vim.api.nvim_get_current_win()
-  end
-  local window = vim.fn.bufwinid(bufnr)
-  return window ~= -1 and window or nil
-end
-
-local function draw_jump_hint(bufnr, suggestion)
-  local window = window_of(bufnr)
-  if not window then
-    return
-  end
-  if suggestion.hint_mark then
-    pcall(vim.api.nvim_buf_del_extmark, bufnr, namespace, suggestion.hint_mark)
-    suggestion.hint_mark = nil
-  end
-  local cursor_row = vim.api.nvim_win_get_cursor(window)[1] - 1
-  if cursor_row == suggestion.change.start_row then
-    return
-  end
-  local label = string.format('  ⇥ next edit: line %d', suggestion.change.start_row + 1)
-  if config.keymaps.jump then
-    label = label .. string.format(' (%s to jump)', config.keymaps.jump)
-  end
-  suggestion.hint_mark = vim.api.nvim_buf_set_extmark(bufnr, namespace, cursor_row, 0, {
-    virt_text = { { label, 'NexteditHint' } },
-    virt_text_pos = 'eol',
-    hl_mode = 'combine',
-  })
-end
-
-local function draw_part(bufnr, change)
-  if change.deleted ~= '' then
-    vim.api.nvim_buf_set_extmark(bufnr, namespace, change.start_row, change.start_col, {
-      end_row = change.end_row,
-      end_col = change.end_col,
-      hl_group = 'NexteditDelete',
-      priority = 200,
-    })
-  end
-  if change.inserted ~= '' then
-    local lines = vim.split(change.inserted, '\n', { plain = true })
-    local options = {
-      virt_text = { { lines[1], 'NexteditInsert' } },
-      virt_text_pos = has_0_10 and 'inline' or 'eol',
-      priority = 200,
-    }
-    if #lines > 1 then
-      local virtual_lines = {}
-      for index = 2, #lines do
-        table.insert(virtual_lines, { { lines[index], 'NexteditInsert' } })
-      end
-      options.virt_lines = virtual_lines
-    end
-    vim.api.nvim_buf_set_extmark(bufnr, namespace, change.end_row, change.end_col, options)
-  end
-  vim.api.nvim_buf_set_extmark(bufnr, namespace, change.start_row, 0, {
-    sign_text = config.sign_text,
-    sign_hl_group = 'NexteditSign',
-  })
-end
-
-local function draw(bufnr, suggestion)
-  clear_marks(bufnr)
-  suggestion.hint_mark = nil
-  for _, part in ipairs(suggestion.parts) do
-    draw_part(bufnr, part.change)
-  end
-  draw_jump_hint(bufnr, suggestion)
-end
-
--- One replacement of a suggestion, with the minimal change to draw; nil for a no-op.
-local function make_part(bufnr, edit, encoding)
-  local range = to_byte_range(bufnr, edit.range, encoding)
-  local old_text = get_text(bufnr, range)
-  if old_text == edit.text then
-    return nil
-  end
-  local prefix, deleted, inserted = minimal_change(old_text, edit.text)
-  local start_row, start_col = advance(range.start_row, range.start_col, old_text:sub(1, prefix))
-  local end_row, end_col = advance(start_row, start_col, deleted)
-  return {
-    edit = edit,
-    range = range,
-    change = {
-      start_row = start_row, start_col = start_col, end_row = end_row, end_col = end_col,
-      deleted = deleted, inserted = inserted,
-    },
-  }
-end
-
-local function before(left, right)
-  if left.start_row ~= right.start_row then
-    return left.start_row < right.start_row
-  end
-  return left.start_col < right.start_col
-end
-
--- Shows the edits of one suggestion (those that share the accept command's id).
-local function show(bufnr, client, edits)
-  local encoding = client.offset_encoding or 'utf-16'
-  local parts = {}
-  for _, edit in ipairs(edits) do
-    local part = make_part(bufnr, edit, encoding)
-    if part then
-      table.insert(parts, part)
-    end
-  end
-  if #parts == 0 then
-    return
-  end
-  table.sort(parts, function(left, right) return before(left.range, right.range) end)
-  for index = 2, #parts do
-    local previous, range = parts[index - 1].range, parts[index].range
-    if previous.end_row > range.start_row or (previous.end_row == range.start_row and previous.end_col > range.start_col) then
-      return
-    end
-  end
-  local first = parts[1]
-  local suggestion = {
-    id = first.edit.command and first.edit.command.arguments and first.edit.command.arguments[1],
-    edit = first.edit,
-    range = first.range,
-    change = first.change,
-    parts = parts,
-    client_id = client.id,
-    encoding = encoding,
-    version = buffer_version(bufnr),
-  }
-  buffer_state(bufnr).suggestion = suggestion
-  draw(bufnr, suggestion)
-  pcall(client_call, client, 'notify', 'textDocument/didShowInlineEdit', { item = first.edit })
-  vim.api.nvim_exec_autocmds('User', { pattern = 'NexteditSuggestion', modeline = false })
-end
-
---- Asks the server for the next edit at the cursor now.
-function M.request(bufnr)
-  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
-  local client = get_client(bufnr)
-  local window = window_of(bufnr)
-  if not client or not window then
-    return
-  end
-  cancel_pending(bufnr)
-  local state = buffer_state(bufnr)
-  local generation = state.generation
-  local version = buffer_version(bufnr)
-  local position_params = vim.lsp.util.make_position_params(window, client.offset_encoding or 'utf-16')
-  local params = {
-    textDocument = { uri = vim.uri_from_bufnr(bufnr), version = version },
-    position = position_params.position,
-  }
-  local ok, request_id = client_call(client, 'request', 'textDocument/copilotInlineEdit', params, function(err, result)
-    if state.generation ~= generation then
-      return
-    end
-    state.request = nil
-    if err or not vim.api.nvim_buf_is_valid(bufnr) or buffer_version(bufnr) ~= version then
-      return
-    end
-    local first = result and result.edits and result.edits[1]
-    if not first then
-      return
-    end
-    local id = first.command and first.command.arguments and first.command.arguments[1]
-    local edits = {}
-    for _, edit in ipairs(result.edits) do
-      local edit_id = edit.command and edit.command.arguments and edit.command.arguments[1]
-      if edit_id == id then
-        if edit.textDocument and edit.textDocument.version and edit.textDocument.version ~= version then
-          return
-        end
-        table.insert(edits, edit)
-      end
-    end
-    show(bufnr, client, edits)
-  end, bufnr)
-  if ok and request_id then
-    state.request = { client = client, id = request_id }
-  end
-end
-
-local function schedule_request(bufnr)
-  cancel_pending(bufnr)
-  local state = buffer_state(bufnr)
-  local timer = uv.new_timer()
-  state.timer = timer
-  timer:start(config.debounce_ms, 0, vim.schedule_wrap(function()
-    if state.timer ~= timer then
-      return
-    end
-    state.timer = nil
-    timer:close()
-    M.request(bufnr)
-  end))
-end
-
-local function on_text_changed(bufnr)
-  local state = buffers[bufnr]
-  if state and state.suggestion then
-    M.clear(bufnr)
-  end
-  if not get_client(bufnr) then
-    return
-  end
-  if config.auto_trigger then
-    schedule_request(bufnr)
-  else
-    cancel_pending(bufnr)
-  end
-end
-
---- The suggestion shown in a buffer, or nil.
-function M.suggestion(bufnr)
-  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
-  local state = buffers[bufnr]
-  local suggestion = state and state.suggestion
-  if suggestion and suggestion.version ~= buffer_version(bufnr) then
-    M.clear(bufnr)
-    return nil
-  end
-  return suggestion
-end
-
-local function send_command(bufnr, suggestion, command)
-  local client = vim.lsp.get_client_by_id(suggestion.client_id)
-  if not client then
-    return
-  end
-  local arguments = suggestion.edit.command and suggestion.edit.command.arguments or { suggestion.id }
-  client_call(client, 'request', 'workspace/executeCommand', { command = command, arguments = arguments }, function() end, bufnr)
-end
-
---- Applies the shown suggestion, tells the server, and lets the change ask for the next one.
---- Returns true when there was a suggestion.
-function M.accept(bufnr)
-  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
-  local suggestion = M.suggestion(bufnr)
-  if not suggestion then
-    return false
-  end
-  M.clear(bufnr)
-  -- Apply from the last replacement up, so the ranges before it stay valid; an extmark at the end
-  -- of the last one follows the others' changes and gives the cursor's place.
-  local cursor_mark
-  for index = #suggestion.parts, 1, -1 do
-    local part = suggestion.parts[index]
-    local range = part.range
-    local lines = vim.split(part.edit.text, '\n', { plain = true })
-    vim.api.nvim_buf_set_text(bufnr, range.start_row, range.start_col, range.end_row, range.end_col, lines)
-    if index == #suggestion.parts then
-      local row, col = advance(range.start_row, range.start_col, part.edit.text)
-      cursor_mark = vim.api.nvim_buf_set_extmark(bufnr, namespace, row, col, {})
-    end
-  end
-  local window = window_of(bufnr)
-  if window then
-    local position = vim.api.nvim_buf_get_extmark_by_id(bufnr, namespace, cursor_mark, {})
-    local row, col = position[1], position[2]
-    local in_insert_mode = vim.api.nvim_get_mode().mode:sub(1, 1) == 'i'
-    if not in_insert_mode and col > 0 then
-      col = col - 1
-    end
-    pcall(vim.api.nvim_win_set_cursor, window, { row + 1, col })
-  end
-  pcall(vim.api.nvim_buf_del_extmark, bufnr, namespace, cursor_mark)
-  send_command(bufnr, suggestion, 'nextedit.accept')
-  vim.api.nvim_exec_autocmds('User', { pattern = 'NexteditAccepted', modeline = false })
-  return true
-end
-
---- Hides the shown suggestion and tells the server not to offer it again.
-function M.dismiss(bufnr)
-  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
-  local suggestion = M.suggestion(bufnr)
-  cancel_pending(bufnr)
-  if not suggestion then
-    return false
-  end
-  M.clear(bufnr)
-  send_command(bufnr, suggestion, 'nextedit.reject')
-  return true
-end
-
---- Moves the cursor to the start of the shown suggestion.
-function M.jump(bufnr)
-  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
-  local suggestion = M.suggestion(bufnr)
-  local window = window_of(bufnr)
-  if not suggestion or not window then
-    return false
-  end
-  vim.cmd("normal! m'")
-  vim.api.nvim_win_set_cursor(window, { suggestion.change.start_row + 1, suggestion.change.start_col })
-  draw_jump_hint(bufnr, suggestion)
-  return true
-end
-
-local function is_on_screen(bufnr, suggestion)
-  local window = window_of(bufnr)
-  if not window then
-    return false
-  end
-  local row = suggestion.change.start_row + 1
-  return vim.api.nvim_win_call(window, function()
-    return row >= vim.fn.line('w0') and row <= vim.fn.line('w$')
-  end)
-end
-
---- <Tab>: jumps to an off-screen suggestion, accepts a visible one, otherwise types a <Tab>.
---- An expression mapping: it returns the keys to type, and changes the buffer outside the textlock.
-function M.tab()
-  local bufnr = vim.api.nvim_get_current_buf()
-  local suggestion = M.suggestion(bufnr)
-  if not suggestion then
-    return '<Tab>'
-  end
-  vim.schedule(function()
-    if M.suggestion(bufnr) ~= suggestion then
-      return
-    end
-    if is_on_screen(bufnr, suggestion) then
-      M.accept(bufnr)
-    else
-      M.jump(bufnr)
-    end
-  end)
-  return ''
 end
 
 --- The server's state from `nextedit/status`: 'starting', 'loading', 'ready', 'error' or 'off'.
@@ -540,122 +60,244 @@ local function on_status(_, params)
   end
 end
 
-local function define_highlights()
-  local function link(name, definition)
-    definition.default = true
-    vim.api.nvim_set_hl(0, name, definition)
-  end
-  link('NexteditDelete', { fg = '#ff7b72', bg = '#4b1f24', strikethrough = true, ctermfg = 203, cterm = { strikethrough = true } })
-  link('NexteditInsert', { fg = '#7ee787', bg = '#1f3b26', ctermfg = 114 })
-  link('NexteditHint', { link = 'Comment' })
-  link('NexteditSign', { link = 'DiagnosticHint' })
-end
-
-local function server_config()
+-- The user's `lsp` options as a client configuration, with the status handler.
+local function user_server_config()
   local server = { handlers = { ['nextedit/status'] = on_status } }
-  if config.lsp.cmd then
-    server.cmd = config.lsp.cmd
-  end
-  if config.lsp.init_options then
-    server.init_options = config.lsp.init_options
-  end
-  for key, value in pairs(config.lsp) do
-    if key ~= 'cmd' and key ~= 'init_options' then
-      server[key] = value
-    end
+  for key, value in pairs(config.options.lsp) do
+    server[key] = value
   end
   return server
 end
 
-local function start_server()
-  local server = server_config()
-  if vim.lsp.config and vim.lsp.enable then
-    vim.lsp.config('nextedit', server)
-    vim.lsp.enable('nextedit')
+-- The configuration shipped in lsp/nextedit.lua on the runtimepath (the one vim.lsp.config reads).
+local function shipped_server_config()
+  local file = vim.api.nvim_get_runtime_file('lsp/nextedit.lua', false)[1]
+  if file then
+    local ok, shipped = pcall(dofile, file)
+    if ok and type(shipped) == 'table' then
+      return shipped
+    end
+  end
+  return { cmd = { 'nextedit' }, root_markers = { 'nextedit.toml', '.git' } }
+end
+
+local function exists(path)
+  return uv.fs_stat(path) ~= nil
+end
+
+-- The nearest directory, from `directory` up, that holds `marker`; nil when none does.
+local function find_upward(directory, marker)
+  while true do
+    if exists(directory .. '/' .. marker) then
+      return directory
+    end
+    local parent = vim.fn.fnamemodify(directory, ':h')
+    if parent == directory then
+      return nil
+    end
+    directory = parent
+  end
+end
+
+-- The root directory of a buffer, as vim.fs.root finds it: the markers are tried in order, each
+-- searched upward from the file. Without any, the file's own directory (or the current directory
+-- for a buffer without a file).
+local function find_root(bufnr, markers)
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  if name == '' then
+    return vim.fn.getcwd()
+  end
+  local directory = vim.fn.fnamemodify(name, ':p:h')
+  for _, marker in ipairs(markers or {}) do
+    local root = find_upward(directory, marker)
+    if root then
+      return root
+    end
+  end
+  return directory
+end
+
+-- vim.lsp.start reuses a client with the same name and root directory (which Neovim 0.8 and 0.9
+-- keep only in the client's config).
+local function same_root(client, client_config)
+  local root_dir = client.root_dir or (client.config or {}).root_dir
+  return client.name == client_config.name and root_dir == client_config.root_dir
+end
+
+-- Starts the client of the buffer's root, or attaches the buffer to it when it runs already.
+local function attach_to_root_client(bufnr, server, markers)
+  local client_config = vim.tbl_extend('force', server, { root_dir = find_root(bufnr, markers) })
+  if vim.lsp.start then
+    vim.lsp.start(client_config, { bufnr = bufnr, reuse_client = same_root })
     return
   end
-  -- Before 0.11: start one client per root and attach it to every normal buffer.
+  -- Neovim 0.7 has no vim.lsp.start: keep one client per root by hand.
+  local client_id = clients_by_root[client_config.root_dir]
+  if not client_id or not vim.lsp.get_client_by_id(client_id) then
+    client_id = vim.lsp.start_client(client_config)
+    clients_by_root[client_config.root_dir] = client_id
+  end
+  vim.lsp.buf_attach_client(bufnr, client_id)
+end
+
+-- Before 0.11: lsp/nextedit.lua with the user's options over it, a client per root directory, and
+-- every normal buffer attached to the client of its root.
+local function start_server_per_root()
+  local server = vim.tbl_deep_extend('force', shipped_server_config(), user_server_config())
+  local markers = server.root_markers
   server.name = 'nextedit'
-  server.cmd = server.cmd or { 'nextedit' }
+  server.root_markers = nil
+  server.workspace_required = nil
   vim.api.nvim_create_autocmd('FileType', {
     group = vim.api.nvim_create_augroup('nextedit_start', { clear = true }),
     callback = function(event)
-      if vim.bo[event.buf].buftype ~= '' then
-        return
-      end
-      local root = vim.fn.getcwd()
-      if vim.lsp.start then
-        vim.lsp.start(vim.tbl_extend('force', server, { root_dir = root }), { bufnr = event.buf })
-      else
-        M._client_id = M._client_id or vim.lsp.start_client(vim.tbl_extend('force', server, { root_dir = root }))
-        vim.lsp.buf_attach_client(event.buf, M._client_id)
+      if vim.bo[event.buf].buftype == '' then
+        attach_to_root_client(event.buf, server, markers)
       end
     end,
   })
 end
 
-local function set_keymaps()
-  local function map(lhs, action, description)
-    if lhs and lhs ~= '' then
-      vim.keymap.set({ 'n', 'i' }, lhs, action, { desc = 'nextedit: ' .. description, silent = true })
+local function start_server()
+  if vim.lsp.config and vim.lsp.enable then
+    -- vim.lsp.config merges these options over lsp/nextedit.lua.
+    vim.lsp.config('nextedit', user_server_config())
+    vim.lsp.enable('nextedit')
+    return
+  end
+  start_server_per_root()
+end
+
+local actions = {
+  accept = { run = function() request.accept() end, description = 'accept the next edit' },
+  dismiss = { run = function() request.dismiss() end, description = 'dismiss the next edit' },
+  jump = { run = function() request.jump() end, description = 'jump to the next edit' },
+  trigger = { run = function() request.request() end, description = 'suggest the next edit' },
+}
+
+local function plug(action)
+  return '<Plug>(nextedit-' .. action .. ')'
+end
+
+-- <Plug>(nextedit-accept), -dismiss, -jump, -trigger and -tab, in normal and insert mode, for the
+-- user to map to keys of their choice.
+local function define_plug_mappings()
+  for name, action in pairs(actions) do
+    vim.keymap.set({ 'n', 'i' }, plug(name), action.run, { desc = 'nextedit: ' .. action.description, silent = true })
+  end
+  vim.keymap.set({ 'n', 'i' }, plug('tab'), request.tab,
+    { expr = true, desc = 'nextedit: accept or jump to the next edit', silent = true })
+end
+
+-- The keys the options ask for, each with the <Plug> mapping it types.
+local function wanted_maps()
+  local maps = {}
+  for name, lhs in pairs(config.options.keymaps) do
+    table.insert(maps, { lhs = lhs, rhs = plug(name), description = actions[name].description })
+  end
+  if config.options.tab then
+    table.insert(maps, { lhs = '<Tab>', rhs = plug('tab'), description = 'accept or jump to the next edit' })
+  end
+  return maps
+end
+
+local function map_buffer(bufnr)
+  if buffer_maps[bufnr] or not vim.api.nvim_buf_is_valid(bufnr) then
+    return
+  end
+  local mapped = {}
+  for _, map in ipairs(wanted_maps()) do
+    for _, mode in ipairs({ 'n', 'i' }) do
+      vim.keymap.set(mode, map.lhs, map.rhs,
+        { buffer = bufnr, remap = true, silent = true, desc = 'nextedit: ' .. map.description })
+      table.insert(mapped, { mode = mode, lhs = map.lhs })
     end
   end
-  map(config.keymaps.accept, function() M.accept() end, 'accept the next edit')
-  map(config.keymaps.dismiss, function() M.dismiss() end, 'dismiss the next edit')
-  map(config.keymaps.jump, function() M.jump() end, 'jump to the next edit')
-  map(config.keymaps.trigger, function() M.request() end, 'suggest the next edit')
-  if config.tab then
-    vim.keymap.set({ 'n', 'i' }, '<Tab>', M.tab, { expr = true, desc = 'nextedit: accept or jump to the next edit', silent = true })
+  buffer_maps[bufnr] = mapped
+end
+
+-- Whether a buffer-local mapping set by map_buffer() is still in place (not replaced by the user).
+local function is_ours(bufnr, map)
+  local current = vim.api.nvim_buf_call(bufnr, function()
+    return vim.fn.maparg(map.lhs, map.mode, false, true)
+  end)
+  return current.buffer == 1 and (current.desc or ''):match('^nextedit: ') ~= nil
+end
+
+-- Removes the buffer-local keys mapped by an earlier setup(), unless something replaced them.
+local function unmap_buffers()
+  for bufnr, mapped in pairs(buffer_maps) do
+    if vim.api.nvim_buf_is_valid(bufnr) then
+      for _, map in ipairs(mapped) do
+        if is_ours(bufnr, map) then
+          vim.keymap.del(map.mode, map.lhs, { buffer = bufnr })
+        end
+      end
+    end
+  end
+  buffer_maps = {}
+end
+
+-- Maps the keys in every buffer that a nextedit client is attached to already.
+local function map_attached_buffers()
+  for _, client in ipairs(vim.lsp.get_clients({ name = 'nextedit' })) do
+    for bufnr in pairs(client.attached_buffers or {}) do
+      map_buffer(bufnr)
+    end
   end
 end
 
---- Sets up the plugin. See the top of this file for the options.
-function M.setup(options)
-  config = vim.tbl_deep_extend('force', vim.deepcopy(default_config), options or {})
-  if options and options.keymaps == false then
-    config.keymaps = {}
+local function on_lsp_attach(event)
+  local client = vim.lsp.get_client_by_id(event.data and event.data.client_id)
+  if client and client.name == 'nextedit' then
+    map_buffer(event.buf)
   end
-  M.config = config
-  if config.start_server then
+end
+
+local function create_autocmds()
+  local group = vim.api.nvim_create_augroup('nextedit', { clear = true })
+  vim.api.nvim_create_autocmd('ColorScheme', { group = group, callback = render.define_highlights })
+  vim.api.nvim_create_autocmd('LspAttach', { group = group, callback = on_lsp_attach })
+  vim.api.nvim_create_autocmd({ 'TextChanged', 'TextChangedI', 'TextChangedP' }, {
+    group = group,
+    callback = function(event) request.on_text_changed(event.buf) end,
+  })
+  vim.api.nvim_create_autocmd({ 'CursorMoved', 'CursorMovedI' }, {
+    group = group,
+    callback = function(event) request.on_cursor_moved(event.buf) end,
+  })
+  vim.api.nvim_create_autocmd({ 'BufWipeout', 'BufUnload' }, {
+    group = group,
+    callback = function(event)
+      request.forget(event.buf)
+      buffer_maps[event.buf] = nil
+    end,
+  })
+end
+
+local function create_commands()
+  vim.api.nvim_create_user_command('NexteditAccept', actions.accept.run, {})
+  vim.api.nvim_create_user_command('NexteditDismiss', actions.dismiss.run, {})
+  vim.api.nvim_create_user_command('NexteditJump', actions.jump.run, {})
+  vim.api.nvim_create_user_command('NexteditTrigger', actions.trigger.run, {})
+end
+
+--- Sets up the plugin. See the top of this file and config.lua for the options.
+function M.setup(options)
+  M.config = config.set(options)
+  if config.options.start_server then
     start_server()
   end
   if not has_0_10 then
     -- Inline rendering needs extmark features of 0.10; the code action route works without it.
     return
   end
-  define_highlights()
-  set_keymaps()
-  local group = vim.api.nvim_create_augroup('nextedit', { clear = true })
-  vim.api.nvim_create_autocmd('ColorScheme', { group = group, callback = define_highlights })
-  vim.api.nvim_create_autocmd({ 'TextChanged', 'TextChangedI', 'TextChangedP' }, {
-    group = group,
-    callback = function(event) on_text_changed(event.buf) end,
-  })
-  vim.api.nvim_create_autocmd({ 'CursorMoved', 'CursorMovedI' }, {
-    group = group,
-    callback = function(event)
-      local state = buffers[event.buf]
-      if state and state.suggestion then
-        draw_jump_hint(event.buf, state.suggestion)
-      end
-    end,
-  })
-  vim.api.nvim_create_autocmd({ 'BufWipeout', 'BufUnload' }, {
-    group = group,
-    callback = function(event)
-      if buffers[event.buf] then
-        cancel_pending(event.buf)
-        buffers[event.buf] = nil
-      end
-    end,
-  })
-  vim.api.nvim_create_user_command('NexteditAccept', function() M.accept() end, {})
-  vim.api.nvim_create_user_command('NexteditDismiss', function() M.dismiss() end, {})
-  vim.api.nvim_create_user_command('NexteditJump', function() M.jump() end, {})
-  vim.api.nvim_create_user_command('NexteditTrigger', function() M.request() end, {})
+  render.define_highlights()
+  define_plug_mappings()
+  create_autocmds()
+  create_commands()
+  unmap_buffers()
+  map_attached_buffers()
 end
-
-M.namespace = namespace
-M._minimal_change = minimal_change
 
 return M
