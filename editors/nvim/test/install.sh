@@ -26,7 +26,12 @@ install_nvim_010() {
     local arch
     arch=$(dpkg --print-architecture)
     mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/cache" "$apt/preferences.d"
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
+    # The same Debian mirror the system's apt uses, with the trixie suite.
+    local mirror
+    mirror=$(apt-get indextargets --format '$(REPO_URI)' 2>/dev/null | grep -v -- '-security' | head -n1)
+    mirror=${mirror%/}
+    [ -n "$mirror" ] || { echo "no Debian mirror found in the system's apt sources" >&2; return 1; }
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" \
         > "$apt/sources.list"
     local options=(
         -o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
