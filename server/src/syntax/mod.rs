@@ -17,9 +17,11 @@
 //!
 //! Parsing never holds the caller longer than the budget ([`DEFAULT_PARSE_BUDGET`]). A parse that
 //! runs out of budget leaves the last tree in place, marked stale (see [`SyntaxTree::is_stale`]),
-//! or no tree at all when there was none yet; the next [`SyntaxTree::reparse`] picks the halted
-//! parse up where it stopped when the text has not changed in between, so a huge document gets
-//! its tree after a few calls instead of blocking one of them.
+//! or no tree at all when there was none yet. [`SyntaxTree::reparse`] keeps its parser, so the
+//! next call picks a halted parse up where it stopped when the text has not changed in between.
+//! The server's prediction jobs parse through [`DetachedParse`] instead (outside the documents
+//! lock), which builds a new parser each time and so starts over: a document whose parse takes
+//! longer than the budget keeps its stale tree on that path.
 
 mod errors;
 mod nodes;
