@@ -83,14 +83,16 @@ impl LlamaConfig {
 
 /// llama.cpp's backend may be initialised once per process; every model shares it.
 pub fn llama_backend() -> Result<&'static LlamaBackend, ModelError> {
-    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    static BACKEND: OnceLock<Result<LlamaBackend, ModelError>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
             llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
-            LlamaBackend::init().map_err(|error| error.to_string())
+            LlamaBackend::init().map_err(|error| {
+                ModelError::LoadFailed(format!("cannot initialise llama.cpp: {error}"))
+            })
         })
         .as_ref()
-        .map_err(|error| ModelError::LoadFailed(format!("cannot initialise llama.cpp: {error}")))
+        .map_err(Clone::clone)
 }
 
 /// Loads a model on a new thread and waits for it without blocking the async runtime.

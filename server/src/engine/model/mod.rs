@@ -9,7 +9,6 @@
 //! Async code talks to a backend through [`ModelBackend::generate`], which returns a future that
 //! never blocks the executor.
 
-use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -179,63 +178,43 @@ pub enum LoadProgress {
     Ready,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {
     /// No model file at this path.
+    #[error("model file not found: {} (run scripts/fetch-model or set model.path)", .0.display())]
     MissingFile(PathBuf),
     /// The file does not start with the GGUF magic bytes.
+    #[error("not a GGUF model file: {}", .0.display())]
     NotGguf(PathBuf),
     /// The file is shorter than its header says.
+    #[error("the model file is truncated or corrupt: {} ({detail})", .path.display())]
     Truncated { path: PathBuf, detail: String },
     /// llama.cpp refused the file or the context.
+    #[error("failed to load the model: {0}")]
     LoadFailed(String),
     /// The request was cancelled before it started (the built-in backends report cancellation
     /// during decoding through [`GenerationStats::cancelled`]).
+    #[error("the generation was cancelled")]
     Cancelled,
     /// The prompt and the output do not fit the context window.
+    #[error(
+        "the prompt ({prompt_tokens} tokens) and its output do not fit the context of {context_size} tokens"
+    )]
     PromptTooLong { prompt_tokens: usize, context_size: usize },
     /// The model thread is gone (it panicked or was shut down); load the model again.
+    #[error("the model thread has stopped; the model must be loaded again")]
     BackendDead,
     /// llama.cpp failed during decoding.
+    #[error("model decoding failed: {0}")]
     Decode(String),
     /// The model thread died and is being restarted (see [`supervisor`]).
+    #[error("the model thread stopped and is being restarted")]
     Restarting,
     /// The inference server could not be reached, failed or answered nonsense; the message names
     /// the endpoint (never the API key).
+    #[error("{0}")]
     Remote(String),
 }
-
-impl fmt::Display for ModelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ModelError::MissingFile(path) => {
-                write!(
-                    f,
-                    "model file not found: {} (run scripts/fetch-model or set model.path)",
-                    path.display()
-                )
-            }
-            ModelError::NotGguf(path) => write!(f, "not a GGUF model file: {}", path.display()),
-            ModelError::Truncated { path, detail } => {
-                write!(f, "the model file is truncated or corrupt: {} ({detail})", path.display())
-            }
-            ModelError::LoadFailed(message) => write!(f, "failed to load the model: {message}"),
-            ModelError::Cancelled => write!(f, "the generation was cancelled"),
-            ModelError::PromptTooLong { prompt_tokens, context_size } => write!(
-                f,
-                "the prompt ({prompt_tokens} tokens) and its output do not fit the context of {context_size} tokens"
-            ),
-            ModelError::BackendDead => {
-                write!(f, "the model thread has stopped; the model must be loaded again")
-            }
-            ModelError::Decode(message) => write!(f, "model decoding failed: {message}"),
-            ModelError::Restarting => write!(f, "the model thread stopped and is being restarted"),
-            ModelError::Remote(message) => f.write_str(message),
-        }
-    }
-}
-
-impl std::error::Error for ModelError {}
 
 pub trait ModelBackend: Send + Sync {
     fn generate(&self, request: GenerationRequest) -> BoxFuture<Result<Generation, ModelError>>;
@@ -266,19 +245,26 @@ pub fn model_cache_dir() -> Option<PathBuf> {
     Some(cache.join("nextedit").join("models"))
 }
 
+/// Why there is no test model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TestModelError {
+    #[error("neither NEXTEDIT_MODEL, XDG_CACHE_HOME nor HOME is set")]
+    NoLocation,
+    #[error(
+        "the test model {} is missing: run scripts/fetch-model first (or set NEXTEDIT_MODEL)",
+        .0.display()
+    )]
+    Missing(PathBuf),
+}
+
 /// The model for tests and benchmarks: `$NEXTEDIT_MODEL`, else the default model in the cache.
-pub fn test_model_path() -> Result<PathBuf, String> {
+pub fn test_model_path() -> Result<PathBuf, TestModelError> {
     let path = match std::env::var_os("NEXTEDIT_MODEL").filter(|value| !value.is_empty()) {
         Some(path) => PathBuf::from(path),
-        None => {
-            default_model_path().ok_or("neither NEXTEDIT_MODEL, XDG_CACHE_HOME nor HOME is set")?
-        }
+        None => default_model_path().ok_or(TestModelError::NoLocation)?,
     };
     if !Path::new(&path).is_file() {
-        return Err(format!(
-            "the test model {} is missing: run scripts/fetch-model first (or set NEXTEDIT_MODEL)",
-            path.display()
-        ));
+        return Err(TestModelError::Missing(path));
     }
     Ok(path)
 }
