@@ -2,8 +2,9 @@
 //!
 //! - [`llama`]: llama.cpp through `llama-cpp-2`, on a dedicated thread that owns the model and one
 //!   long-lived context, with KV cache prefix reuse, prompt-lookup speculation, resynchronisation
-//!   and cooperative cancellation.
-//! - [`openai`]: any OpenAI-compatible inference server, streamed over HTTP.
+//!   and cooperative cancellation. Behind the `llama` cargo feature (on by default).
+//! - [`openai`]: any OpenAI-compatible inference server, streamed over HTTP. Behind the `openai`
+//!   cargo feature (on by default).
 //! - [`scripted`]: canned outputs for deterministic unit tests of the pipeline.
 //!
 //! Async code talks to a backend through [`ModelBackend::generate`], which returns a future that
@@ -25,12 +26,14 @@ pub mod openai;
 pub mod scripted;
 pub mod supervisor;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "llama"))]
 mod real_model_tests;
 
 pub use bench::{ModelBenchOptions, ModelBenchReport, bench_model};
 pub use doctor::{DoctorReport, doctor_report, doctor_report_for_config};
-pub use llama::{LlamaConfig, llama_backend, load_llama, load_llama_blocking};
+#[cfg(feature = "llama")]
+pub use llama::llama_backend;
+pub use llama::{LlamaConfig, load_llama, load_llama_blocking};
 pub use openai::{ApiKey, OpenAiBackend, OpenAiConfig, load_openai};
 pub use scripted::ScriptedBackend;
 pub use supervisor::{Backoff, SupervisedBackend, SupervisorEvent};
@@ -192,6 +195,16 @@ pub enum ModelError {
     /// llama.cpp refused the file or the context.
     #[error("failed to load the model: {0}")]
     LoadFailed(String),
+    /// This build left the backend out (the cargo feature of that name is off).
+    #[error(
+        "this nextedit was built without the {feature} feature; rebuild with default features or use model.backend = \"{instead}\""
+    )]
+    NotBuilt {
+        /// The cargo feature, which is also the `model.backend` value: `llama` or `openai`.
+        feature: &'static str,
+        /// The other backend.
+        instead: &'static str,
+    },
     /// The request was cancelled before it started (the built-in backends report cancellation
     /// during decoding through [`GenerationStats::cancelled`]).
     #[error("the generation was cancelled")]
@@ -282,6 +295,7 @@ mod tests {
             ModelError::Truncated { path, detail: "file ends inside the header".to_owned() }
                 .to_string(),
             ModelError::BackendDead.to_string(),
+            ModelError::NotBuilt { feature: "openai", instead: "llama" }.to_string(),
         ];
         expect_test::expect![[r#"
             [
@@ -289,6 +303,7 @@ mod tests {
                 "not a GGUF model file: /models/x.gguf",
                 "the model file is truncated or corrupt: /models/x.gguf (file ends inside the header)",
                 "the model thread has stopped; the model must be loaded again",
+                "this nextedit was built without the openai feature; rebuild with default features or use model.backend = \"llama\"",
             ]
         "#]]
         .assert_debug_eq(&messages);
