@@ -26,9 +26,6 @@ pub mod openai;
 pub mod scripted;
 pub mod supervisor;
 
-#[cfg(all(test, feature = "llama"))]
-mod real_model_tests;
-
 pub use bench::{ModelBenchOptions, ModelBenchReport, bench_model};
 pub use doctor::{DoctorReport, doctor_report, doctor_report_for_config};
 #[cfg(feature = "llama")]
