@@ -142,6 +142,7 @@ mod tests {
         .assert_eq(&text);
     }
 
+    #[cfg(feature = "llama")]
     #[test]
     fn reports_a_missing_model() {
         let config = LlamaConfig::new("/nonexistent/nextedit/model.gguf");

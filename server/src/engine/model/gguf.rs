@@ -43,10 +43,10 @@ pub fn check_gguf(path: &Path) -> Result<GgufSummary, ModelError> {
     if reader.inner.read_exact(&mut magic).is_err() || &magic != MAGIC {
         return Err(ModelError::NotGguf(path.to_owned()));
     }
-    let result = (|| -> Result<GgufSummary, String> {
+    let result = (|| -> Result<GgufSummary, Defect> {
         let version = reader.u32()?;
         if !(2..=3).contains(&version) {
-            return Err(format!("unsupported GGUF version {version}"));
+            return Err(Defect::Version(version));
         }
         let tensor_count = reader.u64()?;
         let metadata_count = reader.u64()?;
@@ -73,7 +73,7 @@ pub fn check_gguf(path: &Path) -> Result<GgufSummary, ModelError> {
             let _name = reader.string()?;
             let dimensions = reader.u32()?;
             if dimensions > 8 {
-                return Err(format!("a tensor has {dimensions} dimensions"));
+                return Err(Defect::Dimensions(dimensions));
             }
             for _ in 0..dimensions {
                 reader.u64()?;
@@ -84,14 +84,38 @@ pub fn check_gguf(path: &Path) -> Result<GgufSummary, ModelError> {
         let header_end = reader.position()?;
         let data_start = header_end.div_ceil(alignment) * alignment;
         if tensor_count > 0 && data_start.saturating_add(largest_offset) >= file_size {
-            return Err(format!(
-                "tensor data should reach past byte {} but the file has {file_size} bytes",
-                data_start.saturating_add(largest_offset)
-            ));
+            return Err(Defect::DataCut {
+                reaches: data_start.saturating_add(largest_offset),
+                file_size,
+            });
         }
         Ok(summary)
     })();
-    result.map_err(truncated)
+    result.map_err(|defect| truncated(defect.to_string()))
+}
+
+/// What is wrong with a file that starts like a GGUF file; the detail of
+/// [`ModelError::Truncated`].
+#[derive(Debug, thiserror::Error)]
+enum Defect {
+    #[error("the file ends inside the header")]
+    HeaderCut,
+    #[error("unsupported GGUF version {0}")]
+    Version(u32),
+    #[error("a tensor has {0} dimensions")]
+    Dimensions(u32),
+    #[error("a header field claims {0} elements")]
+    Length(u64),
+    #[error("unknown array element type {0}")]
+    ElementType(u32),
+    #[error("unknown metadata value type {0}")]
+    ValueType(u32),
+    #[error("tensor data should reach past byte {reaches} but the file has {file_size} bytes")]
+    DataCut { reaches: u64, file_size: u64 },
+    #[error("cannot read the header: {0}")]
+    Read(String),
+    #[error("cannot seek: {0}")]
+    Seek(String),
 }
 
 struct GgufReader {
@@ -99,60 +123,58 @@ struct GgufReader {
 }
 
 impl GgufReader {
-    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], String> {
+    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], Defect> {
         let mut buffer = [0; N];
-        self.inner
-            .read_exact(&mut buffer)
-            .map_err(|_| "the file ends inside the header".to_owned())?;
+        self.inner.read_exact(&mut buffer).map_err(|_| Defect::HeaderCut)?;
         Ok(buffer)
     }
 
-    fn u32(&mut self) -> Result<u32, String> {
+    fn u32(&mut self) -> Result<u32, Defect> {
         Ok(u32::from_le_bytes(self.bytes()?))
     }
 
-    fn u64(&mut self) -> Result<u64, String> {
+    fn u64(&mut self) -> Result<u64, Defect> {
         Ok(u64::from_le_bytes(self.bytes()?))
     }
 
-    fn length(&mut self) -> Result<u64, String> {
+    fn length(&mut self) -> Result<u64, Defect> {
         let length = self.u64()?;
         if length > MAX_LENGTH {
-            return Err(format!("a header field claims {length} elements"));
+            return Err(Defect::Length(length));
         }
         Ok(length)
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<String, Defect> {
         let length = self.length()?;
         let mut buffer = Vec::new();
         (&mut self.inner)
             .take(length)
             .read_to_end(&mut buffer)
-            .map_err(|error| format!("cannot read the header: {error}"))?;
+            .map_err(|error| Defect::Read(error.to_string()))?;
         if buffer.len() as u64 != length {
-            return Err("the file ends inside the header".to_owned());
+            return Err(Defect::HeaderCut);
         }
         Ok(String::from_utf8_lossy(&buffer).into_owned())
     }
 
-    fn skip(&mut self, count: u64) -> Result<(), String> {
+    fn skip(&mut self, count: u64) -> Result<(), Defect> {
         let before = self.position()?;
         let size = self.inner.get_ref().metadata().map(|metadata| metadata.len()).unwrap_or(0);
         if before.saturating_add(count) > size {
-            return Err("the file ends inside the header".to_owned());
+            return Err(Defect::HeaderCut);
         }
         self.inner
             .seek(SeekFrom::Current(count as i64))
-            .map_err(|error| format!("cannot seek: {error}"))?;
+            .map_err(|error| Defect::Seek(error.to_string()))?;
         Ok(())
     }
 
-    fn position(&mut self) -> Result<u64, String> {
-        self.inner.stream_position().map_err(|error| format!("cannot seek: {error}"))
+    fn position(&mut self) -> Result<u64, Defect> {
+        self.inner.stream_position().map_err(|error| Defect::Seek(error.to_string()))
     }
 
-    fn skip_value(&mut self, value_type: u32) -> Result<(), String> {
+    fn skip_value(&mut self, value_type: u32) -> Result<(), Defect> {
         match value_type {
             0 | 1 | 7 => self.skip(1),
             2 | 3 => self.skip(2),
@@ -177,11 +199,11 @@ impl GgufReader {
                         }
                         return Ok(());
                     }
-                    other => return Err(format!("unknown array element type {other}")),
+                    other => return Err(Defect::ElementType(other)),
                 };
                 self.skip(count * element_size)
             }
-            other => Err(format!("unknown metadata value type {other}")),
+            other => Err(Defect::ValueType(other)),
         }
     }
 }

@@ -12,40 +12,32 @@
 //!
 //! If the thread dies (a panic), its channel closes: pending and later requests fail with
 //! [`ModelError::BackendDead`] and [`ModelBackend::is_alive`] turns false; load the model again.
+//!
+//! The thread and everything that touches llama.cpp is in `model_thread`, behind the `llama` cargo
+//! feature. Without it, the configuration and the loading functions still exist, and loading fails
+//! with [`ModelError::NotBuilt`].
 
-use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::thread;
-use std::time::Instant;
 
-use llama_cpp_2::context::LlamaContext;
-use llama_cpp_2::context::params::LlamaContextParams;
-use llama_cpp_2::llama_backend::LlamaBackend;
-use llama_cpp_2::llama_batch::LlamaBatch;
-use llama_cpp_2::model::params::LlamaModelParams;
-use llama_cpp_2::model::{LlamaLoraAdapter, LlamaModel};
-use llama_cpp_2::token::LlamaToken;
+use super::decode::SpeculationPolicy;
+use super::{LoadProgress, ModelBackend, ModelError};
+use crate::engine::prompt::PromptFormatKind;
 
-use super::decode::{self, DecodeOptions, Rng, SpeculationPolicy, Token, TokenModel};
-use super::gguf::check_gguf;
-use super::{
-    BoxFuture, GeneratedText, Generation, GenerationRequest, GenerationStats, LoadProgress,
-    ModelBackend, ModelError, ModelInfo,
-};
-use crate::engine::prompt::{
-    ModelMetadata, PROBED_SPECIAL_TOKENS, PromptFormatKind, detect_format,
-};
+#[cfg(feature = "llama")]
+mod model_thread;
+
+#[cfg(feature = "llama")]
+pub use self::model_thread::{llama_backend, load_llama_blocking, model_metadata};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlamaConfig {
     pub path: PathBuf,
-    /// Threads for decoding and prompt processing; `None` takes half the available cores (at
-    /// least 1, at most 4): llama.cpp's threads spin while they wait, and on a machine whose cores
-    /// are busy (the editor, a build) more threads decode several times slower.
+    /// Threads for decoding and prompt processing. `None` and `Some(0)` both take half the
+    /// available cores, rounded down and clamped to 1..=4 (see [`LlamaConfig::thread_count`]):
+    /// llama.cpp's threads spin while they wait, and on a machine whose cores are busy (the
+    /// editor, a build) more threads decode several times slower.
     pub threads: Option<usize>,
     /// Layers offloaded to a GPU (0 on CPU-only builds).
     pub gpu_layers: u32,
@@ -74,24 +66,19 @@ impl LlamaConfig {
         }
     }
 
-    fn thread_count(&self) -> usize {
+    /// The threads llama.cpp gets: `threads` when it is above 0, else half the available cores
+    /// (rounded down) clamped to 1..=4, and 1 when the core count is unknown.
+    pub fn thread_count(&self) -> usize {
         self.threads.filter(|&threads| threads > 0).unwrap_or_else(|| {
             thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).clamp(1, 4))
         })
     }
 }
 
-/// llama.cpp's backend may be initialised once per process; every model shares it.
-pub fn llama_backend() -> Result<&'static LlamaBackend, ModelError> {
-    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
-    BACKEND
-        .get_or_init(|| {
-            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
-            LlamaBackend::init().map_err(|error| error.to_string())
-        })
-        .as_ref()
-        .map_err(|error| ModelError::LoadFailed(format!("cannot initialise llama.cpp: {error}")))
-}
+/// A prompt that makes the model thread panic on purpose, so tests can check how callers see a dead
+/// backend. No client can send it: a document with a NUL byte gets no predictions, and prompt
+/// formats wrap the document text in their own markup.
+pub const CRASH_PROMPT: &str = "\u{0}nextedit test: crash the model thread";
 
 /// Loads a model on a new thread and waits for it without blocking the async runtime.
 pub async fn load_llama(
@@ -108,430 +95,41 @@ pub async fn load_llama(
     receiver.await.unwrap_or(Err(ModelError::BackendDead))
 }
 
-/// Loads a model, blocking the calling thread until it is ready (use [`load_llama`] from async
-/// code). The model thread keeps running until the returned backend is dropped.
+/// Without the `llama` feature there is no llama.cpp to load a model with.
+#[cfg(not(feature = "llama"))]
 pub fn load_llama_blocking(
-    config: &LlamaConfig,
-    progress: impl Fn(LoadProgress) + Send + 'static,
+    _config: &LlamaConfig,
+    _progress: impl Fn(LoadProgress) + Send + 'static,
 ) -> Result<Arc<dyn ModelBackend>, ModelError> {
-    check_gguf(&config.path)?;
-    for lora in &config.lora {
-        check_gguf(lora)?;
-    }
-    let backend = llama_backend()?;
-    let (job_sender, job_receiver) = mpsc::channel::<Job>();
-    let (ready_sender, ready_receiver) = mpsc::sync_channel(1);
-    let alive = Arc::new(AtomicBool::new(true));
-    let thread_alive = alive.clone();
-    let thread_config = config.clone();
-    thread::Builder::new()
-        .name("nextedit-model".to_owned())
-        .spawn(move || {
-            model_thread(
-                backend,
-                &thread_config,
-                Box::new(progress),
-                job_receiver,
-                ready_sender,
-                thread_alive,
-            )
-        })
-        .map_err(|error| {
-            ModelError::LoadFailed(format!("cannot start the model thread: {error}"))
-        })?;
-    let (model, info) = ready_receiver.recv().unwrap_or_else(|_| {
-        Err(ModelError::LoadFailed("the model thread stopped while loading".to_owned()))
-    })?;
-    Ok(Arc::new(LlamaHandle { jobs: job_sender, model, info, alive }))
+    Err(ModelError::NotBuilt { feature: "llama", instead: "openai" })
 }
 
-struct AliveGuard(Arc<AtomicBool>);
-
-impl Drop for AliveGuard {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::SeqCst);
-    }
-}
-
-enum Job {
-    Generate {
-        request: GenerationRequest,
-        reply: tokio::sync::oneshot::Sender<Result<Generation, ModelError>>,
-    },
-}
-
-struct LlamaHandle {
-    jobs: mpsc::Sender<Job>,
-    model: Arc<LlamaModel>,
-    info: ModelInfo,
-    alive: Arc<AtomicBool>,
-}
-
-impl ModelBackend for LlamaHandle {
-    fn generate(&self, request: GenerationRequest) -> BoxFuture<Result<Generation, ModelError>> {
-        let (reply, receiver) = tokio::sync::oneshot::channel();
-        if self.jobs.send(Job::Generate { request, reply }).is_err() {
-            return Box::pin(async { Err(ModelError::BackendDead) });
-        }
-        Box::pin(async move { receiver.await.unwrap_or(Err(ModelError::BackendDead)) })
-    }
-
-    fn count_tokens(&self, text: &str) -> usize {
-        tokenize(&self.model, text, false).len()
-    }
-
-    fn info(&self) -> ModelInfo {
-        self.info.clone()
-    }
-
-    fn is_alive(&self) -> bool {
-        self.alive.load(Ordering::SeqCst)
-    }
-}
-
-/// A prompt that makes the model thread panic, to test how callers see a dead backend.
 #[cfg(test)]
-pub(crate) const CRASH_PROMPT: &str = "\u{0}nextedit test: crash the model thread";
+mod tests {
+    use super::*;
 
-fn tokenize(model: &LlamaModel, text: &str, add_bos: bool) -> Vec<LlamaToken> {
-    model.vocab().tokenize(text.as_bytes(), add_bos, true)
-}
-
-type LoadResult = Result<(Arc<LlamaModel>, ModelInfo), ModelError>;
-
-fn model_thread(
-    backend: &'static LlamaBackend,
-    config: &LlamaConfig,
-    progress: Box<dyn Fn(LoadProgress) + Send>,
-    jobs: mpsc::Receiver<Job>,
-    ready: mpsc::SyncSender<LoadResult>,
-    alive: Arc<AtomicBool>,
-) {
-    // Locals drop before parameters, so the flag is down before the job channel closes: a caller
-    // who saw `BackendDead` also sees `is_alive() == false`.
-    let _alive = AliveGuard(alive);
-    let started = Instant::now();
-    let progress: Rc<dyn Fn(LoadProgress)> = Rc::from(progress as Box<dyn Fn(LoadProgress)>);
-    let callback_progress = progress.clone();
-    let model_params = LlamaModelParams::default()
-        .with_n_gpu_layers(config.gpu_layers)
-        .with_progress_callback(move |fraction| {
-            callback_progress(LoadProgress::Loading(fraction));
-            true
-        });
-    let mut model = match LlamaModel::load_from_file(backend, &config.path, &model_params) {
-        Ok(model) => model,
-        Err(error) => {
-            let _ = ready
-                .send(Err(ModelError::LoadFailed(format!("{}: {error}", config.path.display()))));
-            return;
-        }
-    };
-    let mut adapters: Vec<LlamaLoraAdapter> = Vec::new();
-    for path in &config.lora {
-        match model.lora_adapter_init(path) {
-            Ok(adapter) => adapters.push(adapter),
-            Err(error) => {
-                let _ = ready.send(Err(ModelError::LoadFailed(format!(
-                    "LoRA adapter {}: {error}",
-                    path.display()
-                ))));
-                return;
-            }
-        }
-    }
-    let model = Arc::new(model);
-
-    progress(LoadProgress::CreatingContext);
-    let threads = config.thread_count();
-    let context_size = config.context_size.clamp(256, u32::MAX as usize);
-    let batch_size = config.batch_size.clamp(64, context_size);
-    let context_params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(context_size as u32))
-        .with_n_batch(batch_size as u32)
-        .with_n_ubatch(batch_size as u32)
-        .with_n_threads(threads as i32)
-        .with_n_threads_batch(threads as i32)
-        .with_swa_full(true);
-    let mut context = match model.new_context(backend, context_params) {
-        Ok(context) => context,
-        Err(error) => {
-            let _ = ready
-                .send(Err(ModelError::LoadFailed(format!("cannot create a context: {error}"))));
-            return;
-        }
-    };
-    for adapter in &mut adapters {
-        if let Err(error) = context.lora_adapter_set(adapter, 1.0) {
-            let _ = ready
-                .send(Err(ModelError::LoadFailed(format!("cannot apply a LoRA adapter: {error}"))));
-            return;
-        }
+    #[test]
+    fn thread_count_takes_an_explicit_count_and_otherwise_half_the_cores_up_to_four() {
+        let mut config = LlamaConfig::new("/models/x.gguf");
+        config.threads = Some(3);
+        assert_eq!(config.thread_count(), 3);
+        config.threads = None;
+        let automatic = config.thread_count();
+        let cores = thread::available_parallelism().map_or(1, |cores| cores.get());
+        assert!((1..=4).contains(&automatic) && automatic <= cores.max(1), "{automatic}");
+        config.threads = Some(0);
+        assert_eq!(config.thread_count(), automatic);
     }
 
-    let metadata = model_metadata(&model);
-    let info = ModelInfo {
-        name: metadata.name.clone().unwrap_or_else(|| {
-            config
-                .path
-                .file_stem()
-                .map_or_else(|| "model".to_owned(), |stem| stem.to_string_lossy().into_owned())
-        }),
-        backend: "llama",
-        path: Some(config.path.clone()),
-        format: config.format.unwrap_or_else(|| detect_format(&metadata)),
-        context_size,
-        load_time: started.elapsed(),
-        threads,
-    };
-    progress(LoadProgress::Ready);
-    if ready.send(Ok((model.clone(), info))).is_err() {
-        return;
-    }
-
-    let mut session = Session::new(&model, &mut context, batch_size, config.speculation);
-    while let Ok(job) = jobs.recv() {
-        match job {
-            Job::Generate { request, reply } => {
-                let result = session.generate(&request, &|| reply.is_closed());
-                let _ = reply.send(result);
-            }
-        }
-    }
-}
-
-/// Reads `general.name`, `general.architecture` and which probed special tokens the vocabulary
-/// has: a string that is one token when special tokens are parsed and several when not.
-pub fn model_metadata(model: &LlamaModel) -> ModelMetadata {
-    let vocab = model.vocab();
-    let special_tokens = PROBED_SPECIAL_TOKENS
-        .iter()
-        .filter(|token| {
-            vocab.tokenize(token.as_bytes(), false, true).len() == 1
-                && vocab.tokenize(token.as_bytes(), false, false).len() > 1
-        })
-        .map(|token| token.to_string())
-        .collect();
-    ModelMetadata {
-        name: model.meta_val_str("general.name").ok().filter(|name| !name.trim().is_empty()),
-        architecture: model.meta_val_str("general.architecture").ok(),
-        special_tokens,
-    }
-}
-
-/// The model thread's state: the context, its batch and the mirror of the KV cache.
-struct Session<'m, 'c> {
-    model: &'m LlamaModel,
-    context: &'c mut LlamaContext<'m>,
-    batch: LlamaBatch<'static>,
-    batch_size: usize,
-    /// The tokens whose KV entries are in the cache, in order (sequence 0).
-    kv_tokens: Vec<Token>,
-    /// Batch index of each row of logits of the last evaluation.
-    logit_rows: Vec<i32>,
-    policy: SpeculationPolicy,
-}
-
-impl<'m, 'c> Session<'m, 'c> {
-    fn new(
-        model: &'m LlamaModel,
-        context: &'c mut LlamaContext<'m>,
-        batch_size: usize,
-        policy: SpeculationPolicy,
-    ) -> Session<'m, 'c> {
-        Session {
-            model,
-            context,
-            batch: LlamaBatch::new(batch_size, 1),
-            batch_size,
-            kv_tokens: Vec::new(),
-            logit_rows: Vec::new(),
-            policy,
-        }
-    }
-
-    fn generate(
-        &mut self,
-        request: &GenerationRequest,
-        reply_dropped: &dyn Fn() -> bool,
-    ) -> Result<Generation, ModelError> {
-        #[cfg(test)]
-        if request.prompt == CRASH_PROMPT {
-            panic!("model thread crash requested by a test");
-        }
-        if crate::fault::fire_once(crate::fault::Fault::ModelThreadDies) {
-            panic!("model thread death injected by {}", crate::fault::FAULT_ENV_VAR);
-        }
-        let cancelled = || request.cancel.is_cancelled() || reply_dropped();
-        let mut stats = GenerationStats::default();
-        if cancelled() {
-            stats.cancelled = true;
-            return Ok(Generation { candidates: Vec::new(), stats });
-        }
-        let prompt: Vec<Token> =
-            tokenize(self.model, &request.prompt, true).iter().map(|token| token.0).collect();
-        let context_size = self.context_size();
-        stats.prompt_tokens = prompt.len();
-        if prompt.is_empty() {
-            return Err(ModelError::Decode("the prompt is empty".to_owned()));
-        }
-        if prompt.len() + request.max_tokens.max(1) > context_size {
-            return Err(ModelError::PromptTooLong { prompt_tokens: prompt.len(), context_size });
-        }
-        let result = self.generate_tokens(request, &prompt, &cancelled, &mut stats);
-        if result.is_err() {
-            // The cache no longer matches the mirror; start from scratch next time.
-            self.context.clear_kv_cache();
-            self.kv_tokens.clear();
-        }
-        let candidates = result?;
-        Ok(Generation { candidates, stats })
-    }
-
-    fn generate_tokens(
-        &mut self,
-        request: &GenerationRequest,
-        prompt: &[Token],
-        cancelled: &dyn Fn() -> bool,
-        stats: &mut GenerationStats,
-    ) -> Result<Vec<GeneratedText>, ModelError> {
-        let prefill_started = Instant::now();
-        let (head, last) = prompt.split_at(prompt.len() - 1);
-        let reused = self.prefill(head, cancelled)?;
-        stats.reused_prompt_tokens = reused;
-        stats.prefill_time = prefill_started.elapsed();
-        if cancelled() {
-            stats.cancelled = true;
-            return Ok(Vec::new());
-        }
-
-        let draft: Vec<Token> = match &request.draft {
-            Some(draft) => tokenize(self.model, draft, false).iter().map(|token| token.0).collect(),
-            None => Vec::new(),
-        };
-        let candidate_count =
-            if request.sampling.is_greedy() { 1 } else { request.candidates.max(1) };
-        let decode_started = Instant::now();
-        let mut candidates = Vec::with_capacity(candidate_count);
-        for index in 0..candidate_count {
-            if index > 0 {
-                self.truncate(head.len())?;
-            }
-            let options = DecodeOptions {
-                max_tokens: request.max_tokens,
-                stop: &request.stop,
-                sampling: request.sampling,
-                draft: &draft,
-                speculate: request.draft.is_some(),
-                resync_tokens: request.resync_tokens,
-                policy: self.policy,
-                cancelled,
-            };
-            let mut rng = Rng::new(request.sampling.seed.wrapping_add(index as u64));
-            let outcome = decode::decode(self, head.len(), last[0], &options, &mut rng)?;
-            self.kv_tokens.extend_from_slice(&outcome.kv_appended);
-            stats.generated_tokens += outcome.tokens.len();
-            stats.draft_tokens_proposed += outcome.draft_proposed;
-            stats.draft_tokens_accepted += outcome.draft_accepted;
-            stats.spliced_tokens += outcome.spliced_tokens;
-            stats.decode_calls += outcome.decode_calls;
-            if outcome.cancelled {
-                stats.cancelled = true;
-                stats.decode_time = decode_started.elapsed();
-                return Ok(Vec::new());
-            }
-            let mean_logprob = if outcome.tokens.is_empty() {
-                0.0
-            } else {
-                (outcome.logprob_sum / outcome.tokens.len() as f64) as f32
-            };
-            let finish = outcome.finish.unwrap_or(super::FinishReason::EndOfText);
-            candidates.push(GeneratedText { text: outcome.text, mean_logprob, finish });
-        }
-        stats.decode_time = decode_started.elapsed();
-        Ok(candidates)
-    }
-
-    /// Makes the cache hold exactly `tokens`, keeping the common prefix with what it holds.
-    /// Returns how many tokens were kept.
-    fn prefill(
-        &mut self,
-        tokens: &[Token],
-        cancelled: &dyn Fn() -> bool,
-    ) -> Result<usize, ModelError> {
-        let common = self
-            .kv_tokens
-            .iter()
-            .zip(tokens)
-            .take_while(|(cached, wanted)| cached == wanted)
-            .count();
-        let kept = if self.truncate(common).is_ok() {
-            common
-        } else {
-            self.context.clear_kv_cache();
-            self.kv_tokens.clear();
-            0
-        };
-        let mut position = kept;
-        while position < tokens.len() {
-            if cancelled() {
-                break;
-            }
-            let end = (position + self.batch_size).min(tokens.len());
-            let chunk = &tokens[position..end];
-            self.eval(position, chunk, chunk.len())?;
-            self.kv_tokens.extend_from_slice(chunk);
-            position = end;
-        }
-        Ok(kept)
-    }
-
-    fn truncate(&mut self, len: usize) -> Result<(), ModelError> {
-        self.kv_tokens.truncate(len);
-        TokenModel::truncate(self, len)
-    }
-}
-
-impl TokenModel for Session<'_, '_> {
-    fn eval(
-        &mut self,
-        start: usize,
-        tokens: &[Token],
-        logits_from: usize,
-    ) -> Result<(), ModelError> {
-        self.batch.clear();
-        self.logit_rows.clear();
-        for (index, &token) in tokens.iter().enumerate() {
-            let wants_logits = index >= logits_from;
-            self.batch
-                .add(LlamaToken(token), (start + index) as i32, &[0], wants_logits)
-                .map_err(|error| ModelError::Decode(error.to_string()))?;
-            if wants_logits {
-                self.logit_rows.push(index as i32);
-            }
-        }
-        self.context.decode(&mut self.batch).map_err(|error| ModelError::Decode(error.to_string()))
-    }
-
-    fn logits(&self, row: usize) -> &[f32] {
-        self.context.get_logits_ith(self.logit_rows[row])
-    }
-
-    fn truncate(&mut self, len: usize) -> Result<(), ModelError> {
-        self.context
-            .kv_cache_seq_rm(0, Some(len as u32), None)
-            .map_err(|error| ModelError::Decode(format!("cannot trim the KV cache: {error}")))
-    }
-
-    fn piece(&self, token: Token) -> Vec<u8> {
-        self.model.vocab().token_to_piece(LlamaToken(token), true, None)
-    }
-
-    fn is_end_of_generation(&self, token: Token) -> bool {
-        self.model.vocab().is_eog(LlamaToken(token))
-    }
-
-    fn context_size(&self) -> usize {
-        self.context.n_ctx() as usize
+    #[cfg(not(feature = "llama"))]
+    #[test]
+    fn loading_without_the_llama_feature_says_how_to_get_it() {
+        let error = load_llama_blocking(&LlamaConfig::new("/models/x.gguf"), |_| {}).err();
+        expect_test::expect![[r#"
+            Some(
+                "this nextedit was built without the llama feature; rebuild with default features or use model.backend = \"openai\"",
+            )
+        "#]]
+        .assert_debug_eq(&error.map(|error| error.to_string()));
     }
 }

@@ -2,14 +2,14 @@
 //!
 //! - [`llama`]: llama.cpp through `llama-cpp-2`, on a dedicated thread that owns the model and one
 //!   long-lived context, with KV cache prefix reuse, prompt-lookup speculation, resynchronisation
-//!   and cooperative cancellation.
-//! - [`openai`]: any OpenAI-compatible inference server, streamed over HTTP.
+//!   and cooperative cancellation. Behind the `llama` cargo feature (on by default).
+//! - [`openai`]: any OpenAI-compatible inference server, streamed over HTTP. Behind the `openai`
+//!   cargo feature (on by default).
 //! - [`scripted`]: canned outputs for deterministic unit tests of the pipeline.
 //!
 //! Async code talks to a backend through [`ModelBackend::generate`], which returns a future that
 //! never blocks the executor.
 
-use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -26,12 +26,11 @@ pub mod openai;
 pub mod scripted;
 pub mod supervisor;
 
-#[cfg(test)]
-mod real_model_tests;
-
 pub use bench::{ModelBenchOptions, ModelBenchReport, bench_model};
 pub use doctor::{DoctorReport, doctor_report, doctor_report_for_config};
-pub use llama::{LlamaConfig, llama_backend, load_llama, load_llama_blocking};
+#[cfg(feature = "llama")]
+pub use llama::llama_backend;
+pub use llama::{LlamaConfig, load_llama, load_llama_blocking};
 pub use openai::{ApiKey, OpenAiBackend, OpenAiConfig, load_openai};
 pub use scripted::ScriptedBackend;
 pub use supervisor::{Backoff, SupervisedBackend, SupervisorEvent};
@@ -179,63 +178,53 @@ pub enum LoadProgress {
     Ready,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {
     /// No model file at this path.
+    #[error("model file not found: {} (run scripts/fetch-model or set model.path)", .0.display())]
     MissingFile(PathBuf),
     /// The file does not start with the GGUF magic bytes.
+    #[error("not a GGUF model file: {}", .0.display())]
     NotGguf(PathBuf),
     /// The file is shorter than its header says.
+    #[error("the model file is truncated or corrupt: {} ({detail})", .path.display())]
     Truncated { path: PathBuf, detail: String },
     /// llama.cpp refused the file or the context.
+    #[error("failed to load the model: {0}")]
     LoadFailed(String),
+    /// This build left the backend out (the cargo feature of that name is off).
+    #[error(
+        "this nextedit was built without the {feature} feature; rebuild with default features or use model.backend = \"{instead}\""
+    )]
+    NotBuilt {
+        /// The cargo feature, which is also the `model.backend` value: `llama` or `openai`.
+        feature: &'static str,
+        /// The other backend.
+        instead: &'static str,
+    },
     /// The request was cancelled before it started (the built-in backends report cancellation
     /// during decoding through [`GenerationStats::cancelled`]).
+    #[error("the generation was cancelled")]
     Cancelled,
     /// The prompt and the output do not fit the context window.
+    #[error(
+        "the prompt ({prompt_tokens} tokens) and its output do not fit the context of {context_size} tokens"
+    )]
     PromptTooLong { prompt_tokens: usize, context_size: usize },
     /// The model thread is gone (it panicked or was shut down); load the model again.
+    #[error("the model thread has stopped; the model must be loaded again")]
     BackendDead,
     /// llama.cpp failed during decoding.
+    #[error("model decoding failed: {0}")]
     Decode(String),
     /// The model thread died and is being restarted (see [`supervisor`]).
+    #[error("the model thread stopped and is being restarted")]
     Restarting,
     /// The inference server could not be reached, failed or answered nonsense; the message names
     /// the endpoint (never the API key).
+    #[error("{0}")]
     Remote(String),
 }
-
-impl fmt::Display for ModelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ModelError::MissingFile(path) => {
-                write!(
-                    f,
-                    "model file not found: {} (run scripts/fetch-model or set model.path)",
-                    path.display()
-                )
-            }
-            ModelError::NotGguf(path) => write!(f, "not a GGUF model file: {}", path.display()),
-            ModelError::Truncated { path, detail } => {
-                write!(f, "the model file is truncated or corrupt: {} ({detail})", path.display())
-            }
-            ModelError::LoadFailed(message) => write!(f, "failed to load the model: {message}"),
-            ModelError::Cancelled => write!(f, "the generation was cancelled"),
-            ModelError::PromptTooLong { prompt_tokens, context_size } => write!(
-                f,
-                "the prompt ({prompt_tokens} tokens) and its output do not fit the context of {context_size} tokens"
-            ),
-            ModelError::BackendDead => {
-                write!(f, "the model thread has stopped; the model must be loaded again")
-            }
-            ModelError::Decode(message) => write!(f, "model decoding failed: {message}"),
-            ModelError::Restarting => write!(f, "the model thread stopped and is being restarted"),
-            ModelError::Remote(message) => f.write_str(message),
-        }
-    }
-}
-
-impl std::error::Error for ModelError {}
 
 pub trait ModelBackend: Send + Sync {
     fn generate(&self, request: GenerationRequest) -> BoxFuture<Result<Generation, ModelError>>;
@@ -266,19 +255,26 @@ pub fn model_cache_dir() -> Option<PathBuf> {
     Some(cache.join("nextedit").join("models"))
 }
 
+/// Why there is no test model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TestModelError {
+    #[error("neither NEXTEDIT_MODEL, XDG_CACHE_HOME nor HOME is set")]
+    NoLocation,
+    #[error(
+        "the test model {} is missing: run scripts/fetch-model first (or set NEXTEDIT_MODEL)",
+        .0.display()
+    )]
+    Missing(PathBuf),
+}
+
 /// The model for tests and benchmarks: `$NEXTEDIT_MODEL`, else the default model in the cache.
-pub fn test_model_path() -> Result<PathBuf, String> {
+pub fn test_model_path() -> Result<PathBuf, TestModelError> {
     let path = match std::env::var_os("NEXTEDIT_MODEL").filter(|value| !value.is_empty()) {
         Some(path) => PathBuf::from(path),
-        None => {
-            default_model_path().ok_or("neither NEXTEDIT_MODEL, XDG_CACHE_HOME nor HOME is set")?
-        }
+        None => default_model_path().ok_or(TestModelError::NoLocation)?,
     };
     if !Path::new(&path).is_file() {
-        return Err(format!(
-            "the test model {} is missing: run scripts/fetch-model first (or set NEXTEDIT_MODEL)",
-            path.display()
-        ));
+        return Err(TestModelError::Missing(path));
     }
     Ok(path)
 }
@@ -296,6 +292,7 @@ mod tests {
             ModelError::Truncated { path, detail: "file ends inside the header".to_owned() }
                 .to_string(),
             ModelError::BackendDead.to_string(),
+            ModelError::NotBuilt { feature: "openai", instead: "llama" }.to_string(),
         ];
         expect_test::expect![[r#"
             [
@@ -303,6 +300,7 @@ mod tests {
                 "not a GGUF model file: /models/x.gguf",
                 "the model file is truncated or corrupt: /models/x.gguf (file ends inside the header)",
                 "the model thread has stopped; the model must be loaded again",
+                "this nextedit was built without the openai feature; rebuild with default features or use model.backend = \"llama\"",
             ]
         "#]]
         .assert_debug_eq(&messages);

@@ -68,16 +68,19 @@ impl fmt::Display for PromptFormatKind {
     }
 }
 
-impl FromStr for PromptFormatKind {
-    type Err = String;
+/// A `model.format` name that is no prompt format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown prompt format '{0}', expected one of sweep, zeta, instinct, fim, plain")]
+pub struct UnknownFormat(pub String);
 
-    fn from_str(name: &str) -> Result<PromptFormatKind, String> {
+impl FromStr for PromptFormatKind {
+    type Err = UnknownFormat;
+
+    fn from_str(name: &str) -> Result<PromptFormatKind, UnknownFormat> {
         PromptFormatKind::ALL
             .into_iter()
             .find(|kind| kind.as_str().eq_ignore_ascii_case(name.trim()))
-            .ok_or_else(|| {
-                format!("unknown prompt format '{name}', expected one of sweep, zeta, instinct, fim, plain")
-            })
+            .ok_or_else(|| UnknownFormat(name.to_owned()))
     }
 }
 
@@ -197,70 +200,40 @@ pub struct BuiltPrompt {
     pub max_tokens: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PromptError {
     /// The editable region contains a token the format reserves.
+    #[error("the editable region contains the reserved token {token}")]
     ReservedTokenInRegion { token: String },
     /// The region alone does not fit the prompt or output budget.
+    #[error("the editable region takes {tokens} tokens, over the budget of {budget}")]
     RegionTooLarge { tokens: usize, budget: usize },
     /// The region is empty where the format needs text to rewrite.
+    #[error("the editable region is empty")]
     EmptyRegion,
     /// The context's offsets do not fit its text.
+    #[error("invalid prediction context: {0}")]
     InvalidContext(String),
 }
 
-impl fmt::Display for PromptError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PromptError::ReservedTokenInRegion { token } => {
-                write!(f, "the editable region contains the reserved token {token}")
-            }
-            PromptError::RegionTooLarge { tokens, budget } => {
-                write!(f, "the editable region takes {tokens} tokens, over the budget of {budget}")
-            }
-            PromptError::EmptyRegion => write!(f, "the editable region is empty"),
-            PromptError::InvalidContext(message) => {
-                write!(f, "invalid prediction context: {message}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for PromptError {}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     /// The output is empty (or only markers) where the region had text.
+    #[error("the model output is empty")]
     Empty,
     /// A marker the format needs is missing, for example because generation hit its token limit.
+    #[error("the model output lacks the marker {0}")]
     MissingMarker(&'static str),
     /// A marker appears more often than the format allows.
+    #[error("the model output repeats the marker {0}")]
     DoubledMarker(&'static str),
     /// The output contains a reserved or special token.
+    #[error("the model output contains the reserved token {0}")]
     ReservedToken(String),
     /// The output repeats itself (a runaway generation).
+    #[error("the model output repeats itself")]
     Repetition,
 }
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseError::Empty => write!(f, "the model output is empty"),
-            ParseError::MissingMarker(marker) => {
-                write!(f, "the model output lacks the marker {marker}")
-            }
-            ParseError::DoubledMarker(marker) => {
-                write!(f, "the model output repeats the marker {marker}")
-            }
-            ParseError::ReservedToken(token) => {
-                write!(f, "the model output contains the reserved token {token}")
-            }
-            ParseError::Repetition => write!(f, "the model output repeats itself"),
-        }
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 pub trait PromptFormat {
     fn kind(&self) -> PromptFormatKind;

@@ -1,17 +1,17 @@
-//! Tests against the real test model (Gemma 3 270M, Q4_K_M). They fail, with a message saying to
-//! run `scripts/fetch-model`, when the model file is missing: `$NEXTEDIT_MODEL`, else the model
-//! cache directory.
+//! The embedded llama backend against the real test model (Gemma 3 270M, Q4_K_M), through the
+//! library's public API. The tests fail, with a message saying to run `scripts/fetch-model`, when
+//! the model file is missing: `$NEXTEDIT_MODEL`, else the model cache directory.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::bench::{REWRITE_TOKENS, rewrite_prompt, synthetic_code};
-use super::llama::CRASH_PROMPT;
-use super::{
+use nextedit::engine::model::bench::{REWRITE_TOKENS, rewrite_prompt, synthetic_code};
+use nextedit::engine::model::llama::CRASH_PROMPT;
+use nextedit::engine::model::{
     FinishReason, Generation, GenerationRequest, LlamaConfig, LoadProgress, ModelBackend,
     ModelError, llama_backend, load_llama, load_llama_blocking, test_model_path,
 };
-use crate::engine::prompt::PromptFormatKind;
+use nextedit::engine::prompt::PromptFormatKind;
 
 fn model_path() -> PathBuf {
     test_model_path().unwrap_or_else(|message| panic!("{message}"))
