@@ -17,20 +17,17 @@ use std::time::Duration;
 
 use crate::engine::prompt::PromptFormatKind;
 
-pub mod bench;
 pub mod decode;
-pub mod doctor;
 pub mod gguf;
 pub mod llama;
 pub mod openai;
 pub mod scripted;
 pub mod supervisor;
+pub mod synthetic;
 
 #[cfg(test)]
 mod real_model_tests;
 
-pub use bench::{ModelBenchOptions, ModelBenchReport, bench_model};
-pub use doctor::{DoctorReport, doctor_report, doctor_report_for_config};
 pub use llama::{LlamaConfig, llama_backend, load_llama, load_llama_blocking};
 pub use openai::{ApiKey, OpenAiBackend, OpenAiConfig, load_openai};
 pub use scripted::ScriptedBackend;

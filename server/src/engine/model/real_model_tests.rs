@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::bench::{REWRITE_TOKENS, rewrite_prompt, synthetic_code};
 use super::llama::CRASH_PROMPT;
+use super::synthetic::{REWRITE_TOKENS, rewrite_prompt, synthetic_code};
 use super::{
     FinishReason, Generation, GenerationRequest, LlamaConfig, LoadProgress, ModelBackend,
     ModelError, llama_backend, load_llama, load_llama_blocking, test_model_path,

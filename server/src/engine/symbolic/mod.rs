@@ -226,13 +226,4 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
-/// Measures [`propose`] on a generated Rust file of about `lines` lines, right after a rename
-/// of a local, a rename of a function used everywhere, a repeatable edit and an unrelated edit:
-/// p50 and p99 over 200 runs each. For `nextedit bench`.
-pub fn bench_symbolic(lines: usize) -> Vec<BenchResult> {
-    bench::run(lines)
-}
-
-pub use bench::BenchResult;
-
-mod bench;
+pub mod snapshot;
