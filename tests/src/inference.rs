@@ -291,6 +291,12 @@ async fn serve_connection<S: Connection>(
             state.requests.push(request.clone());
             (state.behaviour.clone(), state.refuse_hints)
         };
+        let has_hints =
+            request.body.get("prediction").is_some() || request.body.get("cache_prompt").is_some();
+        // Counted as open before the waiters hear of the request, so that a test that saw it
+        // arrive also sees it open.
+        let _open =
+            (is_completion && !(refuse && has_hints)).then(|| OpenCompletion::new(state, changed));
         changed.notify_waiters();
         if !is_completion {
             let body =
@@ -298,8 +304,6 @@ async fn serve_connection<S: Connection>(
             write_response(&mut stream, 200, "application/json", &body, true).await?;
             continue;
         }
-        let has_hints =
-            request.body.get("prediction").is_some() || request.body.get("cache_prompt").is_some();
         if refuse && has_hints {
             let body =
                 json!({"error": {"message": "unrecognized request argument supplied: prediction"}})
@@ -307,7 +311,6 @@ async fn serve_connection<S: Connection>(
             write_response(&mut stream, 400, "application/json", &body, true).await?;
             continue;
         }
-        let _open = OpenCompletion::new(state, changed);
         match behaviour {
             Behaviour::Rewrite { from, to } => {
                 let chat = request.path.ends_with("chat/completions");

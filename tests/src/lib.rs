@@ -12,8 +12,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use nextedit_tools::lsp_framing::FrameBuffer;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 /// How long any single wait may take before the test fails (a bound, not a timing assertion).
@@ -134,9 +135,10 @@ impl TestClient {
     ) -> TestClient {
         let (sender, incoming) = mpsc::unbounded_channel();
         let reader_task = tokio::spawn(async move {
-            let mut reader = BufReader::new(reader);
+            let mut reader = reader;
+            let mut frames = FrameBuffer::default();
             loop {
-                match read_message(&mut reader).await {
+                match read_message(&mut reader, &mut frames).await {
                     Ok(Some(message)) => {
                         if sender.send((Instant::now(), Ok(message))).is_err() {
                             break;
@@ -174,9 +176,7 @@ impl TestClient {
     }
 
     pub async fn send(&mut self, message: &Value) -> Result<()> {
-        let body = message.to_string();
-        let frame = format!("Content-Length: {}\r\n\r\n{}", body.len(), body);
-        self.send_raw(frame.as_bytes()).await
+        self.send_raw(&nextedit_tools::lsp_framing::encode(message)).await
     }
 
     pub async fn notify(&mut self, method: &str, params: Value) -> Result<()> {
@@ -451,33 +451,73 @@ fn is_response(message: &Value) -> bool {
     message.get("method").is_none() && message.get("id").is_some()
 }
 
+/// The next message from the server; `None` at the end of its output.
 async fn read_message<R: AsyncRead + Unpin>(
-    reader: &mut BufReader<R>,
+    reader: &mut R,
+    frames: &mut FrameBuffer,
 ) -> Result<Option<Value>, String> {
-    let mut length = None;
-    let mut line = String::new();
+    let mut chunk = [0; 8192];
     loop {
-        line.clear();
-        let read = reader.read_line(&mut line).await.map_err(|e| e.to_string())?;
+        if let Some(message) = frames.next_message().map_err(|error| error.to_string())? {
+            return Ok(Some(message));
+        }
+        let read = reader.read(&mut chunk).await.map_err(|error| error.to_string())?;
         if read == 0 {
             return Ok(None);
         }
-        let trimmed = line.trim_end();
-        if trimmed.is_empty() {
-            break;
-        }
-        if let Some(value) = trimmed.strip_prefix("Content-Length:") {
-            length = Some(value.trim().parse::<usize>().map_err(|e| e.to_string())?);
-        }
+        frames.extend(&chunk[..read]);
     }
-    let length = length.ok_or("missing Content-Length")?;
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await.map_err(|e| e.to_string())?;
-    serde_json::from_slice(&body).map(Some).map_err(|e| e.to_string())
+}
+
+/// A fresh temporary directory named after the test, removed when dropped (also when the test
+/// fails).
+pub fn scratch_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("nextedit-{name}-"))
+        .tempdir()
+        .expect("cannot create a temporary directory")
+}
+
+/// The test model (`$NEXTEDIT_MODEL`, else the model cache); panics saying how to fetch it.
+pub fn model_path() -> String {
+    match nextedit::engine::model::test_model_path() {
+        Ok(path) => path.display().to_string(),
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// Applies LSP edits to ASCII text (so a character column is a byte column). Each edit has a
+/// `range` and its new text in `text` (copilotInlineEdit) or `newText` (a `TextEdit`).
+pub fn apply_ascii_edits(text: &str, edits: &[Value]) -> String {
+    let offset = |position: &Value| {
+        let line = position["line"].as_u64().unwrap() as usize;
+        let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        line_start + position["character"].as_u64().unwrap() as usize
+    };
+    let mut sorted: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|edit| {
+            let new_text = edit.get("text").or_else(|| edit.get("newText"));
+            (
+                offset(&edit["range"]["start"]),
+                offset(&edit["range"]["end"]),
+                new_text.and_then(Value::as_str).expect("an edit without text"),
+            )
+        })
+        .collect();
+    sorted.sort_by_key(|edit| std::cmp::Reverse(edit.0));
+    let mut out = text.to_owned();
+    for (start, end, new_text) in sorted {
+        out.replace_range(start..end, new_text);
+    }
+    out
 }
 
 /// A reference model of a document: a plain string edited with the same clamping rules, in
-/// UTF-16 columns.
+/// UTF-16 columns. It is an independent oracle on purpose: the sync tests compare the server's
+/// rope-backed documents (and its in-order change application) against it, so it must not be
+/// replaced by the server's `Document`. It shares only the position conversion, which
+/// `server/src/text/reference.rs` checks on its own.
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceDocument {
     pub text: String,

@@ -3,15 +3,8 @@
 //! through each route and that applying it leaves code that parses; the 270M model is too weak for
 //! its suggestions to be *right*, so they don't assert on content.
 
-use nextedit_tests::TestClient;
+use nextedit_tests::{TestClient, apply_ascii_edits, model_path};
 use serde_json::{Value, json};
-
-fn model_path() -> String {
-    match nextedit::engine::model::test_model_path() {
-        Ok(path) => path.display().to_string(),
-        Err(message) => panic!("{message}"),
-    }
-}
 
 /// Model only (the symbolic engine off, so the model must produce the suggestion), with a generous
 /// request timeout for a loaded CI machine.
@@ -21,28 +14,6 @@ fn model_options() -> Value {
         "symbolic": {"enabled": false},
         "predict": {"request_timeout_ms": 120000},
     })
-}
-
-/// Applies LSP text edits (UTF-16 positions; the fixtures are ASCII) to `text`.
-fn apply(text: &str, edits: &[(Value, String)]) -> String {
-    let offset = |position: &Value| {
-        let line = position["line"].as_u64().unwrap() as usize;
-        let character = position["character"].as_u64().unwrap() as usize;
-        let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
-        line_start + character
-    };
-    let mut sorted: Vec<(usize, usize, &str)> = edits
-        .iter()
-        .map(|(range, new_text)| {
-            (offset(&range["start"]), offset(&range["end"]), new_text.as_str())
-        })
-        .collect();
-    sorted.sort_by_key(|edit| std::cmp::Reverse(edit.0));
-    let mut out = text.to_owned();
-    for (start, end, new_text) in sorted {
-        out.replace_range(start..end, new_text);
-    }
-    out
 }
 
 fn parses(language: &str, text: &str) -> bool {
@@ -94,11 +65,7 @@ async fn suggestion_through_every_route(client: &mut TestClient, fixture: &Fixtu
         assert_eq!(edit["command"]["command"], "nextedit.accept");
         assert_eq!(edit["textDocument"]["version"], 1);
     }
-    let inline: Vec<(Value, String)> = edits
-        .iter()
-        .map(|edit| (edit["range"].clone(), edit["text"].as_str().unwrap().to_owned()))
-        .collect();
-    let after = apply(&current, &inline);
+    let after = apply_ascii_edits(&current, edits);
     assert_ne!(after, current);
     assert!(parses(fixture.language, &after), "suggestion leaves a syntax error:\n{after}");
 
@@ -119,13 +86,8 @@ async fn suggestion_through_every_route(client: &mut TestClient, fixture: &Fixtu
     assert_eq!(action["kind"], "refactor.rewrite");
     let document_edit = &action["edit"]["documentChanges"][0];
     assert_eq!(document_edit["textDocument"]["version"], 1);
-    let action_edits: Vec<(Value, String)> = document_edit["edits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|edit| (edit["range"].clone(), edit["newText"].as_str().unwrap().to_owned()))
-        .collect();
-    assert_eq!(apply(&current, &action_edits), after);
+    let action_edits = document_edit["edits"].as_array().unwrap();
+    assert_eq!(apply_ascii_edits(&current, action_edits), after);
 
     // Accepting: the client applies the edit and tells the server.
     let id = edits[0]["command"]["arguments"][0].clone();

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use nextedit::engine::model::bench::{REWRITE_TOKENS, rewrite_prompt, synthetic_code};
 use nextedit::engine::model::llama::CRASH_PROMPT;
+use nextedit::engine::model::synthetic::{REWRITE_TOKENS, rewrite_prompt, synthetic_code};
 use nextedit::engine::model::{
     FinishReason, Generation, GenerationRequest, LlamaConfig, LoadProgress, ModelBackend,
     ModelError, llama_backend, load_llama, load_llama_blocking, test_model_path,

@@ -16,14 +16,6 @@ const KEY_SECRET_PART: &str = "7f3a9c1e5d2b8f40";
 const URI: &str = "file:///w/calls.rs";
 const BEFORE: &str = "fn main() {\n    let a = compute(1, 2);\n    let b = compute(3, 4);\n    let c = compute(5, 6);\n}\n";
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("nextedit-remote-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
-}
-
 /// Remote settings for `endpoint`, model only (the symbolic engine off).
 fn remote_options(endpoint: &str, openai: Value) -> Value {
     let mut settings = json!({"endpoint": endpoint, "api_key_env": KEY_VARIABLE, "retries": 1});
@@ -90,12 +82,12 @@ fn rewrite() -> Behaviour {
 /// the server with `RUST_LOG=trace`. `RUST_LOG` wins over `log.level`, and a bare level in it
 /// applies to every crate, so the HTTP client (hyper, reqwest) logs at trace level too; a
 /// `log.level` of `trace` would only mean `nextedit=trace`. Returns the directory and the log.
-fn trace_logging(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
-    let config = scratch(name);
-    let log = config.join("trace.log");
-    std::fs::create_dir_all(config.join("nextedit")).unwrap();
+fn trace_logging(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let config = nextedit_tests::scratch_dir(name);
+    let log = config.path().join("trace.log");
+    std::fs::create_dir_all(config.path().join("nextedit")).unwrap();
     std::fs::write(
-        config.join("nextedit/config.toml"),
+        config.path().join("nextedit/config.toml"),
         format!("[log]\nfile = {:?}\n", log.to_str().unwrap()),
     )
     .unwrap();
@@ -126,7 +118,7 @@ async fn a_streaming_server_gives_a_suggestion_and_never_sees_the_key_in_logs() 
     let (config, log) = trace_logging("trace");
     let mut client = start_client(
         remote_options(&server.endpoint(), json!({})),
-        &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "trace")],
+        &[("XDG_CONFIG_HOME", config.path().to_str().unwrap()), ("RUST_LOG", "trace")],
     )
     .await;
     let status = settled_status(&mut client).await;
@@ -164,7 +156,6 @@ async fn a_streaming_server_gives_a_suggestion_and_never_sees_the_key_in_logs() 
 
     assert_eq!(client.finish().await.unwrap(), 0);
     trace_log_without_key(&log);
-    let _ = std::fs::remove_dir_all(config);
 }
 
 /// A server that refuses the key and quotes it back in its error: the message, the status and the
@@ -176,7 +167,7 @@ async fn a_server_that_echoes_the_key_in_a_401_never_gets_it_into_messages_or_lo
     let options = remote_options(&server.endpoint(), json!({"retries": 0}));
     let mut client = start_client(
         options,
-        &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "trace")],
+        &[("XDG_CONFIG_HOME", config.path().to_str().unwrap()), ("RUST_LOG", "trace")],
     )
     .await;
     assert_eq!(settled_status(&mut client).await["state"], "ready");
@@ -218,15 +209,14 @@ async fn a_server_that_echoes_the_key_in_a_401_never_gets_it_into_messages_or_lo
         written.contains("401") && written.contains("Bearer <hidden>"),
         "the refusal is logged, redacted:\n{written}"
     );
-    let _ = std::fs::remove_dir_all(config);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_https_server_is_trusted_only_with_its_ca() {
     let (server, ca_pem) = FaultyServer::start_tls("zeta-test", rewrite()).await.unwrap();
     let endpoint = format!("https://localhost:{}", server.port);
-    let directory = scratch("tls");
-    let ca_file = directory.join("ca.pem");
+    let directory = nextedit_tests::scratch_dir("tls");
+    let ca_file = directory.path().join("ca.pem");
     std::fs::write(&ca_file, &ca_pem).unwrap();
 
     // Without the CA the certificate is refused: no suggestion, and the message says why.
@@ -255,7 +245,6 @@ async fn an_https_server_is_trusted_only_with_its_ca() {
     assert_eq!(result["edits"][0]["text"], ", true", "{result}");
     assert_eq!(server.completion_requests().len(), 1);
     assert_eq!(client.finish().await.unwrap(), 0);
-    let _ = std::fs::remove_dir_all(directory);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -517,19 +506,21 @@ async fn several_sampled_candidates_are_asked_for_with_n() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workspace_file_cannot_point_the_server_at_a_host() {
     let server = FaultyServer::start("zeta-test", rewrite()).await.unwrap();
-    let workspace = scratch("trust");
+    let workspace = nextedit_tests::scratch_dir("trust");
     std::fs::write(
-        workspace.join("nextedit.toml"),
+        workspace.path().join("nextedit.toml"),
         format!(
             "[model]\nbackend = \"openai\"\n\n[openai]\nendpoint = \"{}\"\n",
             server.endpoint()
         ),
     )
     .unwrap();
-    let config = scratch("trust-config");
+    let config = nextedit_tests::scratch_dir("trust-config");
     let mut client =
-        TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.to_str().unwrap())]).await.unwrap();
-    let root = format!("file://{}", workspace.display());
+        TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.path().to_str().unwrap())])
+            .await
+            .unwrap();
+    let root = format!("file://{}", workspace.path().display());
     client
         .call(
             "initialize",
@@ -567,47 +558,13 @@ async fn a_workspace_file_cannot_point_the_server_at_a_host() {
         "the workspace's endpoint was contacted: {:?}",
         server.requests()
     );
-    let _ = std::fs::remove_dir_all(workspace);
-    let _ = std::fs::remove_dir_all(config);
-}
-
-fn model_path() -> String {
-    match nextedit::engine::model::test_model_path() {
-        Ok(path) => path.display().to_string(),
-        Err(message) => panic!("{message}"),
-    }
-}
-
-/// Applies LSP edits (ASCII text) for the parse check.
-fn apply(text: &str, edits: &[Value]) -> String {
-    let offset = |position: &Value| {
-        let line = position["line"].as_u64().unwrap() as usize;
-        let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
-        line_start + position["character"].as_u64().unwrap() as usize
-    };
-    let mut sorted: Vec<(usize, usize, &str)> = edits
-        .iter()
-        .map(|edit| {
-            (
-                offset(&edit["range"]["start"]),
-                offset(&edit["range"]["end"]),
-                edit["text"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    sorted.sort_by_key(|edit| std::cmp::Reverse(edit.0));
-    let mut out = text.to_owned();
-    for (start, end, new_text) in sorted {
-        out.replace_range(start..end, new_text);
-    }
-    out
 }
 
 /// llama-cpp-python's server with the Gemma test model: a real suggestion through the remote
 /// backend; the server killed mid-stream gives a clean error; once it is back, predictions work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_inference_server_suggests_survives_a_kill_mid_stream_and_recovers() {
-    let model = model_path();
+    let model = nextedit_tests::model_path();
     let inference = InferenceServer::start(&model, 0).await.unwrap();
     let port = inference.port;
     let proxy = CuttingProxy::start(port).await.unwrap();
@@ -632,7 +589,7 @@ async fn a_real_inference_server_suggests_survives_a_kill_mid_stream_and_recover
     let edits = result["edits"].as_array().unwrap();
     assert!(!edits.is_empty(), "no suggestion from the inference server: {result}");
     let first_suggestion = ranges_and_texts(edits);
-    let after = apply(&current, edits);
+    let after = nextedit_tests::apply_ascii_edits(&current, edits);
     let tree =
         nextedit::syntax::parse_str(nextedit_grammars::by_id("python").unwrap(), &after).unwrap();
     assert_eq!(nextedit::syntax::count_errors_in_range(&tree, 0..after.len()), 0, "{after}");

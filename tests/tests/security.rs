@@ -5,14 +5,6 @@ use serde_json::json;
 
 const SECRET: &str = "SECRET_d0c_t3xt_4815162342";
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("nextedit-security-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
-}
-
 /// Opens a document with a secret in it, edits it and asks for suggestions through every route.
 async fn exercise(client: &mut TestClient) {
     let uri = "file:///w/secret.py";
@@ -210,7 +202,7 @@ async fn settled_status(client: &mut TestClient) -> serde_json::Value {
 /// watched during the whole exercise for any socket that is not a local unix socket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_settings_open_no_network_socket() {
-    let config = scratch("sockets");
+    let config = nextedit_tests::scratch_dir("sockets");
     let isolated = can_unshare_the_network();
     if !isolated {
         eprintln!(
@@ -218,10 +210,13 @@ async fn default_settings_open_no_network_socket() {
         );
     }
     let launcher: &[&str] = if isolated { &["unshare", "--net", "--"] } else { &[] };
-    let mut client =
-        TestClient::spawn_through(launcher, &[], &[("XDG_CONFIG_HOME", config.to_str().unwrap())])
-            .await
-            .unwrap();
+    let mut client = TestClient::spawn_through(
+        launcher,
+        &[],
+        &[("XDG_CONFIG_HOME", config.path().to_str().unwrap())],
+    )
+    .await
+    .unwrap();
     let watch = ProcessWatch::start(client.pid().unwrap(), isolated);
     // Default settings: the embedded model is loaded in-process.
     client
@@ -250,7 +245,6 @@ async fn default_settings_open_no_network_socket() {
         watched.inet_table_rows
     );
     assert_eq!(client.finish().await.unwrap(), 0);
-    let _ = std::fs::remove_dir_all(config);
 }
 
 /// Shell-like text in documents, file names and command arguments: the server starts no process.
@@ -258,11 +252,13 @@ async fn default_settings_open_no_network_socket() {
 /// had any shell run them, would have left a file behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn document_text_never_starts_a_process() {
-    let config = scratch("children");
-    let marker = config.join("ran");
+    let config = nextedit_tests::scratch_dir("children");
+    let marker = config.path().join("ran");
     let marker = marker.to_str().unwrap();
     let mut client =
-        TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.to_str().unwrap())]).await.unwrap();
+        TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.path().to_str().unwrap())])
+            .await
+            .unwrap();
     let watch = ProcessWatch::start(client.pid().unwrap(), false);
     client
         .initialize(json!({"model": {"path": nextedit::engine::model::test_model_path().unwrap()}}))
@@ -317,23 +313,24 @@ async fn document_text_never_starts_a_process() {
     assert!(watched.children.is_empty(), "the server started processes: {:?}", watched.children);
     assert!(!std::path::Path::new(marker).exists(), "a command from a document ran");
     assert_eq!(client.finish().await.unwrap(), 0);
-    let _ = std::fs::remove_dir_all(config);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn document_text_stays_out_of_logs_at_info_level() {
-    let config = scratch("logs");
-    let log = config.join("nextedit.log");
-    std::fs::create_dir_all(config.join("nextedit")).unwrap();
+    let config = nextedit_tests::scratch_dir("logs");
+    let log = config.path().join("nextedit.log");
+    std::fs::create_dir_all(config.path().join("nextedit")).unwrap();
     std::fs::write(
-        config.join("nextedit").join("config.toml"),
+        config.path().join("nextedit").join("config.toml"),
         format!("[log]\nlevel = \"info\"\nfile = {:?}\n", log.to_str().unwrap()),
     )
     .unwrap();
-    let mut client =
-        TestClient::spawn(&[], &[("XDG_CONFIG_HOME", config.to_str().unwrap()), ("RUST_LOG", "")])
-            .await
-            .unwrap();
+    let mut client = TestClient::spawn(
+        &[],
+        &[("XDG_CONFIG_HOME", config.path().to_str().unwrap()), ("RUST_LOG", "")],
+    )
+    .await
+    .unwrap();
     client.initialize(json!({"model": {"backend": "none"}, "bogus": true})).await.unwrap();
     exercise(&mut client).await;
     // Malformed input is logged too; its content must not be.
@@ -350,5 +347,4 @@ async fn document_text_stays_out_of_logs_at_info_level() {
         "the log file from the user config is used:\n{written}"
     );
     assert!(!written.contains(SECRET), "document text in the log:\n{written}");
-    let _ = std::fs::remove_dir_all(config);
 }

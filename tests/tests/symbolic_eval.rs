@@ -4,13 +4,19 @@
 //!
 //! Each case: open the file as it was before the history, send each history hunk as one
 //! `didChange`, ask `textDocument/copilotInlineEdit`, apply the returned edits and compare the
-//! whole file with `expected_after`. Build the binary first (`cargo build --release -p nextedit`).
+//! whole file with `expected_after`. Build the binary first (`cargo build --release -p nextedit-tools`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
+use nextedit::text::common_affixes;
 use nextedit_tests::TestClient;
+use nextedit_tools::eval::positions::{
+    Encoding, LspPosition, case_cursor_offset, offset_to_position, position_to_offset,
+};
+use nextedit_tools::patch::Direction::Forward;
+use nextedit_tools::patch::{apply_patch_steps, unapply_patch};
 use serde_json::{Value, json};
 
 /// The directory of the case files: `NEXTEDIT_EVAL_DIR`, or `shared/eval` next to the repository.
@@ -21,121 +27,28 @@ fn eval_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval")
 }
 
-struct Hunk {
-    /// One-based line of the old side from the header, a hint for where the hunk applies.
-    hint: usize,
-    old: Vec<String>,
-    new: Vec<String>,
-}
-
-/// Parses a unified diff leniently: headers are hints, unprefixed lines are context.
-fn parse_patch(patch: &str) -> Vec<Hunk> {
-    let mut hunks: Vec<Hunk> = Vec::new();
-    let body = patch.strip_suffix('\n').unwrap_or(patch);
-    for line in body.split('\n') {
-        if line.starts_with("--- ") || line.starts_with("+++ ") || line.starts_with("diff --git") {
-            continue;
-        }
-        if let Some(header) = line.strip_prefix("@@") {
-            let hint = header
-                .trim_start()
-                .strip_prefix('-')
-                .and_then(|rest| rest.split([',', ' ']).next())
-                .and_then(|number| number.parse().ok())
-                .unwrap_or(0);
-            hunks.push(Hunk { hint, old: Vec::new(), new: Vec::new() });
-            continue;
-        }
-        if line.starts_with('\\') {
-            continue;
-        }
-        if hunks.is_empty() {
-            hunks.push(Hunk { hint: 0, old: Vec::new(), new: Vec::new() });
-        }
-        let hunk = hunks.last_mut().expect("a hunk was just pushed");
-        match line.chars().next() {
-            Some(' ') => {
-                hunk.old.push(line[1..].to_owned());
-                hunk.new.push(line[1..].to_owned());
-            }
-            Some('-') => hunk.old.push(line[1..].to_owned()),
-            Some('+') => hunk.new.push(line[1..].to_owned()),
-            _ => {
-                hunk.old.push(line.to_owned());
-                hunk.new.push(line.to_owned());
-            }
-        }
-    }
-    hunks.retain(|hunk| !hunk.old.is_empty() || !hunk.new.is_empty());
-    hunks
-}
-
-/// Where `block` occurs in `lines`, nearest to the one-based `hint`.
-fn find_block(lines: &[String], block: &[String], hint: usize) -> Option<usize> {
-    if block.is_empty() {
-        return Some(hint.min(lines.len()));
-    }
-    (0..=lines.len().saturating_sub(block.len()))
-        .filter(|&start| lines.len() >= block.len() && lines[start..start + block.len()] == *block)
-        .min_by_key(|&start| start.abs_diff(hint.saturating_sub(1)))
-}
-
-fn split_lines(text: &str) -> Vec<String> {
-    text.split('\n').map(str::to_owned).collect()
-}
-
-/// The text before the history: the history's hunks undone, newest first.
+/// The text before the history: the history's patches undone, newest first.
 fn text_before_history(case: &Value) -> Result<String> {
-    let mut lines = split_lines(case["before"].as_str().context("before")?);
+    let mut text = case["before"].as_str().context("before")?.to_owned();
     let history = case["history"].as_array().context("history")?;
     for diff in history.iter().rev() {
-        for hunk in parse_patch(diff.as_str().context("history entry")?).iter().rev() {
-            let start = find_block(&lines, &hunk.new, hunk.hint)
-                .ok_or_else(|| anyhow!("history hunk does not reverse"))?;
-            lines.splice(start..start + hunk.new.len(), hunk.old.iter().cloned());
-        }
+        text = unapply_patch(&text, diff.as_str().context("history entry")?)
+            .map_err(|error| anyhow!("history patch does not reverse: {error}"))?;
     }
-    Ok(lines.join("\n"))
+    Ok(text)
 }
 
-/// The byte range of `old` and the replacement text that turn it into `new`.
-fn differing_middle<'n>(old: &str, new: &'n str) -> (std::ops::Range<usize>, &'n str) {
-    let mut prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
-    while !old.is_char_boundary(prefix) || !new.is_char_boundary(prefix) {
-        prefix -= 1;
-    }
-    let max_suffix = old.len().min(new.len()) - prefix;
-    let mut suffix = old
-        .bytes()
-        .rev()
-        .zip(new.bytes().rev())
-        .take(max_suffix)
-        .take_while(|(a, b)| a == b)
-        .count();
-    while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
-        suffix -= 1;
-    }
-    (prefix..old.len() - suffix, &new[prefix..new.len() - suffix])
-}
-
-/// A UTF-8 LSP position (line, byte column) of a byte offset.
+/// A UTF-8 LSP position of a byte offset, as `(line, column)`.
 fn position_of(text: &str, byte: usize) -> (u32, u32) {
-    let before = &text[..byte];
-    let line = before.matches('\n').count();
-    let column = before.rfind('\n').map_or(byte, |index| byte - index - 1);
-    (line as u32, column as u32)
+    let position = offset_to_position(text, byte, Encoding::Utf8);
+    (position.line, position.character)
 }
 
-fn offset_of(text: &str, line: u64, column: u64) -> usize {
-    let mut offset = 0;
-    for _ in 0..line {
-        match text[offset..].find('\n') {
-            Some(index) => offset += index + 1,
-            None => return text.len(),
-        }
-    }
-    let line_end = text[offset..].find('\n').map_or(text.len(), |index| offset + index);
-    (offset + column as usize).min(line_end)
+/// The byte offset of an LSP position in UTF-8 (an edit's range in a server answer).
+fn offset_of(text: &str, position: &Value) -> usize {
+    let number = |key: &str| position[key].as_u64().unwrap_or(0) as u32;
+    let position = LspPosition { line: number("line"), character: number("character") };
+    position_to_offset(text, position, Encoding::Utf8)
 }
 
 #[derive(Default)]
@@ -153,13 +66,13 @@ async fn replay(client: &mut TestClient, uri: &str, case: &Value) -> Result<Opti
     client.open(uri, language, &text).await?;
     let mut version = 0;
     for diff in case["history"].as_array().context("history")? {
-        for hunk in parse_patch(diff.as_str().context("history entry")?) {
-            let mut lines = split_lines(&text);
-            let start = find_block(&lines, &hunk.old, hunk.hint)
-                .ok_or_else(|| anyhow!("history hunk does not apply"))?;
-            lines.splice(start..start + hunk.old.len(), hunk.new.iter().cloned());
-            let new_text = lines.join("\n");
-            let (range, inserted) = differing_middle(&text, &new_text);
+        let steps = apply_patch_steps(&text, diff.as_str().context("history entry")?, Forward)
+            .map_err(|error| anyhow!("history patch does not apply: {error}"))?;
+        // One `didChange` per hunk: the part of the text that the hunk changed.
+        for new_text in steps {
+            let (prefix, suffix) = common_affixes(&text, &new_text);
+            let range = prefix..text.len() - suffix;
+            let inserted = &new_text[prefix..new_text.len() - suffix];
             let (start_line, start_column) = position_of(&text, range.start);
             let (end_line, end_column) = position_of(&text, range.end);
             version += 1;
@@ -169,16 +82,14 @@ async fn replay(client: &mut TestClient, uri: &str, case: &Value) -> Result<Opti
             text = new_text;
         }
     }
-    let cursor_line = case["cursor"]["line"].as_u64().unwrap_or(0);
-    let cursor_character = case["cursor"]["character"].as_u64().unwrap_or(0) as usize;
-    let line_start = offset_of(&text, cursor_line, 0);
-    let line_text = &text[line_start..offset_of(&text, cursor_line, u64::MAX >> 1)];
-    let cursor_column =
-        line_text.char_indices().nth(cursor_character).map_or(line_text.len(), |(index, _)| index);
+    let cursor_line = case["cursor"]["line"].as_u64().unwrap_or(0) as u32;
+    let cursor_character = case["cursor"]["character"].as_u64().unwrap_or(0) as u32;
+    let cursor = case_cursor_offset(&text, cursor_line, cursor_character);
+    let (line, column) = position_of(&text, cursor);
     let result = client
         .call(
             "textDocument/copilotInlineEdit",
-            json!({"textDocument": {"uri": uri, "version": version}, "position": {"line": cursor_line, "character": cursor_column}}),
+            json!({"textDocument": {"uri": uri, "version": version}, "position": {"line": line, "character": column}}),
         )
         .await?;
     client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}})).await?;
@@ -189,17 +100,8 @@ async fn replay(client: &mut TestClient, uri: &str, case: &Value) -> Result<Opti
     let mut byte_edits: Vec<(usize, usize, String)> = edits
         .iter()
         .map(|edit| {
-            let range = &edit["range"];
-            let start = offset_of(
-                &text,
-                range["start"]["line"].as_u64().unwrap_or(0),
-                range["start"]["character"].as_u64().unwrap_or(0),
-            );
-            let end = offset_of(
-                &text,
-                range["end"]["line"].as_u64().unwrap_or(0),
-                range["end"]["character"].as_u64().unwrap_or(0),
-            );
+            let start = offset_of(&text, &edit["range"]["start"]);
+            let end = offset_of(&text, &edit["range"]["end"]);
             (start, end, edit["text"].as_str().unwrap_or_default().to_owned())
         })
         .collect();
@@ -214,9 +116,14 @@ async fn replay(client: &mut TestClient, uri: &str, case: &Value) -> Result<Opti
 async fn symbolic_engine_on_the_dev_cases() -> Result<()> {
     let dir = eval_dir();
     let files = ["dev.jsonl", "dev-reverse.jsonl"];
-    if files.iter().any(|file| !dir.join(file).exists()) {
-        eprintln!("no evaluation cases in {}: nothing to replay", dir.display());
-        return Ok(());
+    // Missing cases fail the test: a precision guard that passes without its data guards nothing.
+    for file in files {
+        let path = dir.join(file);
+        anyhow::ensure!(
+            path.exists(),
+            "{} is missing: set NEXTEDIT_EVAL_DIR to the directory of the shared evaluation cases",
+            path.display()
+        );
     }
     let binary = nextedit_tests::server_binary();
     let mut client =

@@ -1,13 +1,19 @@
-//! Command-line tools that drive the server from outside: evaluation on next-edit cases
-//! (`eval`), mining cases from a git repository (`mine`) and the keystroke-path benchmark
-//! (`bench`). Nothing in the server depends on this module.
+//! The `nextedit` command's library: the command line ([`cli`]) and the tools that drive the
+//! server from outside: prediction on a file (`suggest`), the model check (`doctor`), evaluation
+//! on next-edit cases (`eval`), mining cases from a git repository (`mine`) and the benchmarks
+//! (`bench`), with what they share (the blocking LSP client and its framing, unified diffs,
+//! percentiles, chart colours). Nothing in the server depends on this crate.
 
 pub mod bench;
-pub mod bench_engine;
+pub mod chart_style;
+pub mod cli;
+pub mod doctor;
 pub mod eval;
 pub mod lsp_client;
+pub mod lsp_framing;
 pub mod mine;
 pub mod patch;
+pub mod stats;
 pub mod suggest;
 
 pub use bench::{BenchArgs, run_bench};

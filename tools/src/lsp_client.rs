@@ -4,7 +4,7 @@
 //! duplicate, or an id it never sent).
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread::JoinHandle;
@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
+
+use crate::lsp_framing::FrameReader;
 
 /// What reading from the server produced.
 enum Incoming {
@@ -91,9 +93,9 @@ impl LspClient {
     ) -> LspClient {
         let (sender, incoming) = channel();
         let reader_thread = std::thread::spawn(move || {
-            let mut reader = BufReader::new(reader);
+            let mut reader = FrameReader::new(reader);
             loop {
-                match read_frame(&mut reader) {
+                match reader.read() {
                     Ok(Some(message)) => {
                         if sender.send(Incoming::Message(message)).is_err() {
                             return;
@@ -366,47 +368,8 @@ impl Drop for LspClient {
     }
 }
 
-/// Reads one framed message; `None` at a clean end of stream.
-pub fn read_frame(reader: &mut impl BufRead) -> anyhow::Result<Option<Value>> {
-    let mut content_length: Option<usize> = None;
-    let mut saw_header = false;
-    loop {
-        let mut line = String::new();
-        let read = reader.read_line(&mut line)?;
-        if read == 0 {
-            if saw_header {
-                bail!("the stream ended inside a header");
-            }
-            return Ok(None);
-        }
-        saw_header = true;
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("content-length") {
-                content_length = Some(
-                    value
-                        .trim()
-                        .parse()
-                        .with_context(|| format!("bad Content-Length `{value}`"))?,
-                );
-            }
-        } else {
-            bail!("not a header line: `{line}`");
-        }
-    }
-    let length = content_length.context("a frame without Content-Length")?;
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let message = serde_json::from_slice(&body).context("a frame that is not JSON")?;
-    Ok(Some(message))
-}
-
 /// Writes one framed message.
 pub fn write_frame(writer: &mut impl Write, message: &Value) -> std::io::Result<()> {
-    let body = serde_json::to_string(message).map_err(std::io::Error::other)?;
-    write!(writer, "Content-Length: {}\r\n\r\n{}", body.len(), body)?;
+    writer.write_all(&crate::lsp_framing::encode(message))?;
     writer.flush()
 }

@@ -2,72 +2,37 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use nextedit::config::{self, SettingsLayers, Source};
-
-const HELP: &str = "\
-nextedit: a language server that predicts your next edit
-
-Usage:
-  nextedit [--stdio]        serve LSP over stdin/stdout (what editors run)
-  nextedit suggest FILE [--line L --column C] [--history PATCH]... [--json] [--config FILE] [--no-model]
-                            predict the next edit of FILE after the edits in the PATCH files
-  nextedit doctor           show the settings, the model, its prompt format, load time and a test generation
-  nextedit eval CASES.jsonl... [--out DIR] [--config A.toml] [--compare A.toml B.toml]
-                            replay next-edit cases through the server and score them
-  nextedit mine REPO_DIR [--out cases.jsonl]
-                            build evaluation cases from a git repository's history
-  nextedit bench [--smoke] [--json]
-                            measure the keystroke path, the symbolic engine and the model
-  nextedit --version        print the version
-  nextedit --help           print this help
-
-Settings come from ~/.config/nextedit/config.toml, <workspace>/nextedit.toml and the editor's
-initializationOptions; see the README. Logs go to stderr; RUST_LOG=nextedit=debug for more.
-";
+use nextedit_tools::cli::{Cli, Command, ToolCommand};
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None | Some("--stdio") => serve_stdio(),
-        Some("--version" | "-V") => {
-            println!("nextedit {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        Some("suggest") => run_tool(
-            nextedit_tools::suggest::SuggestArgs::parse(&args[1..]),
-            nextedit_tools::suggest::run_suggest,
-        ),
-        Some("doctor") => doctor(),
-        Some("eval") => {
-            run_tool(nextedit_tools::EvalArgs::parse(&args[1..]), nextedit_tools::run_eval)
-        }
-        Some("mine") => {
-            run_tool(nextedit_tools::MineArgs::parse(&args[1..]), nextedit_tools::run_mine)
-        }
-        Some("bench") => {
-            run_tool(nextedit_tools::BenchArgs::parse(&args[1..]), nextedit_tools::run_bench)
-        }
-        Some("--help" | "-h" | "help") => {
-            print!("{HELP}");
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("nextedit: unknown command `{other}`; see `nextedit --help`");
-            ExitCode::from(2)
-        }
+    // Usage errors, `--help` and `--version` exit here (2 for errors, 0 otherwise).
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve_stdio(),
+        Some(Command::Suggest(args)) => run_tool(args, nextedit_tools::suggest::run_suggest),
+        Some(Command::Doctor) => doctor(),
+        Some(Command::Eval(command)) => run_tool(command, nextedit_tools::run_eval),
+        Some(Command::Mine(command)) => run_tool(command, nextedit_tools::run_mine),
+        Some(Command::Bench(command)) => run_tool(command, nextedit_tools::run_bench),
     }
 }
 
-/// Runs a subcommand whose arguments parsed (or reports why they didn't).
-fn run_tool<A>(args: Result<A, String>, run: impl FnOnce(A) -> anyhow::Result<()>) -> ExitCode {
-    init_logging();
-    let args = match args {
+/// Runs a tool after resolving its flags; flags that don't fit together are a usage error.
+fn run_tool<C: ToolCommand>(
+    command: C,
+    run: impl FnOnce(C::Args) -> anyhow::Result<()>,
+) -> ExitCode {
+    let args = match command.into_args() {
         Ok(args) => args,
         Err(message) => {
-            eprintln!("nextedit: {message}; see `nextedit --help`");
+            let name = C::NAME;
+            eprintln!("error: {message}\n\nFor more information, try 'nextedit {name} --help'.");
             return ExitCode::from(2);
         }
     };
+    init_logging();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -122,9 +87,9 @@ fn doctor() -> ExitCode {
                         if let Some(warning) = warning {
                             println!("warning: {warning}");
                         }
-                        nextedit::engine::model::doctor_report(&backend).await
+                        nextedit_tools::doctor::doctor_report(&backend).await
                     }
-                    Err(error) => nextedit::engine::model::DoctorReport::failed(error),
+                    Err(error) => nextedit_tools::doctor::DoctorReport::failed(error),
                 }
             })
         }
@@ -141,14 +106,14 @@ fn doctor() -> ExitCode {
                 println!("warning: {warning}");
             }
             println!("model file: {}", llama.path.display());
-            print_doctor_report(nextedit::engine::model::doctor_report_for_config(llama))
+            print_doctor_report(nextedit_tools::doctor::doctor_report_for_config(llama))
         }
     }
 }
 
 /// Runs the model check on a small runtime and prints its report.
 fn print_doctor_report(
-    report: impl std::future::Future<Output = nextedit::engine::model::DoctorReport>,
+    report: impl std::future::Future<Output = nextedit_tools::doctor::DoctorReport>,
 ) -> ExitCode {
     let runtime =
         match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {

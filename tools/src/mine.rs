@@ -25,18 +25,8 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::eval::cases::{Case, CaseCursor};
-
-pub const MINE_USAGE: &str = "\
-usage: nextedit mine REPO_DIR [options]
-
-  --out FILE            where to write the cases (default cases.jsonl)
-  --rev REV             the revision whose history is mined (default HEAD)
-  --max-commits N       how many commits to look at, newest first (default 5000)
-  --ext LIST            file extensions to consider, comma separated (default: known source languages)
-  --min-hunks N         (default 2)
-  --max-hunks N         (default 6)
-  --no-reverse          no reverse-order cases
-  --max-file-bytes N    skip larger files (default 1000000)";
+use crate::patch::{FileHunk, apply_file_hunks, parse_git_diff, start_in_buffer};
+use nextedit::text::words::{is_identifier, word_tokens};
 
 /// Similarity from which a next edit counts as a repeated pattern.
 pub const PATTERN_SIMILARITY_THRESHOLD: f64 = 0.6;
@@ -54,96 +44,77 @@ pub struct MineArgs {
     pub max_file_bytes: usize,
 }
 
-impl MineArgs {
-    /// Parses the arguments after `mine`.
-    pub fn parse(args: &[String]) -> Result<MineArgs, String> {
-        let mut repo = None;
-        let mut parsed = MineArgs {
-            repo: PathBuf::new(),
-            out: PathBuf::from("cases.jsonl"),
-            rev: "HEAD".to_owned(),
-            max_commits: 5000,
-            extensions: None,
-            min_hunks: 2,
-            max_hunks: 6,
-            reverse: true,
-            max_file_bytes: 1_000_000,
-        };
-        let mut index = 0;
-        while index < args.len() {
-            let arg = args[index].as_str();
-            let mut value = || {
-                index += 1;
-                args.get(index).cloned().ok_or_else(|| format!("{arg} needs a value"))
-            };
-            let number = |text: String| {
-                text.parse::<usize>().map_err(|_| format!("{arg} takes a number, not `{text}`"))
-            };
-            match arg {
-                "--help" | "-h" => return Err(MINE_USAGE.to_owned()),
-                "--out" => parsed.out = PathBuf::from(value()?),
-                "--rev" => parsed.rev = value()?,
-                "--max-commits" => parsed.max_commits = number(value()?)?,
-                "--ext" => {
-                    parsed.extensions = Some(
-                        value()?
-                            .split(',')
-                            .map(|ext| ext.trim().trim_start_matches('.').to_owned())
-                            .filter(|ext| !ext.is_empty())
-                            .collect(),
-                    )
-                }
-                "--min-hunks" => parsed.min_hunks = number(value()?)?,
-                "--max-hunks" => parsed.max_hunks = number(value()?)?,
-                "--no-reverse" => parsed.reverse = false,
-                "--max-file-bytes" => parsed.max_file_bytes = number(value()?)?,
-                flag if flag.starts_with("--") => {
-                    return Err(format!("unknown option `{flag}`\n\n{MINE_USAGE}"));
-                }
-                path => {
-                    if repo.is_some() {
-                        return Err(format!("more than one repository given\n\n{MINE_USAGE}"));
-                    }
-                    repo = Some(PathBuf::from(path));
-                }
-            }
-            index += 1;
-        }
-        parsed.repo = repo.ok_or_else(|| format!("no repository given\n\n{MINE_USAGE}"))?;
-        if parsed.min_hunks < 2 || parsed.max_hunks < parsed.min_hunks {
+/// `nextedit mine`'s command line; [`MineCommand::into_args`] checks it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MineCommand {
+    /// The git repository whose history is mined
+    #[arg(value_name = "REPO_DIR")]
+    pub repo: PathBuf,
+    /// Where to write the cases
+    #[arg(long, value_name = "FILE", default_value = "cases.jsonl")]
+    pub out: PathBuf,
+    /// The revision whose history is mined
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+    /// How many commits to look at, newest first
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub max_commits: usize,
+    /// File extensions to consider, comma separated (default: the languages nextedit knows)
+    #[arg(long = "ext", value_name = "LIST", value_delimiter = ',')]
+    pub extensions: Option<Vec<String>>,
+    /// The fewest hunks a file change needs (at least 2)
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub min_hunks: usize,
+    /// The most hunks a file change may have
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub max_hunks: usize,
+    /// No reverse-order cases
+    #[arg(long)]
+    pub no_reverse: bool,
+    /// Skip larger files
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_file_bytes: usize,
+}
+
+impl crate::cli::ToolCommand for MineCommand {
+    const NAME: &'static str = "mine";
+    type Args = MineArgs;
+
+    fn into_args(self) -> Result<MineArgs, String> {
+        if self.min_hunks < 2 || self.max_hunks < self.min_hunks {
             return Err("need 2 <= --min-hunks <= --max-hunks".to_owned());
         }
-        Ok(parsed)
+        let extensions = self.extensions.map(|extensions| {
+            extensions
+                .iter()
+                .map(|ext| ext.trim().trim_start_matches('.').to_owned())
+                .filter(|ext| !ext.is_empty())
+                .collect()
+        });
+        Ok(MineArgs {
+            repo: self.repo,
+            out: self.out,
+            rev: self.rev,
+            max_commits: self.max_commits,
+            extensions,
+            min_hunks: self.min_hunks,
+            max_hunks: self.max_hunks,
+            reverse: !self.no_reverse,
+            max_file_bytes: self.max_file_bytes,
+        })
     }
 }
 
-/// The language of a source file, from its extension.
+impl MineArgs {
+    /// Parses the arguments after `mine`.
+    pub fn parse(args: &[String]) -> Result<MineArgs, String> {
+        crate::cli::parse_tool_args::<MineCommand>(args)
+    }
+}
+
+/// The language of a source file, from the grammar registry (`grammars/languages.toml`).
 pub fn language_for_path(path: &str) -> Option<&'static str> {
-    let extension = Path::new(path).extension()?.to_str()?;
-    Some(match extension {
-        "rs" => "rust",
-        "py" | "pyi" => "python",
-        "js" | "mjs" | "cjs" | "jsx" => "javascript",
-        "ts" | "mts" | "cts" => "typescript",
-        "tsx" => "tsx",
-        "go" => "go",
-        "c" | "h" => "c",
-        "cc" | "cpp" | "cxx" | "hpp" | "hh" | "hxx" => "cpp",
-        "java" => "java",
-        "rb" => "ruby",
-        "lua" => "lua",
-        "sh" | "bash" => "bash",
-        "cs" => "c_sharp",
-        "kt" | "kts" => "kotlin",
-        "swift" => "swift",
-        "php" => "php",
-        "scala" => "scala",
-        "zig" => "zig",
-        "hs" => "haskell",
-        "ex" | "exs" => "elixir",
-        "ml" | "mli" => "ocaml",
-        _ => return None,
-    })
+    nextedit_grammars::by_path(path).map(|language| language.id.as_str())
 }
 
 fn git(repo: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
@@ -159,149 +130,9 @@ fn git_text(repo: &Path, args: &[&str]) -> anyhow::Result<String> {
     String::from_utf8(git(repo, args)?).context("git printed something that is not UTF-8")
 }
 
-/// One hunk of a file diff, with lines that keep their line breaks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileHunk {
-    /// Zero-based line of the old file where the hunk starts.
-    pub old_start: usize,
-    /// The hunk's lines, tagged ' ', '-' or '+'.
-    pub lines: Vec<(char, String)>,
-}
-
-impl FileHunk {
-    fn old_lines(&self) -> Vec<&str> {
-        self.lines.iter().filter(|(tag, _)| *tag != '+').map(|(_, line)| line.as_str()).collect()
-    }
-
-    fn new_lines(&self) -> Vec<&str> {
-        self.lines.iter().filter(|(tag, _)| *tag != '-').map(|(_, line)| line.as_str()).collect()
-    }
-
-    fn delta(&self) -> isize {
-        self.new_lines().len() as isize - self.old_lines().len() as isize
-    }
-
-    /// Renders the hunk as a one-hunk unified diff, starting at zero-based line `start` of the
-    /// buffer it applies to.
-    fn render(&self, path: &str, start: usize) -> String {
-        let old_count = self.old_lines().len();
-        let new_count = self.new_lines().len();
-        let header_start = |count: usize| if count == 0 { start } else { start + 1 };
-        let mut out = format!(
-            "--- a/{path}\n+++ b/{path}\n@@ -{},{} +{},{} @@\n",
-            header_start(old_count),
-            old_count,
-            header_start(new_count),
-            new_count
-        );
-        for (tag, line) in &self.lines {
-            out.push(*tag);
-            match line.strip_suffix('\n') {
-                Some(body) => {
-                    out.push_str(body);
-                    out.push('\n');
-                }
-                None => {
-                    out.push_str(line);
-                    out.push_str("\n\\ No newline at end of file\n");
-                }
-            }
-        }
-        out
-    }
-}
-
-/// Reads the hunks of a one-file unified diff as git prints it.
-pub fn parse_git_diff(diff: &str) -> anyhow::Result<Vec<FileHunk>> {
-    let mut hunks: Vec<FileHunk> = Vec::new();
-    let mut in_hunk = false;
-    for line in diff.split_inclusive('\n') {
-        if line.starts_with("@@ ") {
-            let rest = line.strip_prefix("@@ -").context("a bad hunk header")?;
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            let old_start: usize = digits.parse().context("a bad hunk header")?;
-            let count_text = rest[digits.len()..]
-                .strip_prefix(',')
-                .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect::<String>());
-            let old_count: usize = match count_text {
-                Some(text) => text.parse().context("a bad hunk header")?,
-                None => 1,
-            };
-            // `-a,0` names the line before an insertion.
-            let old_start = if old_count == 0 { old_start } else { old_start.saturating_sub(1) };
-            hunks.push(FileHunk { old_start, lines: Vec::new() });
-            in_hunk = true;
-            continue;
-        }
-        if !in_hunk {
-            continue;
-        }
-        let hunk = hunks.last_mut().expect("in a hunk");
-        match line.chars().next() {
-            Some(tag @ (' ' | '-' | '+')) => hunk.lines.push((tag, line[1..].to_owned())),
-            Some('\\') => {
-                if let Some((_, last)) = hunk.lines.last_mut()
-                    && last.ends_with('\n')
-                {
-                    last.pop();
-                }
-            }
-            _ => in_hunk = false,
-        }
-    }
-    Ok(hunks)
-}
-
-/// Applies hunks (by their indices) to `old_lines`, in the given order, returning the new lines.
-fn apply_hunks(old_lines: &[String], hunks: &[FileHunk], applied: &BTreeSet<usize>) -> Vec<String> {
-    let mut lines = old_lines.to_vec();
-    // From the bottom up, so each hunk's old start is still right.
-    for index in applied.iter().rev() {
-        let hunk = &hunks[*index];
-        let old_count = hunk.old_lines().len();
-        let start = hunk.old_start.min(lines.len());
-        let end = (start + old_count).min(lines.len());
-        lines.splice(start..end, hunk.new_lines().into_iter().map(str::to_owned));
-    }
-    lines
-}
-
-/// Where hunk `index` starts in the buffer that has the `applied` hunks.
-fn start_in_buffer(hunks: &[FileHunk], applied: &BTreeSet<usize>, index: usize) -> usize {
-    let shift: isize =
-        applied.iter().filter(|other| **other < index).map(|other| hunks[*other].delta()).sum();
-    (hunks[index].old_start as isize + shift).max(0) as usize
-}
-
-/// Word tokens (letters, digits, `_`) and single punctuation characters; whitespace separates.
+/// Word tokens and single punctuation characters; whitespace separates.
 fn tokens(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut word_start = None;
-    for (index, character) in text.char_indices() {
-        let is_word = character.is_alphanumeric() || character == '_';
-        if let Some(start) = word_start
-            && !is_word
-        {
-            out.push(&text[start..index]);
-            word_start = None;
-        }
-        if is_word {
-            if word_start.is_none() {
-                word_start = Some(index);
-            }
-        } else if !character.is_whitespace() {
-            out.push(&text[index..index + character.len_utf8()]);
-        }
-    }
-    if let Some(start) = word_start {
-        out.push(&text[start..]);
-    }
-    out
-}
-
-fn is_identifier(token: &str) -> bool {
-    token.chars().next().is_some_and(|first| first.is_alphabetic() || first == '_')
-        && token.chars().all(|character| character.is_alphanumeric() || character == '_')
+    word_tokens(text).iter().map(|token| token.text(text)).collect()
 }
 
 /// What a hunk does at the token level: the token diff from its removed lines to its added lines.
@@ -453,10 +284,10 @@ pub fn cases_from_file_change(
                 };
             }
             let target_index = order[k];
-            let before = apply_hunks(&old_lines, hunks, &applied).concat();
+            let before = apply_file_hunks(&old_lines, hunks, &applied).concat();
             let target_start = start_in_buffer(hunks, &applied, target_index);
             applied.insert(target_index);
-            let expected_after = apply_hunks(&old_lines, hunks, &applied).concat();
+            let expected_after = apply_file_hunks(&old_lines, hunks, &applied).concat();
             let history_hunks: Vec<(usize, &FileHunk)> =
                 order[..k].iter().map(|index| (*index, &hunks[*index])).collect();
             let (category, categories, evidence) = categorize(&history_hunks, &hunks[target_index]);
@@ -571,7 +402,7 @@ pub fn mine_repository(args: &MineArgs) -> anyhow::Result<(Vec<Case>, usize)> {
                 path,
             ],
         )?;
-        let hunks = parse_git_diff(&diff)?;
+        let hunks = parse_git_diff(&diff).map_err(anyhow::Error::msg)?;
         if hunks.len() < args.min_hunks || hunks.len() > args.max_hunks {
             continue;
         }
@@ -622,7 +453,6 @@ pub fn run_mine(args: MineArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::tests::temp_dir;
     use crate::patch::apply_patch;
 
     fn run_git(dir: &Path, args: &[&str]) {
@@ -669,35 +499,31 @@ mod tests {
 
     #[test]
     fn mines_cases_from_a_small_repository() {
-        let dir = temp_dir("mine");
-        run_git(&dir, &["init", "-q", "-b", "main"]);
-        commit_file(&dir, "src/lib.rs", &functions(12, "old_helper", &[]), "first");
+        let tempdir = tempfile::tempdir().unwrap();
+        let dir = tempdir.path();
+        run_git(dir, &["init", "-q", "-b", "main"]);
+        commit_file(dir, "src/lib.rs", &functions(12, "old_helper", &[]), "first");
         // Three hunks that rename the callee: 2 forward and 2 reverse cases.
         commit_file(
-            &dir,
+            dir,
             "src/lib.rs",
             &functions(12, "new_helper", &[1, 5, 9]),
             "rename the helper",
         );
         // One hunk: no case.
-        commit_file(&dir, "src/lib.rs", &functions(12, "new_helper", &[1, 3, 5, 9]), "one more");
+        commit_file(dir, "src/lib.rs", &functions(12, "new_helper", &[1, 3, 5, 9]), "one more");
         // Two source files: no case.
         std::fs::write(dir.join("src/other.py"), "x = 1\n").unwrap();
-        commit_file(
-            &dir,
-            "src/lib.rs",
-            &functions(12, "new_helper", &[1, 3, 5, 7, 9]),
-            "two files",
-        );
+        commit_file(dir, "src/lib.rs", &functions(12, "new_helper", &[1, 3, 5, 7, 9]), "two files");
         // Two hunks in a Python file and a README: 1 forward and 1 reverse case.
         std::fs::write(dir.join("README.md"), "docs\n").unwrap();
         let python_before = "import os\n\n\ndef a(x):\n    return x == None\n\n\n\n\n\n\n\ndef b(y):\n    return y == None\n";
         std::fs::write(dir.join("src/other.py"), python_before).unwrap();
-        run_git(&dir, &["add", "-A"]);
-        run_git(&dir, &["commit", "-q", "-m", "python"]);
+        run_git(dir, &["add", "-A"]);
+        run_git(dir, &["commit", "-q", "-m", "python"]);
         let python_after = "import os\n\n\ndef a(x):\n    return x is None\n\n\n\n\n\n\n\ndef b(y):\n    return y is None";
         std::fs::write(dir.join("README.md"), "more docs\n").unwrap();
-        commit_file(&dir, "src/other.py", python_after, "python change without final newline");
+        commit_file(dir, "src/other.py", python_after, "python change without final newline");
 
         let out = dir.join("cases.jsonl");
         let args = MineArgs::parse(&[
@@ -751,7 +577,6 @@ mod tests {
         assert_eq!(python.provenance["other_files_in_commit"], json!(["README.md"]));
         assert!(python.expected_after.ends_with("return y is None"));
         assert_eq!(python.provenance["category_evidence"]["pattern_similarity"], json!(1.0));
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     /// Rebuilds the commits behind some shared cases as a repository, mines it, and checks that
@@ -763,8 +588,9 @@ mod tests {
         let shared: Vec<&Case> = shared.iter().map(|loaded| &loaded.case).collect();
         let commit_of = |case: &Case| case.provenance["commit"].as_str().unwrap().to_owned();
         let target_of = |case: &Case| case.provenance["target_hunk_index"].as_u64().unwrap();
-        let dir = temp_dir("mine-shared");
-        run_git(&dir, &["init", "-q", "-b", "main"]);
+        let tempdir = tempfile::tempdir().unwrap();
+        let dir = tempdir.path();
+        run_git(dir, &["init", "-q", "-b", "main"]);
         let mut rebuilt = Vec::new();
         for case in &shared {
             let commit = commit_of(case);
@@ -781,8 +607,8 @@ mod tests {
             // The parent's text is the first case's text before its history; the commit's text
             // is the last case's expected text.
             let path = format!("c{}/{}", rebuilt.len(), case.file_path);
-            commit_file(&dir, &path, &case.replay().unwrap().initial, "parent");
-            commit_file(&dir, &path, &last.expected_after, &commit);
+            commit_file(dir, &path, &case.replay().unwrap().initial, "parent");
+            commit_file(dir, &path, &last.expected_after, &commit);
             rebuilt.push(commit);
             if rebuilt.len() == 12 {
                 break;
@@ -815,7 +641,6 @@ mod tests {
             compared += 1;
         }
         assert!(compared >= 12, "only {compared} cases compared");
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

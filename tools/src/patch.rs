@@ -1,5 +1,8 @@
-//! A lenient unified diff reader and applier, with the same rules as the reference scorer's
-//! `patchutil.py`, so that alternative patches and history diffs apply the same way here and there.
+//! Unified diffs: the workspace's one reader and applier, in two modes.
+//!
+//! The lenient mode ([`parse_patch`], [`apply_patch`], [`unapply_patch`]) follows the reference
+//! scorer's `patchutil.py`, so that alternative patches and history diffs apply the same way here
+//! and there:
 //!
 //! - Hunk headers are hints: a hunk applies where its old lines (context and `-` lines) occur
 //!   exactly, at the occurrence nearest to the header's line. Header counts are ignored.
@@ -49,15 +52,22 @@ fn strip_annotations(patch: &str) -> String {
     kept.join("\n")
 }
 
-/// Reads `@@ -a[,b] +c[,d] @@`, returning `a` and `c`.
-fn parse_hunk_header(line: &str) -> Option<(usize, usize)> {
+/// The numbers of a hunk header `@@ -a[,b] +c[,d] @@` (a missing count is 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HunkHeader {
+    old_start: usize,
+    old_count: usize,
+    new_start: usize,
+}
+
+fn parse_hunk_header(line: &str) -> Option<HunkHeader> {
     let rest = line.strip_prefix("@@ -")?;
     let (old_start, rest) = take_number(rest)?;
-    let rest = skip_optional_count(rest)?;
+    let (old_count, rest) = optional_count(rest)?;
     let rest = rest.strip_prefix(" +")?;
     let (new_start, rest) = take_number(rest)?;
-    let rest = skip_optional_count(rest)?;
-    rest.starts_with(" @@").then_some((old_start, new_start))
+    let (_, rest) = optional_count(rest)?;
+    rest.starts_with(" @@").then_some(HunkHeader { old_start, old_count, new_start })
 }
 
 fn take_number(text: &str) -> Option<(usize, &str)> {
@@ -68,10 +78,10 @@ fn take_number(text: &str) -> Option<(usize, &str)> {
     Some((text[..digits].parse().ok()?, &text[digits..]))
 }
 
-fn skip_optional_count(text: &str) -> Option<&str> {
+fn optional_count(text: &str) -> Option<(usize, &str)> {
     match text.strip_prefix(',') {
-        Some(rest) => take_number(rest).map(|(_, rest)| rest),
-        None => Some(text),
+        Some(rest) => take_number(rest),
+        None => Some((1, text)),
     }
 }
 
@@ -87,7 +97,8 @@ pub fn parse_patch(patch: &str) -> Vec<Hunk> {
             continue;
         }
         if line.starts_with("@@") {
-            let (old_start_hint, new_start_hint) = parse_hunk_header(line).unwrap_or((0, 0));
+            let (old_start_hint, new_start_hint) = parse_hunk_header(line)
+                .map_or((0, 0), |header| (header.old_start, header.new_start));
             hunks.push(Hunk {
                 old_start_hint,
                 new_start_hint,
@@ -206,6 +217,128 @@ pub fn unapply_patch(text: &str, patch: &str) -> Result<String, PatchError> {
     Ok(steps.last().cloned().unwrap_or_else(|| text.to_owned()))
 }
 
+/// One hunk of git's own output (`git diff`), read exactly: its place comes from the header, and
+/// its lines keep their line breaks, so that `\ No newline at end of file` is honoured. The case
+/// miner uses this mode; it needs the exact place of each hunk in the old file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHunk {
+    /// Zero-based line of the old file where the hunk starts.
+    pub old_start: usize,
+    /// The hunk's lines, tagged ' ', '-' or '+'.
+    pub lines: Vec<(char, String)>,
+}
+
+impl FileHunk {
+    pub fn old_lines(&self) -> Vec<&str> {
+        self.lines.iter().filter(|(tag, _)| *tag != '+').map(|(_, line)| line.as_str()).collect()
+    }
+
+    pub fn new_lines(&self) -> Vec<&str> {
+        self.lines.iter().filter(|(tag, _)| *tag != '-').map(|(_, line)| line.as_str()).collect()
+    }
+
+    /// How many lines the hunk adds (negative when it removes more than it adds).
+    pub fn delta(&self) -> isize {
+        self.new_lines().len() as isize - self.old_lines().len() as isize
+    }
+
+    /// Renders the hunk as a one-hunk unified diff, starting at zero-based line `start` of the
+    /// buffer it applies to.
+    pub fn render(&self, path: &str, start: usize) -> String {
+        let old_count = self.old_lines().len();
+        let new_count = self.new_lines().len();
+        let header_start = |count: usize| if count == 0 { start } else { start + 1 };
+        let mut out = format!(
+            "--- a/{path}\n+++ b/{path}\n@@ -{},{} +{},{} @@\n",
+            header_start(old_count),
+            old_count,
+            header_start(new_count),
+            new_count
+        );
+        for (tag, line) in &self.lines {
+            out.push(*tag);
+            match line.strip_suffix('\n') {
+                Some(body) => {
+                    out.push_str(body);
+                    out.push('\n');
+                }
+                None => {
+                    out.push_str(line);
+                    out.push_str("\n\\ No newline at end of file\n");
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Reads the hunks of a one-file unified diff as git prints it.
+pub fn parse_git_diff(diff: &str) -> Result<Vec<FileHunk>, String> {
+    let mut hunks: Vec<FileHunk> = Vec::new();
+    let mut in_hunk = false;
+    for line in diff.split_inclusive('\n') {
+        if line.starts_with("@@ ") {
+            let header = parse_hunk_header(line.trim_end())
+                .ok_or_else(|| format!("a bad hunk header: `{}`", line.trim_end()))?;
+            // `-a,0` names the line before an insertion.
+            let old_start = if header.old_count == 0 {
+                header.old_start
+            } else {
+                header.old_start.saturating_sub(1)
+            };
+            hunks.push(FileHunk { old_start, lines: Vec::new() });
+            in_hunk = true;
+            continue;
+        }
+        if !in_hunk {
+            continue;
+        }
+        let hunk = hunks.last_mut().expect("in a hunk");
+        match line.chars().next() {
+            Some(tag @ (' ' | '-' | '+')) => hunk.lines.push((tag, line[1..].to_owned())),
+            Some('\\') => {
+                if let Some((_, last)) = hunk.lines.last_mut()
+                    && last.ends_with('\n')
+                {
+                    last.pop();
+                }
+            }
+            _ => in_hunk = false,
+        }
+    }
+    Ok(hunks)
+}
+
+/// Applies the hunks whose indices are in `applied` to `old_lines` (lines with their breaks),
+/// each at its header's place, and returns the new lines.
+pub fn apply_file_hunks(
+    old_lines: &[String],
+    hunks: &[FileHunk],
+    applied: &std::collections::BTreeSet<usize>,
+) -> Vec<String> {
+    let mut lines = old_lines.to_vec();
+    // From the bottom up, so each hunk's old start is still right.
+    for index in applied.iter().rev() {
+        let hunk = &hunks[*index];
+        let old_count = hunk.old_lines().len();
+        let start = hunk.old_start.min(lines.len());
+        let end = (start + old_count).min(lines.len());
+        lines.splice(start..end, hunk.new_lines().into_iter().map(str::to_owned));
+    }
+    lines
+}
+
+/// Where hunk `index` starts in the buffer that has the `applied` hunks.
+pub fn start_in_buffer(
+    hunks: &[FileHunk],
+    applied: &std::collections::BTreeSet<usize>,
+    index: usize,
+) -> usize {
+    let shift: isize =
+        applied.iter().filter(|other| **other < index).map(|other| hunks[*other].delta()).sum();
+    (hunks[index].old_start as isize + shift).max(0) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +365,21 @@ mod tests {
     fn a_hunk_that_does_not_match_is_an_error() {
         let error = apply_patch("a\nb\n", "@@ -1 +1 @@\n-c\n+d\n").unwrap_err();
         assert_eq!(error.to_string(), "hunk 0 does not apply");
+    }
+
+    #[test]
+    fn git_hunks_keep_their_place_and_line_breaks() {
+        let diff = "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -0,0 +1 @@\n+top\n@@ -2,2 +3,2 @@\n b\n-c\n+C\n\\ No newline at end of file\n";
+        let hunks = parse_git_diff(diff).unwrap();
+        assert_eq!(hunks[0].old_start, 0);
+        assert_eq!(hunks[1].old_start, 1);
+        let lines = [(' ', "b\n".to_owned()), ('-', "c\n".to_owned()), ('+', "C".to_owned())];
+        assert_eq!(hunks[1].lines, lines);
+        let old: Vec<String> = ["a\n", "b\n", "c\n"].map(str::to_owned).to_vec();
+        let all = (0..hunks.len()).collect();
+        assert_eq!(apply_file_hunks(&old, &hunks, &all).concat(), "top\na\nb\nC");
+        assert_eq!(start_in_buffer(&hunks, &[0].into(), 1), 2);
+        assert!(parse_git_diff("@@ -x +1 @@\n").is_err());
     }
 
     #[test]

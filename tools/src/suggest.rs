@@ -13,56 +13,39 @@ use nextedit::config::{self, BackendKind, Settings, SettingsLayers, Source};
 use nextedit::engine::{Engine, ModelSlot, llama_config, model};
 use nextedit::text::{Position, PositionEncoding, PositionRange, TextChange, position};
 
-#[derive(Debug, Clone, Default)]
+/// `nextedit suggest FILE [--line L --column C] [--history PATCH]... [--json] [--config FILE]
+/// [--no-model]`.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct SuggestArgs {
+    /// The file whose next edit is predicted, as it is after the history
+    #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Zero-based line and column (in characters) of the cursor.
+    /// Zero-based line of the cursor
+    #[arg(long, short = 'l', value_name = "L")]
     pub line: Option<u32>,
+    /// Zero-based column of the cursor, in characters (default 0)
+    #[arg(long, short = 'c', value_name = "C", requires = "line")]
     pub column: Option<u32>,
+    /// A unified diff of one of the edits that led to FILE, oldest first (repeatable)
+    #[arg(long, value_name = "PATCH")]
     pub history: Vec<PathBuf>,
+    /// Print the suggestion as JSON
+    #[arg(long)]
     pub json: bool,
-    /// A TOML settings file, on top of the user's.
+    /// A TOML settings file, on top of the user's
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Symbolic engine only: no model
+    #[arg(long)]
     pub no_model: bool,
 }
 
-impl SuggestArgs {
-    pub fn parse(args: &[String]) -> Result<SuggestArgs, String> {
-        let mut parsed = SuggestArgs::default();
-        let mut file = None;
-        let mut index = 0;
-        let value = |index: &mut usize, flag: &str| -> Result<String, String> {
-            *index += 1;
-            args.get(*index).cloned().ok_or_else(|| format!("{flag} needs a value"))
-        };
-        while index < args.len() {
-            match args[index].as_str() {
-                "--line" | "-l" => {
-                    parsed.line = Some(
-                        value(&mut index, "--line")?
-                            .parse()
-                            .map_err(|_| "--line takes a number")?,
-                    )
-                }
-                "--column" | "-c" => {
-                    parsed.column = Some(
-                        value(&mut index, "--column")?
-                            .parse()
-                            .map_err(|_| "--column takes a number")?,
-                    )
-                }
-                "--history" => parsed.history.push(PathBuf::from(value(&mut index, "--history")?)),
-                "--config" => parsed.config = Some(PathBuf::from(value(&mut index, "--config")?)),
-                "--json" => parsed.json = true,
-                "--no-model" => parsed.no_model = true,
-                flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
-                path if file.is_none() => file = Some(PathBuf::from(path)),
-                extra => return Err(format!("unexpected argument {extra}")),
-            }
-            index += 1;
-        }
-        parsed.file = file.ok_or("a FILE is required")?;
-        Ok(parsed)
+impl crate::cli::ToolCommand for SuggestArgs {
+    const NAME: &'static str = "suggest";
+    type Args = SuggestArgs;
+
+    fn into_args(self) -> Result<SuggestArgs, String> {
+        Ok(self)
     }
 }
 

@@ -8,6 +8,7 @@ use similar::algorithms::{Capture, Replace};
 use similar::{Algorithm, DiffOp, DiffTag};
 
 use crate::text::TextEdit;
+use crate::text::words::covering_tokens;
 
 /// The edits that turn `text[region]` into `new_region`, as byte ranges of `text`. The diff runs
 /// over words (so an edit doesn't split an identifier), bounded by `timeout`; edits separated by
@@ -22,8 +23,8 @@ pub fn region_edits(
     if old_region == new_region {
         return Vec::new();
     }
-    let old_tokens = tokens(old_region);
-    let new_tokens = tokens(new_region);
+    let old_tokens = covering_tokens(old_region);
+    let new_tokens = covering_tokens(new_region);
     let ops = diff_slices(&old_tokens, &new_tokens, Instant::now().checked_add(timeout));
     let offsets = |tokens: &[&str]| {
         let mut starts = Vec::with_capacity(tokens.len() + 1);
@@ -80,24 +81,11 @@ pub fn region_edits(
 /// prefix and suffix (on char boundaries).
 fn middle_edit(text: &str, region: Range<usize>, new_region: &str) -> TextEdit {
     let old_region = &text[region.clone()];
-    let prefix = old_region
-        .char_indices()
-        .zip(new_region.chars())
-        .find(|((_, old), new)| old != new)
-        .map_or(old_region.len().min(new_region.len()), |((index, _), _)| index);
-    let prefix = crate::syntax::floor_char_boundary(new_region, prefix);
-    let old_rest = &old_region[prefix..];
-    let new_rest = &new_region[prefix..];
-    let suffix = old_rest
-        .chars()
-        .rev()
-        .zip(new_rest.chars().rev())
-        .take_while(|(old, new)| old == new)
-        .map(|(old, _)| old.len_utf8())
-        .sum::<usize>();
-    let start = region.start + prefix;
-    let end = region.end - suffix;
-    TextEdit::new(start..end, &new_rest[..new_rest.len() - suffix])
+    let (prefix, suffix) = crate::text::common_affixes(old_region, new_region);
+    TextEdit::new(
+        region.start + prefix..region.end - suffix,
+        &new_region[prefix..new_region.len() - suffix],
+    )
 }
 
 /// A diff of two slices as operations in order, bounded by `deadline`. `similar`'s
@@ -120,32 +108,6 @@ pub fn diff_slices<T: Hash + Eq + Ord>(
         deadline,
     );
     hook.into_inner().into_ops()
-}
-
-/// Splits text into identifier-like runs, whitespace runs and single other characters.
-fn tokens(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut previous_class = None;
-    for (index, ch) in text.char_indices() {
-        let class = if ch.is_alphanumeric() || ch == '_' {
-            0
-        } else if ch.is_whitespace() && ch != '\n' {
-            1
-        } else {
-            2
-        };
-        let joins = previous_class == Some(class) && class != 2;
-        if !joins && index > start {
-            out.push(&text[start..index]);
-            start = index;
-        }
-        previous_class = Some(class);
-    }
-    if start < text.len() {
-        out.push(&text[start..]);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -185,7 +147,7 @@ mod tests {
         let mut expected = text.to_owned();
         expected.replace_range(region, new_region);
         assert_eq!(crate::engine::validate::apply_edits(text, &edits).unwrap(), expected);
-        let ops = diff_slices(&tokens(&text[18..232]), &tokens(new_region), None);
+        let ops = diff_slices(&covering_tokens(&text[18..232]), &covering_tokens(new_region), None);
         for pair in ops.windows(2) {
             assert_eq!(pair[0].old_range().end, pair[1].old_range().start, "{ops:?}");
             assert_eq!(pair[0].new_range().end, pair[1].new_range().start, "{ops:?}");

@@ -51,16 +51,13 @@ impl Suggestion {
 /// Shrinks each edit to the part that changes: the common prefix and suffix of the replaced text
 /// and the new text are left out. A whole-line rewrite that appends `, x` becomes an insertion.
 pub fn minimize_edits(text: &str, edits: &[TextEdit]) -> Vec<TextEdit> {
-    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let is_word = |c: Option<char>| c.is_some_and(crate::text::words::is_word_char);
     edits
         .iter()
         .filter_map(|edit| {
             let old = text.get(edit.range.clone())?;
             let new = edit.new_text.as_str();
-            let mut prefix = old.bytes().zip(new.bytes()).take_while(|(a, b)| a == b).count();
-            while !old.is_char_boundary(prefix) || !new.is_char_boundary(prefix) {
-                prefix -= 1;
-            }
+            let (mut prefix, _) = crate::text::common_affixes(old, new);
             // Never split a word: `count` -> `amount` stays whole, not `c` -> `am`.
             while prefix > 0
                 && is_word(old[..prefix].chars().next_back())
@@ -68,19 +65,8 @@ pub fn minimize_edits(text: &str, edits: &[TextEdit]) -> Vec<TextEdit> {
             {
                 prefix -= old[..prefix].chars().next_back().map_or(1, char::len_utf8);
             }
-            let room = old.len().min(new.len()) - prefix;
-            let mut suffix = old
-                .bytes()
-                .rev()
-                .zip(new.bytes().rev())
-                .take(room)
-                .take_while(|(a, b)| a == b)
-                .count();
-            while !old.is_char_boundary(old.len() - suffix)
-                || !new.is_char_boundary(new.len() - suffix)
-            {
-                suffix -= 1;
-            }
+            // The suffix of what follows the (word-aligned) prefix.
+            let (_, mut suffix) = crate::text::common_affixes(&old[prefix..], &new[prefix..]);
             while suffix > 0
                 && is_word(old[old.len() - suffix..].chars().next())
                 && (is_word(old[..old.len() - suffix].chars().next_back())

@@ -1,5 +1,8 @@
 //! A deliberately naive model of LSP positions over a plain `String`, independent of the rope
 //! code. The property test and the fuzz target compare the real implementation against it.
+//!
+//! It repeats what `position.rs` does on purpose: an oracle that shared code with the code it
+//! checks would share its bugs. Keep it separate and simple.
 
 use super::{Position, PositionEncoding};
 

@@ -3,24 +3,11 @@
 
 use std::path::Path;
 
-use anyhow::anyhow;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::chart_style::{chart_error as plot_error, color, draw_legend};
 use crate::eval::summary::{GroupSummary, RunSummary};
-
-const COLORS: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
-
-pub fn color(index: usize) -> RGBColor {
-    COLORS[index % COLORS.len()]
-}
 
 /// One metric that gets a chart.
 pub struct ChartMetric {
@@ -62,12 +49,6 @@ pub const CHART_METRICS: [ChartMetric; 7] = [
         value: |group| group.reversal_ratio,
     },
 ];
-
-fn plot_error<E: std::error::Error + Send + Sync + 'static>(
-    error: DrawingAreaErrorKind<E>,
-) -> anyhow::Error {
-    anyhow!("cannot draw a chart: {error}")
-}
 
 /// The groups a bar chart shows: overall, then each category, then each language.
 fn chart_groups(run: &RunSummary) -> Vec<&GroupSummary> {
@@ -134,12 +115,7 @@ pub fn write_metric_chart(
         chart.draw_series(values).map_err(plot_error)?;
     }
     if runs.len() > 1 {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
+        draw_legend(&mut chart, None)?;
     }
     root.present().map_err(plot_error)?;
     Ok(())
@@ -182,13 +158,7 @@ pub fn write_latency_chart(path: &Path, runs: &[RunSummary]) -> anyhow::Result<(
                 PathElement::new(vec![(x, y), (x + 12, y)], line_color.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(plot_error)?;
+    draw_legend(&mut chart, Some(SeriesLabelPosition::LowerRight))?;
     root.present().map_err(plot_error)?;
     Ok(())
 }

@@ -175,6 +175,10 @@ struct LineChange {
 }
 
 /// The longest-matching-block diff of Python's `difflib.SequenceMatcher(autojunk=False)`.
+///
+/// Kept instead of `similar` (which the engine's diffs use) on purpose: the scores must equal the
+/// reference scorer's bit for bit, and another diff algorithm finds other, equally minimal,
+/// blocks, which moves `loc_hit` and the token categories of `nextedit mine`.
 struct SequenceMatcher<'a> {
     a: &'a [&'a str],
     b: &'a [&'a str],

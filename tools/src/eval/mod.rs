@@ -14,7 +14,7 @@ pub mod report;
 pub mod runner;
 pub mod summary;
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,28 +28,6 @@ use crate::eval::runner::{
     Method, Outcome, ProcessLauncher, Replayed, Runner, RunnerOptions, ServerLauncher,
 };
 use crate::eval::summary::{CaseResult, RunSummary, summarize_run};
-
-pub const EVAL_USAGE: &str = "\
-usage: nextedit eval CASES.jsonl [more.jsonl ...] [options]
-
-  --out DIR             where to write report.md, summary.json, predictions.jsonl, charts/ (default eval-out)
-  --config FILE.toml    server settings (initializationOptions as TOML)
-  --compare A.toml B.toml ...
-                        run every configuration and compare them in one report
-  --backend NAME        model.backend (llama, openai, none)
-  --model PATH          model.path
-  --format NAME         model.format
-  --symbolic on|off     symbolic.enabled
-  --debounce-ms N       predict.debounce_ms
-  --set KEY=VALUE       any setting, dotted key, JSON or string value
-  --method NAME         copilot (textDocument/copilotInlineEdit, default), predict, code-action
-  --timeout-secs N      per-request timeout (default 30)
-  --server PATH         the server binary (default: this executable)
-  --server-arg ARG      an argument for the server (repeatable)
-  --limit N             only the first N cases
-  --filter TEXT         only cases whose id contains TEXT
-  --no-progress         no progress bar
-  --verify-sync         after each case, check the server's text (nextedit.debugDocument) equals `before`";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalArgs {
@@ -88,113 +66,153 @@ impl Default for EvalArgs {
     }
 }
 
-fn flag_value<'a>(args: &'a [String], index: &mut usize, flag: &str) -> Result<&'a str, String> {
-    *index += 1;
-    args.get(*index).map(String::as_str).ok_or_else(|| format!("{flag} needs a value"))
-}
-
 /// A setting value from the command line: JSON when it parses, a string otherwise.
 fn setting_value(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
+fn parse_on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" | "true" => Ok(true),
+        "off" | "false" => Ok(false),
+        other => Err(format!("takes on or off, not `{other}`")),
+    }
+}
+
+fn parse_setting(text: &str) -> Result<(String, Value), String> {
+    let (key, value) =
+        text.split_once('=').ok_or_else(|| format!("takes KEY=VALUE, not `{text}`"))?;
+    Ok((key.trim().to_owned(), setting_value(value.trim())))
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text.parse().map_err(|_| format!("takes a number, not `{text}`"))?;
+    if !(seconds > 0.0 && seconds < 1e6) {
+        return Err(format!("out of range: {text}"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// `nextedit eval`'s command line; [`EvalCommand::into_args`] resolves it into [`EvalArgs`].
+#[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "Settings: --config files first, then --backend, --model, --format, \
+--symbolic and --debounce-ms, then each --set in order.")]
+pub struct EvalCommand {
+    /// Case files (JSON lines); at least one
+    #[arg(value_name = "CASES.jsonl")]
+    pub cases: Vec<PathBuf>,
+    /// Where to write report.md, summary.json, predictions.jsonl and charts/
+    #[arg(long, value_name = "DIR", default_value = "eval-out")]
+    pub out: PathBuf,
+    /// Server settings (initializationOptions as TOML); repeat it to compare configurations
+    #[arg(long = "config", value_name = "FILE.toml")]
+    pub configs: Vec<PathBuf>,
+    /// Run every configuration (at least two) and compare them in one report; the values end at
+    /// the first one that does not end in .toml, and case files may follow
+    #[arg(long, value_name = "A.toml B.toml", num_args = 1..)]
+    pub compare: Vec<PathBuf>,
+    /// model.backend (llama, openai, none)
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+    /// model.path
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<String>,
+    /// model.format
+    #[arg(long, value_name = "NAME")]
+    pub format: Option<String>,
+    /// symbolic.enabled
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    pub symbolic: Option<bool>,
+    /// predict.debounce_ms
+    #[arg(long, value_name = "N")]
+    pub debounce_ms: Option<u64>,
+    /// Any setting: a dotted key, and a JSON or string value (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    pub settings: Vec<(String, Value)>,
+    /// copilot (textDocument/copilotInlineEdit), predict or code-action
+    #[arg(long, value_name = "NAME", default_value = "copilot", value_parser = Method::parse)]
+    pub method: Method,
+    /// Per-request timeout in seconds
+    #[arg(long = "timeout-secs", value_name = "N", default_value = "30", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// The server binary (default: this executable)
+    #[arg(long, value_name = "PATH")]
+    pub server: Option<PathBuf>,
+    /// An argument for the server (repeatable)
+    #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub server_args: Vec<String>,
+    /// Only the first N cases
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Only cases whose id contains TEXT
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// No progress bar
+    #[arg(long)]
+    pub no_progress: bool,
+    /// After each case, check that the server's text (nextedit.debugDocument) equals `before`
+    #[arg(long)]
+    pub verify_sync: bool,
+}
+
+impl crate::cli::ToolCommand for EvalCommand {
+    const NAME: &'static str = "eval";
+    type Args = EvalArgs;
+
+    fn into_args(self) -> Result<EvalArgs, String> {
+        let mut cases = self.cases;
+        let mut configs = self.configs;
+        // `--compare a.toml b.toml cases.jsonl`: the configuration files end in `.toml`, and
+        // what follows them is case files.
+        let compared = !self.compare.is_empty();
+        let mut compare = self.compare.into_iter();
+        for path in compare.by_ref() {
+            if path.extension().is_some_and(|extension| extension == "toml") {
+                configs.push(path);
+            } else {
+                cases.push(path);
+                break;
+            }
+        }
+        cases.extend(compare);
+        if compared && configs.len() < 2 {
+            return Err("--compare needs at least two configuration files".to_owned());
+        }
+        if cases.is_empty() {
+            return Err("no case file given".to_owned());
+        }
+        let mut overrides: Vec<(String, Value)> = Vec::new();
+        let typed = [
+            ("model.backend", self.backend.map(Value::from)),
+            ("model.path", self.model.map(Value::from)),
+            ("model.format", self.format.map(Value::from)),
+            ("symbolic.enabled", self.symbolic.map(Value::Bool)),
+            ("predict.debounce_ms", self.debounce_ms.map(Value::from)),
+        ];
+        overrides
+            .extend(typed.into_iter().filter_map(|(key, value)| Some((key.to_owned(), value?))));
+        overrides.extend(self.settings);
+        Ok(EvalArgs {
+            cases,
+            out: self.out,
+            configs,
+            overrides,
+            method: self.method,
+            timeout: self.timeout,
+            server: self.server,
+            server_args: self.server_args,
+            limit: self.limit,
+            filter: self.filter,
+            progress: !self.no_progress,
+            verify_sync: self.verify_sync,
+        })
+    }
+}
+
 impl EvalArgs {
     /// Parses the arguments after `eval`.
     pub fn parse(args: &[String]) -> Result<EvalArgs, String> {
-        let mut parsed = EvalArgs::default();
-        let mut index = 0;
-        while index < args.len() {
-            let arg = args[index].as_str();
-            match arg {
-                "--help" | "-h" => return Err(EVAL_USAGE.to_owned()),
-                "--out" => parsed.out = PathBuf::from(flag_value(args, &mut index, arg)?),
-                "--config" => {
-                    parsed.configs.push(PathBuf::from(flag_value(args, &mut index, arg)?))
-                }
-                "--compare" => {
-                    let start = index + 1;
-                    // Configuration files end in `.toml`; the case files may follow.
-                    while index + 1 < args.len()
-                        && !args[index + 1].starts_with("--")
-                        && args[index + 1].ends_with(".toml")
-                    {
-                        index += 1;
-                        parsed.configs.push(PathBuf::from(&args[index]));
-                    }
-                    if index + 1 - start < 2 && parsed.configs.len() < 2 {
-                        return Err("--compare needs at least two configuration files".to_owned());
-                    }
-                }
-                "--backend" => parsed
-                    .overrides
-                    .push(("model.backend".into(), flag_value(args, &mut index, arg)?.into())),
-                "--model" => parsed
-                    .overrides
-                    .push(("model.path".into(), flag_value(args, &mut index, arg)?.into())),
-                "--format" => parsed
-                    .overrides
-                    .push(("model.format".into(), flag_value(args, &mut index, arg)?.into())),
-                "--symbolic" => {
-                    let enabled = match flag_value(args, &mut index, arg)? {
-                        "on" | "true" => true,
-                        "off" | "false" => false,
-                        other => return Err(format!("--symbolic takes on or off, not `{other}`")),
-                    };
-                    parsed.overrides.push(("symbolic.enabled".into(), Value::Bool(enabled)));
-                }
-                "--debounce-ms" => {
-                    let value = flag_value(args, &mut index, arg)?;
-                    let milliseconds: u64 = value
-                        .parse()
-                        .map_err(|_| format!("--debounce-ms takes a number, not `{value}`"))?;
-                    parsed.overrides.push(("predict.debounce_ms".into(), milliseconds.into()));
-                }
-                "--set" => {
-                    let value = flag_value(args, &mut index, arg)?;
-                    let (key, value) = value
-                        .split_once('=')
-                        .ok_or_else(|| format!("--set takes KEY=VALUE, not `{value}`"))?;
-                    parsed.overrides.push((key.trim().to_owned(), setting_value(value.trim())));
-                }
-                "--method" => parsed.method = Method::parse(flag_value(args, &mut index, arg)?)?,
-                "--timeout-secs" => {
-                    let value = flag_value(args, &mut index, arg)?;
-                    let seconds: f64 = value
-                        .parse()
-                        .map_err(|_| format!("--timeout-secs takes a number, not `{value}`"))?;
-                    if !(seconds > 0.0 && seconds < 1e6) {
-                        return Err(format!("--timeout-secs out of range: {value}"));
-                    }
-                    parsed.timeout = Duration::from_secs_f64(seconds);
-                }
-                "--server" => {
-                    parsed.server = Some(PathBuf::from(flag_value(args, &mut index, arg)?))
-                }
-                "--server-arg" => {
-                    parsed.server_args.push(flag_value(args, &mut index, arg)?.to_owned())
-                }
-                "--limit" => {
-                    let value = flag_value(args, &mut index, arg)?;
-                    parsed.limit = Some(
-                        value
-                            .parse()
-                            .map_err(|_| format!("--limit takes a number, not `{value}`"))?,
-                    );
-                }
-                "--filter" => parsed.filter = Some(flag_value(args, &mut index, arg)?.to_owned()),
-                "--no-progress" => parsed.progress = false,
-                "--verify-sync" => parsed.verify_sync = true,
-                flag if flag.starts_with("--") => {
-                    return Err(format!("unknown option `{flag}`\n\n{EVAL_USAGE}"));
-                }
-                path => parsed.cases.push(PathBuf::from(path)),
-            }
-            index += 1;
-        }
-        if parsed.cases.is_empty() {
-            return Err(format!("no case file given\n\n{EVAL_USAGE}"));
-        }
-        Ok(parsed)
+        crate::cli::parse_tool_args::<EvalCommand>(args)
     }
 }
 
@@ -350,13 +368,14 @@ fn make_workspace(out_dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(workspace)
 }
 
+/// The progress bar's layout: elapsed time, bar, count, running score (prefix), current case.
+pub const PROGRESS_TEMPLATE: &str = "{elapsed_precise} [{bar:30}] {pos}/{len} {prefix} | {msg}";
+
 /// A progress bar (on stderr, hidden when it is not a terminal) that shows the current case in
 /// its message and the running score in its prefix.
 pub fn progress_bar(total: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:30}] {pos}/{len} {prefix} | {msg}",
-    ) {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(PROGRESS_TEMPLATE) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar

@@ -115,19 +115,7 @@ pub fn case_cursor_offset(text: &str, line: u32, character: u32) -> usize {
 /// The smallest single replacement that turns `old` into `new`: `(start, old_end, new_text)` in
 /// bytes of `old`, on char boundaries.
 pub fn minimal_replacement<'a>(old: &str, new: &'a str) -> (usize, usize, &'a str) {
-    let prefix: usize = old
-        .chars()
-        .zip(new.chars())
-        .take_while(|(a, b)| a == b)
-        .map(|(character, _)| character.len_utf8())
-        .sum();
-    let suffix: usize = old[prefix..]
-        .chars()
-        .rev()
-        .zip(new[prefix..].chars().rev())
-        .take_while(|(a, b)| a == b)
-        .map(|(character, _)| character.len_utf8())
-        .sum();
+    let (prefix, suffix) = nextedit::text::common_affixes(old, new);
     (prefix, old.len() - suffix, &new[prefix..new.len() - suffix])
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::eval::metrics::CaseScores;
+use crate::stats::percentile;
 
 /// One case's result, one line of `predictions.jsonl`. `id` and `predicted_after` are what the
 /// reference scorer reads; the rest is for people.
@@ -67,15 +68,6 @@ pub struct GroupSummary {
     pub stale: usize,
     pub crashes: usize,
     pub bad_cases: usize,
-}
-
-/// The nearest-rank percentile of sorted values.
-pub fn percentile(sorted: &[f64], percent: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((percent / 100.0) * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
 pub fn summarize(group: &str, results: &[&CaseResult]) -> GroupSummary {

@@ -17,17 +17,14 @@ use std::time::Duration;
 
 use crate::engine::prompt::PromptFormatKind;
 
-pub mod bench;
 pub mod decode;
-pub mod doctor;
 pub mod gguf;
 pub mod llama;
 pub mod openai;
 pub mod scripted;
 pub mod supervisor;
+pub mod synthetic;
 
-pub use bench::{ModelBenchOptions, ModelBenchReport, bench_model};
-pub use doctor::{DoctorReport, doctor_report, doctor_report_for_config};
 #[cfg(feature = "llama")]
 pub use llama::llama_backend;
 pub use llama::{LlamaConfig, load_llama, load_llama_blocking};

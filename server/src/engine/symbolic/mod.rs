@@ -85,59 +85,11 @@ pub(crate) fn propose_for_text(
     proposals
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TokenKind {
-    /// Letters, digits and underscores.
-    Word,
-    /// Any other single non-whitespace character.
-    Punct,
-}
-
-/// A token of some text, by byte offsets into that text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Token {
-    pub start: usize,
-    pub end: usize,
-    pub kind: TokenKind,
-}
-
-impl Token {
-    pub fn text<'t>(&self, text: &'t str) -> &'t str {
-        &text[self.start..self.end]
-    }
-}
-
-pub(crate) fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
-}
-
-/// Splits text into words and single punctuation characters; whitespace separates tokens and is
-/// not a token.
-pub(crate) fn tokenize(text: &str) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let mut word_start: Option<usize> = None;
-    for (index, c) in text.char_indices() {
-        if is_word_char(c) {
-            word_start.get_or_insert(index);
-            continue;
-        }
-        if let Some(start) = word_start.take() {
-            tokens.push(Token { start, end: index, kind: TokenKind::Word });
-        }
-        if !c.is_whitespace() {
-            tokens.push(Token { start: index, end: index + c.len_utf8(), kind: TokenKind::Punct });
-        }
-    }
-    if let Some(start) = word_start {
-        tokens.push(Token { start, end: text.len(), kind: TokenKind::Word });
-    }
-    tokens
-}
-
-/// Whether a word could be an identifier (not a number).
-pub(crate) fn is_identifier_like(word: &str) -> bool {
-    word.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
-}
+// The tokenizer is the workspace's one word tokenizer (`text::words`), under the names this
+// engine's modules use.
+pub(crate) use crate::text::words::{
+    Token, TokenKind, is_identifier as is_identifier_like, is_word_char, word_tokens as tokenize,
+};
 
 /// One changed stretch of a token diff: tokens `old` of the old text became tokens `new`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,13 +226,4 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
-/// Measures [`propose`] on a generated Rust file of about `lines` lines, right after a rename
-/// of a local, a rename of a function used everywhere, a repeatable edit and an unrelated edit:
-/// p50 and p99 over 200 runs each. For `nextedit bench`.
-pub fn bench_symbolic(lines: usize) -> Vec<BenchResult> {
-    bench::run(lines)
-}
-
-pub use bench::BenchResult;
-
-mod bench;
+pub mod snapshot;

@@ -3,8 +3,8 @@
 
 use expect_test::{Expect, expect};
 
-use super::bench::snapshot_after_texts;
 use super::propose;
+use super::snapshot::snapshot_after_texts;
 use crate::engine::validate::apply_edits;
 
 /// Renders the best proposal for the last state of `texts`: a header (source, group size) and

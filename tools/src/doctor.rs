@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::{
+use nextedit::engine::model::{
     FinishReason, GenerationRequest, LlamaConfig, ModelBackend, ModelError, ModelInfo, load_llama,
 };
 
@@ -116,7 +116,7 @@ impl fmt::Display for DoctorReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::model::ScriptedBackend;
+    use nextedit::engine::model::ScriptedBackend;
 
     #[test]
     fn reports_a_scripted_backend() {

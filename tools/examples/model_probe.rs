@@ -1,4 +1,4 @@
-//! Runs the embedded model by hand: `cargo run --release -p nextedit --example model_probe -- ARGS`.
+//! Runs the embedded model by hand: `cargo run --release -p nextedit-tools --example model_probe -- ARGS`.
 //!
 //! - `bench`: prints the model measurements (KV reuse, speculation, resync, prefill rate).
 //! - `prompt FILE [MAX_TOKENS] [STOP]`: greedy generation from the prompt in FILE.
@@ -11,10 +11,9 @@
 use std::time::Instant;
 
 use nextedit::engine::context::{HistoryEvent, PredictionContext};
-use nextedit::engine::model::{
-    GenerationRequest, LlamaConfig, ModelBenchOptions, bench_model, load_llama, test_model_path,
-};
+use nextedit::engine::model::{GenerationRequest, LlamaConfig, load_llama, test_model_path};
 use nextedit::engine::prompt::{PlainFormat, PromptBudget, PromptFormat};
+use nextedit_tools::bench::model::{ModelBenchOptions, measure_model};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -27,7 +26,7 @@ async fn main() {
     match args.first().map(String::as_str) {
         Some("bench") => {
             let report =
-                bench_model(backend.as_ref(), &ModelBenchOptions::default()).await.unwrap();
+                measure_model(backend.as_ref(), &ModelBenchOptions::default()).await.unwrap();
             print!("{report}");
         }
         Some("prompt") => {
