@@ -6,6 +6,7 @@ pub mod history;
 pub mod position;
 #[doc(hidden)]
 pub mod reference;
+pub mod uri;
 
 pub use document::{AppliedChange, BytePoint, Document, TextChange, TextEdit};
 pub use history::{EditEvent, History, HistoryConfig};

@@ -18,10 +18,12 @@ use std::time::Duration;
 use crate::engine::prompt::PromptFormatKind;
 
 pub mod bench;
+pub mod config;
 pub mod decode;
 pub mod doctor;
 pub mod gguf;
 pub mod llama;
+pub mod manager;
 pub mod openai;
 pub mod scripted;
 pub mod supervisor;
