@@ -167,13 +167,28 @@ impl Default for LogSettings {
     }
 }
 
-/// Where a layer of settings comes from; decides what it may set.
+/// Where a layer of settings comes from. The workspace file is not one of them: it is trusted less
+/// and needs its root, see [`SettingsLayers::set_workspace`] and [`SettingsLayers::load_workspace`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     UserFile,
-    Workspace,
     InitializationOptions,
     DidChangeConfiguration,
+}
+
+/// Why a settings file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Toml(String),
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: Box<ConfigError>,
+    },
 }
 
 /// The layers as they were given, kept so that a later layer can be replaced and the whole
@@ -190,7 +205,6 @@ impl SettingsLayers {
     pub fn set(&mut self, source: Source, value: Value) {
         match source {
             Source::UserFile => self.user_file = Some(value),
-            Source::Workspace => {}
             Source::InitializationOptions => self.initialization_options = Some(value),
             Source::DidChangeConfiguration => self.did_change_configuration = Some(value),
         }
@@ -198,6 +212,17 @@ impl SettingsLayers {
 
     pub fn set_workspace(&mut self, root: &Path, value: Value) {
         self.workspace = Some((root.to_path_buf(), value));
+    }
+
+    /// Reads `<root>/nextedit.toml` into the workspace layer. Without the file the layer stays
+    /// empty; a file that doesn't parse is an error (and the layer stays empty too).
+    pub fn load_workspace(&mut self, root: &Path) -> Result<(), ConfigError> {
+        let path = root.join(WORKSPACE_FILE_NAME);
+        let Ok(text) = std::fs::read_to_string(&path) else { return Ok(()) };
+        let value = parse_toml(&text)
+            .map_err(|error| ConfigError::File { path, source: Box::new(error) })?;
+        self.set_workspace(root, value);
+        Ok(())
     }
 
     /// Merges the layers into settings. Problems (unknown keys, bad values, untrusted keys) are
@@ -381,31 +406,67 @@ fn drop_untrusted_workspace_keys(value: &mut Value, root: &Path, warnings: &mut 
     }
 }
 
-/// Whether `path` (relative to `root` or absolute) stays inside `root`, judged lexically:
-/// `..` components that climb out make it outside.
+/// Whether `path` (relative to `root` or absolute) stays inside `root`. `..` components that climb
+/// out make it outside; and where the paths exist, they are compared after resolving symbolic
+/// links, so a link inside the workspace that points out of it is outside.
 fn is_inside(root: &Path, path: &str) -> bool {
     let candidate = Path::new(path);
     let joined =
         if candidate.is_absolute() { candidate.to_path_buf() } else { root.join(candidate) };
+    let Some(normal) = normalize_lexically(&joined) else { return false };
+    let Some(root) = normalize_lexically(root) else { return false };
+    if !normal.starts_with(&root) {
+        return false;
+    }
+    match (resolve_existing(&root), resolve_existing(&normal)) {
+        (Some(root), Some(normal)) => normal.starts_with(root),
+        _ => true,
+    }
+}
+
+/// `path` without `.` and `..` components; `None` when `..` climbs above the start.
+fn normalize_lexically(path: &Path) -> Option<PathBuf> {
     let mut normal = PathBuf::new();
-    for component in joined.components() {
+    for component in path.components() {
         match component {
             std::path::Component::ParentDir => {
                 if !normal.pop() {
-                    return false;
+                    return None;
                 }
             }
             std::path::Component::CurDir => {}
             other => normal.push(other),
         }
     }
-    normal.starts_with(root)
+    Some(normal)
 }
 
+/// `path` with symbolic links resolved: its longest existing ancestor canonicalised, the rest
+/// appended. `None` when not even the first component exists.
+fn resolve_existing(path: &Path) -> Option<PathBuf> {
+    let mut rest = Vec::new();
+    let mut existing = path;
+    loop {
+        if let Ok(canonical) = std::fs::canonicalize(existing) {
+            let mut resolved = canonical;
+            for component in rest.iter().rev() {
+                resolved.push(component);
+            }
+            return Some(resolved);
+        }
+        rest.push(existing.file_name()?.to_owned());
+        existing = existing.parent()?;
+    }
+}
+
+/// The workspace settings file, at the workspace root.
+pub const WORKSPACE_FILE_NAME: &str = "nextedit.toml";
+
 /// Parses a TOML settings file into a JSON value.
-pub fn parse_toml(text: &str) -> Result<Value, String> {
-    let table: toml::Table = toml::from_str(text).map_err(|error| error.message().to_owned())?;
-    serde_json::to_value(table).map_err(|error| error.to_string())
+pub fn parse_toml(text: &str) -> Result<Value, ConfigError> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|error| ConfigError::Toml(error.message().to_owned()))?;
+    Ok(serde_json::to_value(table)?)
 }
 
 /// `$XDG_CONFIG_HOME/nextedit/config.toml`, else `~/.config/nextedit/config.toml`.
@@ -502,5 +563,54 @@ mod tests {
         assert!(settings.diagnostics);
         assert!(warnings.is_empty());
         assert!(parse_toml("model = [").is_err());
+    }
+
+    #[test]
+    fn a_symlink_inside_the_workspace_cannot_point_out_of_it() {
+        let workspace = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("model.gguf"), b"GGUF").unwrap();
+        std::fs::create_dir(workspace.path().join("models")).unwrap();
+        std::fs::write(workspace.path().join("models").join("own.gguf"), b"GGUF").unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(outside.path(), workspace.path().join("escape")).unwrap();
+            std::os::unix::fs::symlink(
+                outside.path().join("model.gguf"),
+                workspace.path().join("linked.gguf"),
+            )
+            .unwrap();
+            assert!(!is_inside(workspace.path(), "escape/model.gguf"));
+            assert!(!is_inside(workspace.path(), "escape/not-yet-there.gguf"));
+            assert!(!is_inside(workspace.path(), "linked.gguf"));
+        }
+        assert!(is_inside(workspace.path(), "models/own.gguf"));
+        assert!(is_inside(workspace.path(), "models/not-yet-there.gguf"));
+        assert!(!is_inside(workspace.path(), "../model.gguf"));
+        let absolute = outside.path().join("model.gguf");
+        assert!(!is_inside(workspace.path(), &absolute.to_string_lossy()));
+
+        // The trust check drops such a path from nextedit.toml.
+        let mut layers = SettingsLayers::default();
+        std::fs::write(
+            workspace.path().join(WORKSPACE_FILE_NAME),
+            "[model]\npath = \"escape/model.gguf\"\n",
+        )
+        .unwrap();
+        layers.load_workspace(workspace.path()).unwrap();
+        let (settings, warnings) = layers.resolve();
+        #[cfg(unix)]
+        assert_eq!(settings.model.path, None, "{warnings:?}");
+        let _ = (settings, warnings);
+    }
+
+    #[test]
+    fn a_workspace_file_that_does_not_parse_is_an_error_with_its_path() {
+        let workspace = tempfile::tempdir().unwrap();
+        let mut layers = SettingsLayers::default();
+        assert!(layers.load_workspace(workspace.path()).is_ok(), "no file is no error");
+        std::fs::write(workspace.path().join(WORKSPACE_FILE_NAME), "model = [").unwrap();
+        let error = layers.load_workspace(workspace.path()).unwrap_err().to_string();
+        assert!(error.contains(WORKSPACE_FILE_NAME), "{error}");
     }
 }

@@ -7,6 +7,8 @@
 //! - `panic-in-prediction`: the first prediction job panics.
 //! - `model-thread-dies`: the llama model thread panics on its first generation, as if llama.cpp had
 //!   crashed; the supervisor restarts it.
+//! - `panic-in-request`: the first `textDocument/codeAction` handler panics.
+//! - `panic-in-sync`: the first `didChange` panics while it holds the documents lock.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,15 +19,24 @@ pub const FAULT_ENV_VAR: &str = "NEXTEDIT_FAULT";
 pub enum Fault {
     PanicInPrediction,
     ModelThreadDies,
+    PanicInRequest,
+    PanicInSync,
 }
 
 impl Fault {
-    const ALL: [Fault; 2] = [Fault::PanicInPrediction, Fault::ModelThreadDies];
+    const ALL: [Fault; 4] = [
+        Fault::PanicInPrediction,
+        Fault::ModelThreadDies,
+        Fault::PanicInRequest,
+        Fault::PanicInSync,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Fault::PanicInPrediction => "panic-in-prediction",
             Fault::ModelThreadDies => "model-thread-dies",
+            Fault::PanicInRequest => "panic-in-request",
+            Fault::PanicInSync => "panic-in-sync",
         }
     }
 
@@ -33,6 +44,8 @@ impl Fault {
         match self {
             Fault::PanicInPrediction => 0,
             Fault::ModelThreadDies => 1,
+            Fault::PanicInRequest => 2,
+            Fault::PanicInSync => 3,
         }
     }
 }
@@ -55,7 +68,8 @@ fn armed() -> &'static [Fault] {
 
 /// True exactly once per process for an armed fault: the caller then fails the way the fault says.
 pub fn fire_once(fault: Fault) -> bool {
-    static FIRED: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
+    static FIRED: [AtomicBool; Fault::ALL.len()] =
+        [const { AtomicBool::new(false) }; Fault::ALL.len()];
     if !armed().contains(&fault) {
         return false;
     }

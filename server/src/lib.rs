@@ -6,6 +6,7 @@
 pub mod config;
 pub mod engine;
 pub mod fault;
+pub mod locks;
 pub mod lsp;
 pub mod syntax;
 pub mod text;

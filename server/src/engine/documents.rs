@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use ropey::Rope;
 
 use crate::syntax::SyntaxTree;
-use crate::text::{AppliedChange, Document, History, HistoryConfig, PositionEncoding, TextChange};
+use crate::text::{
+    AppliedChange, Document, History, HistoryConfig, PositionEncoding, TextChange, uri,
+};
 
 /// Files larger than this are synced but get no syntax tree and no predictions.
 pub const MAX_PREDICTED_FILE_BYTES: usize = 5 * 1024 * 1024;
@@ -71,23 +73,12 @@ pub struct DocumentSnapshot {
 }
 
 /// Why a sync notification was ignored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SyncError {
+    #[error("change for a document that is not open: {0}")]
     UnknownDocument(String),
+    #[error("change for {uri} has version {received}, not newer than {current}")]
     StaleVersion { uri: String, current: i32, received: i32 },
-}
-
-impl std::fmt::Display for SyncError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SyncError::UnknownDocument(uri) => {
-                write!(f, "change for a document that is not open: {uri}")
-            }
-            SyncError::StaleVersion { uri, current, received } => {
-                write!(f, "change for {uri} has version {received}, not newer than {current}")
-            }
-        }
-    }
 }
 
 #[derive(Debug, Default)]
@@ -103,8 +94,8 @@ impl Documents {
     }
 
     pub fn open(&mut self, uri: &str, language_id: &str, version: i32, text: &str) {
-        let path = uri_path(uri);
-        let language = nextedit_grammars::for_document(language_id, path);
+        let path = uri::lookup_path(uri);
+        let language = nextedit_grammars::for_document(language_id, &path);
         let unpredictable = unpredictable_reason(text);
         let syntax = match (language, &unpredictable) {
             (Some(language), None) => SyntaxTree::new(language, &Rope::from_str(text)),
@@ -248,9 +239,11 @@ impl Documents {
             if open.unpredictable.is_some() {
                 open.syntax = None;
             } else if open.syntax.is_none() {
-                open.syntax =
-                    nextedit_grammars::for_document(&open.document.language_id, uri_path(uri))
-                        .and_then(|language| SyntaxTree::new(language, open.document.rope()));
+                open.syntax = nextedit_grammars::for_document(
+                    &open.document.language_id,
+                    &uri::lookup_path(uri),
+                )
+                .and_then(|language| SyntaxTree::new(language, open.document.rope()));
             }
         }
         // The tree was shifted by each change (`edit` is cheap); the reparse itself waits for the
@@ -371,11 +364,6 @@ fn input_edit(applied: &AppliedChange) -> tree_sitter::InputEdit {
         old_end_position: point(applied.old_end_point),
         new_end_position: point(applied.new_end_point),
     }
-}
-
-/// The path part of a `file://` URI (percent-decoding is not needed for extension lookup).
-pub fn uri_path(uri: &str) -> &str {
-    uri.strip_prefix("file://").unwrap_or(uri)
 }
 
 #[cfg(test)]

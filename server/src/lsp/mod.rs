@@ -1,7 +1,13 @@
-//! The only layer that knows LSP and JSON-RPC: framing, handlers, and conversions.
+//! The only layer of the server that knows LSP and JSON-RPC: framing, state, handlers, and
+//! conversions.
 
+pub mod capabilities;
+pub mod ext;
+pub mod handlers;
 pub mod proto;
 pub mod server;
+pub mod state;
+pub mod sync;
 pub mod transport;
 
 use std::sync::Arc;
@@ -10,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
 use crate::config::SettingsLayers;
-use server::GlobalState;
+use state::GlobalState;
 
 /// How the server ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,11 +56,22 @@ where
     tower_lsp_server::Server::new(server_input, server_output, socket).serve(service).await;
     // The server ends only after the reader stopped (at `exit`, the end of input, or stopped by the
     // writer above).
-    let saw_exit_notification = reader.await.unwrap_or(false);
+    let reader_end = reader.await;
     let _ = writer.await;
-    if saw_exit_notification && !state.shutdown_requested() {
-        ExitStatus::ExitWithoutShutdown
-    } else {
-        ExitStatus::Clean
+    match reader_end {
+        Ok(saw_exit_notification) => {
+            if saw_exit_notification && !state.shutdown_requested() {
+                ExitStatus::ExitWithoutShutdown
+            } else {
+                ExitStatus::Clean
+            }
+        }
+        // Stopped by the writer: the client is gone.
+        Err(error) if error.is_cancelled() => ExitStatus::Clean,
+        Err(error) => {
+            // Sync panics are caught per notification; one that escapes still is no clean end.
+            tracing::error!("the framing reader failed: {error}");
+            ExitStatus::ExitWithoutShutdown
+        }
     }
 }

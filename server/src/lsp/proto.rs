@@ -107,20 +107,8 @@ pub struct SyncDidClose {
     pub text_document: SyncDocumentId,
 }
 
-/// `textDocument/copilotInlineEdit` params.
-#[derive(Debug, Deserialize)]
-pub struct InlineEditParams {
-    #[serde(rename = "textDocument")]
-    pub text_document: InlineEditDocument,
-    pub position: lsp::Position,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct InlineEditDocument {
-    pub uri: String,
-    pub version: Option<i32>,
-}
-
+/// The lenient shape of `textDocument/inlineCompletion` params: the URI as the client spelled it,
+/// `context` optional.
 #[derive(Debug, Deserialize)]
 pub struct DocumentPositionParams {
     #[serde(rename = "textDocument")]

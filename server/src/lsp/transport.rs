@@ -283,7 +283,16 @@ where
                         .await;
                     }
                 }
-                Classified::Sync { method, params } => sink.sync_notification(&method, params),
+                Classified::Sync { method, params } => {
+                    // The sink catches its own panics; this is the last line of defence, so that
+                    // the reader goes on with the next frame whatever happens.
+                    let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        sink.sync_notification(&method, params)
+                    }));
+                    if applied.is_err() {
+                        tracing::error!("{method} panicked; ignored");
+                    }
+                }
                 Classified::Invalid(response) => {
                     tracing::warn!("invalid message: {}", response["error"]["message"]);
                     let _ = errors.send(encode_frame(response.to_string().as_bytes()));

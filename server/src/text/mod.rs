@@ -8,6 +8,7 @@ pub mod position;
 #[doc(hidden)]
 pub mod reference;
 pub mod words;
+pub mod uri;
 
 pub use affixes::common_affixes;
 pub use document::{AppliedChange, BytePoint, Document, TextChange, TextEdit};

@@ -17,9 +17,11 @@ use std::time::Duration;
 
 use crate::engine::prompt::PromptFormatKind;
 
+pub mod config;
 pub mod decode;
 pub mod gguf;
 pub mod llama;
+pub mod manager;
 pub mod openai;
 pub mod scripted;
 pub mod supervisor;

@@ -1,0 +1,338 @@
+//! What one prediction job does for one version of one document: the symbolic engine, then,
+//! after the debounce, the model (context -> prompt -> model -> parse -> diff -> checks), then the
+//! ranking and the checks every proposal passes.
+
+use std::time::{Duration, Instant};
+
+use super::documents::DocumentSnapshot;
+use super::suggestion::{self, Proposal};
+use super::validate::{self, CheckInput};
+use super::{CancelFlag, Engine, EngineEvent, MessageLevel, ModelSlot, context, diff, model};
+use super::{prompt, symbolic};
+use crate::config::Settings;
+use crate::locks::lock;
+use crate::text::EditEvent;
+
+/// Everything a model request needs, and what its answer is read against.
+pub(super) struct ModelRequest {
+    pub format: Box<dyn prompt::PromptFormat + Send + Sync>,
+    pub built: prompt::BuiltPrompt,
+    /// The document text the region offsets of `built` refer to.
+    pub context_text: String,
+    pub request: model::GenerationRequest,
+}
+
+impl Engine {
+    /// The whole pipeline for one version of one document.
+    pub(super) async fn run_job(
+        &self,
+        uri: &str,
+        version: i32,
+        cursor: Option<usize>,
+        cancel: &CancelFlag,
+        debounce: bool,
+    ) -> Option<(Proposal, DocumentSnapshot)> {
+        if crate::fault::fire_once(crate::fault::Fault::PanicInPrediction) {
+            panic!("prediction panic injected by {}", crate::fault::FAULT_ENV_VAR);
+        }
+        // The reparse runs without the documents lock, so `didChange` never waits for the parser;
+        // an edit that lands meanwhile makes the new tree useless, and then so is this job.
+        let detached = lock(&self.shared.documents).detach_reparse(uri);
+        if let Some((parsed_version, text, parse)) = detached {
+            let started = Instant::now();
+            let tree = parse.run(&text);
+            tracing::debug!(elapsed = ?started.elapsed(), "reparse");
+            if let Some(tree) = tree {
+                lock(&self.shared.documents).install_tree(uri, parsed_version, tree);
+            }
+        }
+        let (snapshot, unpredictable) = {
+            let documents = lock(&self.shared.documents);
+            let unpredictable = documents.get(uri).is_some_and(|open| open.unpredictable.is_some());
+            (documents.snapshot(uri), unpredictable)
+        };
+        let mut snapshot = snapshot?;
+        snapshot.cursor = cursor;
+        if snapshot.version != version || unpredictable {
+            return None;
+        }
+        let settings = self.settings();
+        if !language_enabled(&settings, &snapshot) {
+            return None;
+        }
+        let mut candidates = Vec::new();
+        if settings.symbolic.enabled {
+            let started = Instant::now();
+            let symbolic = symbolic_proposals(&snapshot);
+            tracing::debug!(elapsed = ?started.elapsed(), count = symbolic.len(), "symbolic engine");
+            candidates
+                .extend(symbolic.into_iter().filter(|p| p.score >= settings.symbolic.min_score));
+        }
+        let symbolic_wins =
+            candidates.iter().any(|p| p.score >= settings.symbolic.prefer_over_model);
+        // A proposal below `prefer_over_model` (a rename while the new name may still be being
+        // typed) waits for the debounce even without a model: the next keystroke supersedes it.
+        // Without a model and without a proposal there is nothing to wait for.
+        let model_ready = matches!(self.model(), ModelSlot::Ready(_));
+        if !symbolic_wins && (model_ready || !candidates.is_empty()) {
+            if debounce && settings.predict.debounce_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(settings.predict.debounce_ms)).await;
+            }
+            if cancel.is_cancelled() {
+                return None;
+            }
+            candidates.extend(self.model_proposals(&snapshot, &settings, cancel).await);
+        }
+        let best = self.rank_and_check(&snapshot, candidates);
+        best.map(|proposal| (proposal, snapshot))
+    }
+
+    /// Model proposals: context -> prompt -> model -> parse -> diff -> checks.
+    async fn model_proposals(
+        &self,
+        snapshot: &DocumentSnapshot,
+        settings: &Settings,
+        cancel: &CancelFlag,
+    ) -> Vec<Proposal> {
+        let ModelSlot::Ready(backend) = self.model() else { return Vec::new() };
+        if snapshot.history.last().is_none() {
+            // Nothing to go on before the user's first edit.
+            return Vec::new();
+        }
+        if !backend.is_alive() {
+            let message = model::ModelError::BackendDead.to_string();
+            self.set_model(ModelSlot::Failed(message.clone()));
+            self.notify(EngineEvent::UserMessage {
+                level: MessageLevel::Warning,
+                message: format!("nextedit: {message}"),
+            });
+            return Vec::new();
+        }
+        let Some(ModelRequest { format, built, context_text, request }) =
+            self.model_request(snapshot, settings, backend.as_ref(), cancel)
+        else {
+            return Vec::new();
+        };
+        let generation = match backend.generate(request).await {
+            Ok(generation) => generation,
+            Err(error) => {
+                tracing::warn!("model generation failed: {error}");
+                self.notify(EngineEvent::UserMessage {
+                    level: MessageLevel::Warning,
+                    message: format!("nextedit: {error}"),
+                });
+                if let Some(status) = self.shared.model.generation_failed(&error) {
+                    self.notify(EngineEvent::ModelStatus(status));
+                }
+                return Vec::new();
+            }
+        };
+        if !generation.stats.cancelled
+            && let Some(status) = self.shared.model.generation_succeeded()
+        {
+            tracing::info!("the model answers again");
+            self.notify(EngineEvent::ModelStatus(status));
+        }
+        if generation.stats.cancelled || cancel.is_cancelled() {
+            return Vec::new();
+        }
+        tracing::debug!(stats = ?generation.stats, "model generation");
+        *lock(&self.shared.last_generation) = Some(generation.stats.clone());
+        let input = CheckInput {
+            text: &context_text,
+            tree: snapshot.tree.as_ref(),
+            language: snapshot.language,
+            last_event: snapshot.history.last(),
+            region: Some(built.region.clone()),
+        };
+        let mut proposals = Vec::new();
+        for candidate in generation.candidates {
+            let new_region = match format.parse(&candidate.text, &built) {
+                Ok(new_region) => new_region,
+                Err(error) => {
+                    tracing::debug!("model output rejected: {error}");
+                    continue;
+                }
+            };
+            let edits = diff::region_edits(
+                &context_text,
+                built.region.clone(),
+                &new_region,
+                Duration::from_millis(20),
+            );
+            if let Err(rejection) = validate::check(&input, &edits) {
+                tracing::debug!("model proposal dropped: {}", rejection.as_str());
+                continue;
+            }
+            let score = candidate.mean_logprob.exp().clamp(0.0, 1.0);
+            proposals.push(Proposal {
+                edits,
+                cursor_after: None,
+                source: suggestion::SuggestionSource::Model,
+                score,
+                group: Vec::new(),
+            });
+        }
+        proposals
+    }
+
+    /// Builds the generation request for a snapshot, or `None` when there is nothing to ask.
+    fn model_request(
+        &self,
+        snapshot: &DocumentSnapshot,
+        settings: &Settings,
+        backend: &dyn model::ModelBackend,
+        cancel: &CancelFlag,
+    ) -> Option<ModelRequest> {
+        let count_tokens = |text: &str| backend.count_tokens(text);
+        let path = self.display_path(&snapshot.uri);
+        // Other files' recent edits, as history and as snippets of where they happened. The events
+        // are cloned under the documents lock (they share the ropes' structure, so this is cheap)
+        // and rendered outside it: typing waits on that lock.
+        let recent: Vec<(String, EditEvent)> = self.with_documents(|documents| {
+            documents
+                .recent_events(8)
+                .into_iter()
+                .filter(|(uri, _)| *uri != snapshot.uri)
+                .map(|(uri, event)| (uri.to_owned(), event.clone()))
+                .collect()
+        });
+        let other_events: Vec<context::HistoryEvent> = recent
+            .iter()
+            .map(|(uri, event)| context::HistoryEvent {
+                path: self.display_path(uri),
+                old_text: event.old_text(),
+                new_text: event.new_text(),
+                unified_diff: event.unified_diff(2, Duration::from_millis(20)),
+            })
+            .collect();
+        let mut related: Vec<context::RelatedSnippet> = Vec::new();
+        for (uri, event) in recent.iter().rev() {
+            let path = self.display_path(uri);
+            if related.len() < 2 && !related.iter().any(|snippet| snippet.path == path) {
+                related
+                    .push(context::RelatedSnippet { path, text: event.new_text_with_context(4) });
+            }
+        }
+        let cursor = context::cursor_after_last_edit(snapshot);
+        let mut ctx = context::build(
+            snapshot,
+            &path,
+            cursor,
+            &other_events,
+            &count_tokens,
+            context::ContextBudget::default(),
+        );
+        ctx.related = related;
+        let info = backend.info();
+        let format = prompt::format_for(info.format, &prompt::ModelMetadata::default());
+        let budget = prompt::PromptBudget {
+            max_prompt_tokens: info
+                .context_size
+                .saturating_sub(settings.predict.max_tokens as usize)
+                .max(256),
+            max_output_tokens: settings.predict.max_tokens as usize,
+            ..prompt::PromptBudget::default()
+        };
+        let built = match format.build(&ctx, &count_tokens, &budget) {
+            Ok(built) => built,
+            Err(error) => {
+                tracing::debug!("no prompt: {error}");
+                return None;
+            }
+        };
+        let request = model::GenerationRequest {
+            prompt: built.prompt.clone(),
+            max_tokens: built.max_tokens,
+            stop: built.stop.clone(),
+            sampling: model::Sampling {
+                temperature: settings.predict.temperature,
+                top_k: settings.predict.top_k as usize,
+                top_p: settings.predict.top_p,
+                seed: 0,
+            },
+            candidates: settings.predict.candidates.max(1) as usize,
+            draft: Some(built.draft.clone()),
+            resync_tokens: (settings.predict.resync_tokens > 0)
+                .then_some(settings.predict.resync_tokens as usize),
+            cancel: cancel.clone(),
+        };
+        Some(ModelRequest { format, built, context_text: ctx.text, request })
+    }
+
+    /// Drops proposals that fail the checks or were rejected, and returns the best of the rest.
+    fn rank_and_check(
+        &self,
+        snapshot: &DocumentSnapshot,
+        mut candidates: Vec<Proposal>,
+    ) -> Option<Proposal> {
+        if candidates.is_empty() {
+            return None;
+        }
+        let text = snapshot.rope.to_string();
+        rank(&mut candidates);
+        let input = CheckInput {
+            text: &text,
+            tree: snapshot.tree.as_ref(),
+            language: snapshot.language,
+            last_event: snapshot.history.last(),
+            region: None,
+        };
+        for proposal in &mut candidates {
+            proposal.edits = suggestion::minimize_edits(&text, &proposal.edits);
+            proposal.group = suggestion::minimize_edits(&text, &proposal.group);
+        }
+        candidates.into_iter().find(|proposal| {
+            if self.shared.feedback.is_rejected(&snapshot.uri, &text, &proposal.edits) {
+                return false;
+            }
+            match validate::check(&input, &proposal.edits) {
+                Ok(()) => true,
+                Err(rejection) => {
+                    tracing::debug!(
+                        source = proposal.source.as_str(),
+                        "dropped proposal: {}",
+                        rejection.as_str()
+                    );
+                    false
+                }
+            }
+        })
+    }
+}
+
+/// Symbolic proposals (rename propagation, repeated edits).
+fn symbolic_proposals(snapshot: &DocumentSnapshot) -> Vec<Proposal> {
+    symbolic::propose(snapshot)
+}
+
+/// Sorts proposals best first: symbolic before model, then by score, then the smaller change.
+pub(super) fn rank(candidates: &mut [Proposal]) {
+    candidates
+        .sort_by(|a, b| rank_key(b).partial_cmp(&rank_key(a)).unwrap_or(std::cmp::Ordering::Equal));
+}
+
+fn rank_key(proposal: &Proposal) -> (u8, f32, i64) {
+    let source_rank = match proposal.source {
+        suggestion::SuggestionSource::Rename => 2,
+        suggestion::SuggestionSource::Repeat => 1,
+        suggestion::SuggestionSource::Model => 0,
+    };
+    // On a tie, the smaller change first.
+    let size: usize =
+        proposal.edits.iter().map(|edit| edit.range.len() + edit.new_text.len()).sum();
+    (source_rank, proposal.score, -(size as i64))
+}
+
+pub(super) fn language_enabled(settings: &Settings, snapshot: &DocumentSnapshot) -> bool {
+    if settings.predict.languages.is_empty() {
+        return true;
+    }
+    let id =
+        snapshot.language.map_or(snapshot.language_id.as_str(), |language| language.id.as_str());
+    settings
+        .predict
+        .languages
+        .iter()
+        .any(|language| language == id || *language == snapshot.language_id)
+}

@@ -1,0 +1,226 @@
+//! The scheduler, the pipeline and the feedback, driven directly: no LSP client, no model file
+//! (the model is a `ScriptedBackend`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::feedback::MAX_REJECTIONS_PER_DOCUMENT;
+use super::model::manager::ModelManager;
+use super::model::{ModelError, ScriptedBackend};
+use super::suggestion::{Proposal, Suggestion, SuggestionSource};
+use super::*;
+use crate::config::BackendKind;
+use crate::text::{Position, PositionRange, TextEdit, position};
+
+const URI: &str = "file:///project/src/counter.rs";
+const TEXT: &str =
+    "fn main() {\n    let count = 1;\n    consume(count);\n    consume(count + 1);\n}\n";
+const WAIT: Duration = Duration::from_secs(10);
+
+fn settings() -> Settings {
+    let mut settings = Settings::default();
+    settings.model.backend = BackendKind::None;
+    settings.predict.debounce_ms = 0;
+    settings
+}
+
+fn change(start: (u32, u32), end: (u32, u32), text: &str) -> TextChange {
+    TextChange {
+        range: Some(PositionRange::new(
+            Position::new(start.0, start.1),
+            Position::new(end.0, end.1),
+        )),
+        text: text.to_owned(),
+    }
+}
+
+fn document_text(engine: &Engine) -> String {
+    engine.with_documents(|documents| documents.get(URI).unwrap().document.text())
+}
+
+/// Applies a suggestion the way a client does: as a `didChange` of its edits.
+fn apply(engine: &Engine, suggestion: &Suggestion, version: i32) {
+    let rope =
+        engine.with_documents(|documents| documents.get(URI).unwrap().document.rope().clone());
+    let changes: Vec<TextChange> = suggestion
+        .edits()
+        .iter()
+        .rev()
+        .map(|edit| {
+            let start = position::byte_to_position(&rope, edit.range.start, PositionEncoding::Utf8);
+            let end = position::byte_to_position(&rope, edit.range.end, PositionEncoding::Utf8);
+            TextChange { range: Some(PositionRange::new(start, end)), text: edit.new_text.clone() }
+        })
+        .collect();
+    engine.change(URI, version, &changes, PositionEncoding::Utf8).unwrap();
+}
+
+/// `count` -> `total` in the declaration: the engine proposes the next use.
+fn renamed(engine: &Engine) {
+    engine.open(URI, "rust", 0, TEXT);
+    engine.change(URI, 1, &[change((1, 8), (1, 13), "total")], PositionEncoding::Utf16).unwrap();
+}
+
+fn proposal(source: SuggestionSource, score: f32, new_text: &str) -> Proposal {
+    Proposal {
+        edits: vec![TextEdit::new(0..0, new_text)],
+        cursor_after: None,
+        source,
+        score,
+        group: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn accept_chains_the_next_prediction() {
+    let engine = Engine::new(settings());
+    renamed(&engine);
+    let first = engine.suggestion(URI, Some(1), WAIT).await.unwrap().expect("a rename");
+    assert_eq!(first.proposal.source, SuggestionSource::Rename);
+    assert!(engine.accept(first.id));
+    assert_eq!(engine.feedback_stats().accepted, 1);
+    apply(&engine, &first, 2);
+    assert!(document_text(&engine).contains("consume(total);"), "{}", document_text(&engine));
+
+    let second = engine.suggestion(URI, Some(2), WAIT).await.unwrap().expect("the next use");
+    assert_ne!(second.id, first.id);
+    apply(&engine, &second, 3);
+    assert_eq!(document_text(&engine), TEXT.replace("count", "total"));
+}
+
+#[tokio::test]
+async fn accepting_an_unknown_id_is_not_counted() {
+    let engine = Engine::new(settings());
+    engine.open(URI, "rust", 0, TEXT);
+    assert!(!engine.accept(12345));
+    assert!(!engine.reject(12345));
+    engine.shown(12345);
+    assert_eq!(engine.feedback_stats(), feedback::FeedbackStats::default());
+}
+
+#[tokio::test]
+async fn a_newer_change_cancels_the_older_job() {
+    let engine = Engine::new(settings());
+    renamed(&engine);
+    let (epoch, cancel) = engine.current_job(URI).unwrap();
+    engine.change(URI, 2, &[change((0, 0), (0, 0), "\n")], PositionEncoding::Utf16).unwrap();
+    assert!(cancel.is_cancelled(), "the job of version 1 is cancelled");
+    let (newer_epoch, newer_cancel) = engine.current_job(URI).unwrap();
+    assert!(newer_epoch > epoch);
+    assert!(!newer_cancel.is_cancelled());
+    // A request about the old version is stale.
+    assert_eq!(engine.suggestion(URI, Some(1), WAIT).await, Err(RequestError::Stale));
+}
+
+#[tokio::test]
+async fn a_stale_result_is_dropped() {
+    let engine = Engine::new(settings());
+    renamed(&engine);
+    let (old_epoch, _) = engine.current_job(URI).unwrap();
+    let snapshot = engine.with_documents(|documents| documents.snapshot(URI)).unwrap();
+    engine.change(URI, 2, &[change((0, 0), (0, 0), "// x\n")], PositionEncoding::Utf16).unwrap();
+    // The job for version 1 finishes after version 2 arrived: its result is not stored.
+    let late = proposal(SuggestionSource::Model, 1.0, "late");
+    engine.finish_job(URI, 1, old_epoch, Some((late, snapshot)));
+    let current = engine.suggestion(URI, Some(2), WAIT).await.unwrap();
+    assert!(
+        current.as_ref().is_none_or(
+            |suggestion| suggestion.version == 2 && suggestion.edits()[0].new_text != "late"
+        ),
+        "{current:?}"
+    );
+}
+
+#[test]
+fn ranking_puts_symbolic_before_model_then_score() {
+    let mut candidates = vec![
+        proposal(SuggestionSource::Model, 0.99, "model high"),
+        proposal(SuggestionSource::Repeat, 0.7, "repeat"),
+        proposal(SuggestionSource::Model, 0.5, "model low"),
+        proposal(SuggestionSource::Rename, 0.6, "rename"),
+        proposal(SuggestionSource::Model, 0.5, "model low but longer"),
+    ];
+    pipeline::rank(&mut candidates);
+    let order: Vec<&str> = candidates.iter().map(|p| p.edits[0].new_text.as_str()).collect();
+    assert_eq!(order, ["rename", "repeat", "model high", "model low", "model low but longer"]);
+}
+
+#[tokio::test]
+async fn the_model_proposes_through_the_pipeline_and_symbolic_wins() {
+    let backend = Arc::new(ScriptedBackend::from_fn(|request| {
+        request.draft.clone().unwrap_or_default().replace("count + 1", "count + 2")
+    }));
+    let engine = Engine::new(settings());
+    engine.set_model(ModelSlot::Ready(backend.clone()));
+    engine.open(URI, "rust", 0, TEXT);
+    // An edit the symbolic engine has nothing for: a new line at the end.
+    engine.change(URI, 1, &[change((5, 0), (5, 0), "// done\n")], PositionEncoding::Utf16).unwrap();
+    let suggestion = engine.suggestion(URI, Some(1), WAIT).await.unwrap();
+    assert!(!backend.requests().is_empty(), "the model was asked");
+    if let Some(suggestion) = &suggestion {
+        assert_eq!(suggestion.proposal.source, SuggestionSource::Model, "{suggestion:?}");
+    }
+    // A rename (in a fresh history: edits close together join one event): the symbolic engine's
+    // proposal wins over whatever the model says.
+    renamed(&engine);
+    let suggestion = engine.suggestion(URI, Some(1), WAIT).await.unwrap().expect("a rename");
+    assert_eq!(suggestion.proposal.source, SuggestionSource::Rename);
+}
+
+#[tokio::test]
+async fn rejection_memory_is_bounded_and_forgotten_on_close() {
+    let engine = Engine::new(settings());
+    renamed(&engine);
+    let suggestion = engine.suggestion(URI, Some(1), WAIT).await.unwrap().expect("a rename");
+    assert!(engine.reject(suggestion.id));
+    assert_eq!(engine.shared.feedback.remembered(URI), 1);
+    // The same rename is not offered again for the same text.
+    let again = engine.predict_now(URI, None).await.unwrap();
+    assert!(again.is_none_or(|again| again.edits() != suggestion.edits()), "offered again");
+    for index in 0..MAX_REJECTIONS_PER_DOCUMENT * 3 {
+        let fake = Suggestion {
+            id: 1_000_000 + index as u64,
+            uri: URI.to_owned(),
+            version: 1,
+            proposal: proposal(SuggestionSource::Model, 0.5, &format!("edit {index}")),
+        };
+        engine.shared.feedback.remember_rejection_for_test(URI, &fake);
+    }
+    assert_eq!(engine.shared.feedback.remembered(URI), MAX_REJECTIONS_PER_DOCUMENT);
+    engine.close(URI);
+    assert_eq!(engine.shared.feedback.remembered(URI), 0);
+}
+
+#[test]
+fn model_health_reports_only_changes() {
+    let manager = ModelManager::default();
+    assert_eq!(manager.generation_succeeded(), None, "working, still working");
+    let status = manager.generation_failed(&ModelError::BackendDead);
+    assert!(matches!(status, Some(ModelStatus::Error { .. })), "{status:?}");
+    assert_eq!(manager.generation_failed(&ModelError::BackendDead), None, "still failing");
+    assert_eq!(manager.generation_succeeded(), Some(ModelStatus::Ready { name: None }));
+}
+
+#[tokio::test]
+async fn loading_without_a_backend_reports_off() {
+    let engine = Engine::new(settings());
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    engine.set_listener(move |event| {
+        if let EngineEvent::ModelStatus(status) = event {
+            seen.lock().unwrap().push(status);
+        }
+    });
+    engine.load_model(()).await;
+    assert_eq!(*events.lock().unwrap(), vec![ModelStatus::Off]);
+    assert!(matches!(engine.model(), ModelSlot::Off));
+
+    let mut settings = settings();
+    settings.model.backend = BackendKind::Openai;
+    engine.set_settings(settings);
+    engine.load_model(()).await;
+    assert!(
+        matches!(events.lock().unwrap().last(), Some(ModelStatus::Error { message }) if message.contains("openai.endpoint")),
+        "{events:?}"
+    );
+}
