@@ -7,8 +7,8 @@ pub mod history;
 pub mod position;
 #[doc(hidden)]
 pub mod reference;
-pub mod words;
 pub mod uri;
+pub mod words;
 
 pub use affixes::common_affixes;
 pub use document::{AppliedChange, BytePoint, Document, TextChange, TextEdit};
