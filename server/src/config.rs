@@ -40,7 +40,7 @@ pub struct ModelSettings {
     pub path: Option<String>,
     /// `auto`, `sweep`, `zeta`, `instinct`, `fim` or `plain`.
     pub format: String,
-    /// Decode threads; when unset, one less than the cores, at least one.
+    /// Decode threads; unset or 0: half the available cores, from 1 to 4.
     pub threads: Option<u32>,
     pub gpu_layers: u32,
     pub context_size: u32,

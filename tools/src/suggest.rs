@@ -10,7 +10,8 @@ use serde_json::json;
 
 use crate::patch::{Direction, apply_patch_steps, unapply_patch};
 use nextedit::config::{self, BackendKind, Settings, SettingsLayers, Source};
-use nextedit::engine::{Engine, ModelSlot, llama_config, model};
+use nextedit::engine::model::config::{BackendConfig, BackendHooks, backend_config, load_backend};
+use nextedit::engine::{Engine, ModelSlot};
 use nextedit::text::{Position, PositionEncoding, PositionRange, TextChange, position};
 
 /// `nextedit suggest FILE [--line L --column C] [--history PATCH]... [--json] [--config FILE]
@@ -107,30 +108,22 @@ async fn suggest(
             .map_err(|error| anyhow!("history patch {}: {error}", index + 1))?;
     }
     let engine = Engine::new(settings.clone());
-    if settings.model.backend == BackendKind::Llama {
-        let (config, warning) = llama_config(&settings).map_err(|message| anyhow!(message))?;
-        if let Some(warning) = warning {
-            eprintln!("nextedit: {warning}");
-        }
-        match model::load_llama(config, |_| {}).await {
-            Ok(backend) => engine.set_model(ModelSlot::Ready(backend)),
+    // The same configuration and loading as the server (llama inside the restart supervisor).
+    if let Some(configured) = backend_config(&settings).map_err(|error| anyhow!("{error}"))? {
+        let remote = matches!(configured.config, BackendConfig::OpenAi(_));
+        match load_backend(configured, BackendHooks::default()).await {
+            Ok(ready) => {
+                for warning in &ready.warnings {
+                    eprintln!("nextedit: {warning}");
+                }
+                engine.set_model(ModelSlot::Ready(ready.backend));
+            }
+            Err(error) if remote => return Err(anyhow!("{error}")),
             Err(error) => eprintln!("nextedit: {error}; continuing without the model"),
         }
-    } else if settings.model.backend == BackendKind::Openai {
-        let (config, warning) =
-            nextedit::engine::openai_config(&settings).map_err(|message| anyhow!(message))?;
-        if let Some(warning) = warning {
-            eprintln!("nextedit: {warning}");
-        }
-        let (backend, warning) =
-            model::load_openai(config).await.map_err(|error| anyhow!("{error}"))?;
-        if let Some(warning) = warning {
-            eprintln!("nextedit: {warning}");
-        }
-        engine.set_model(ModelSlot::Ready(std::sync::Arc::new(backend)));
     }
     let absolute = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
-    let uri = format!("file://{}", absolute.display());
+    let uri = nextedit::text::uri::path_to_file_uri(&absolute);
     let language_id = nextedit_grammars::by_path(&absolute.to_string_lossy())
         .map(|l| l.id.clone())
         .unwrap_or_default();

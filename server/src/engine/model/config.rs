@@ -48,7 +48,12 @@ pub fn llama_config(settings: &Settings) -> Result<(LlamaConfig, Option<String>)
         .ok_or(ConfigError::NoModelPath)?;
     let (format, warning) = format_setting(&settings.model.format);
     let config = LlamaConfig {
-        threads: settings.model.threads.map(|threads| threads.max(1) as usize),
+        // 0, like unset, lets the backend choose (`LlamaConfig::threads`).
+        threads: settings
+            .model
+            .threads
+            .filter(|&threads| threads > 0)
+            .map(|threads| threads as usize),
         gpu_layers: settings.model.gpu_layers,
         context_size: settings.model.context_size as usize,
         lora: settings.model.lora.iter().map(PathBuf::from).collect(),
