@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use nextedit::config::{self, SettingsLayers, Source};
+use nextedit::engine::model::config::{BackendConfig, BackendHooks, backend_config, load_backend};
 use nextedit_tools::cli::{Cli, Command, ToolCommand};
 
 fn main() -> ExitCode {
@@ -61,54 +62,47 @@ fn doctor() -> ExitCode {
         nextedit_grammars::compiled_languages().map(|language| language.id.as_str()).collect();
     println!("languages: {}", languages.join(", "));
     println!("symbolic engine: {}", if settings.symbolic.enabled { "on" } else { "off" });
-    match settings.model.backend {
-        config::BackendKind::None => {
+    // The same configuration and loading as the server (llama inside the restart supervisor).
+    let configured = match backend_config(&settings) {
+        Ok(None) => {
             println!("model backend: none (renames and repeated edits only)");
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
-        config::BackendKind::Openai => {
-            let (openai, warning) = match nextedit::engine::openai_config(&settings) {
-                Ok(pair) => pair,
-                Err(message) => {
-                    println!("model backend: openai: {message}");
-                    return ExitCode::FAILURE;
-                }
+        Ok(Some(configured)) => configured,
+        Err(error) => {
+            let backend = match settings.model.backend {
+                config::BackendKind::Openai => "openai",
+                config::BackendKind::Llama | config::BackendKind::None => "llama",
             };
-            println!(
-                "model backend: openai ({})",
-                nextedit::engine::model::openai::display_endpoint(&openai.endpoint)
-            );
-            if let Some(warning) = warning {
-                println!("warning: {warning}");
-            }
-            print_doctor_report(async {
-                match nextedit::engine::model::load_openai(openai).await {
-                    Ok((backend, warning)) => {
-                        if let Some(warning) = warning {
-                            println!("warning: {warning}");
-                        }
-                        nextedit_tools::doctor::doctor_report(&backend).await
-                    }
-                    Err(error) => nextedit_tools::doctor::DoctorReport::failed(error),
-                }
-            })
+            println!("model backend: {backend}: {error}");
+            return ExitCode::FAILURE;
         }
-        config::BackendKind::Llama => {
+    };
+    match &configured.config {
+        BackendConfig::OpenAi(openai) => println!(
+            "model backend: openai ({})",
+            nextedit::engine::model::openai::display_endpoint(&openai.endpoint)
+        ),
+        BackendConfig::Llama(llama) => {
             println!("model backend: llama (embedded llama.cpp)");
-            let (llama, warning) = match nextedit::engine::llama_config(&settings) {
-                Ok(pair) => pair,
-                Err(message) => {
-                    println!("model: {message}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            if let Some(warning) = warning {
-                println!("warning: {warning}");
-            }
             println!("model file: {}", llama.path.display());
-            print_doctor_report(nextedit_tools::doctor::doctor_report_for_config(llama))
         }
     }
+    let shown = configured.warnings.len();
+    for warning in &configured.warnings {
+        println!("warning: {warning}");
+    }
+    print_doctor_report(async move {
+        match load_backend(configured, BackendHooks::default()).await {
+            Ok(ready) => {
+                for warning in ready.warnings.iter().skip(shown) {
+                    println!("warning: {warning}");
+                }
+                nextedit_tools::doctor::doctor_report(ready.backend.as_ref()).await
+            }
+            Err(error) => nextedit_tools::doctor::DoctorReport::failed(error),
+        }
+    })
 }
 
 /// Runs the model check on a small runtime and prints its report.

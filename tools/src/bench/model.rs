@@ -220,7 +220,8 @@ impl fmt::Display for ModelBenchReport {
     }
 }
 
-/// Loads the model the user's settings name (or `NEXTEDIT_MODEL`).
+/// Loads the model the user's settings name (or `NEXTEDIT_MODEL`), always the embedded backend and
+/// without the restart supervisor: this section measures llama.cpp itself (KV reuse, speculation).
 fn load_model() -> Result<Arc<dyn ModelBackend>> {
     let mut settings: Settings = crate::suggest::cli_settings(None)?;
     if let Some(path) = std::env::var_os("NEXTEDIT_MODEL").filter(|path| !path.is_empty()) {
