@@ -167,7 +167,6 @@ impl Engine {
             let score = candidate.mean_logprob.exp().clamp(0.0, 1.0);
             proposals.push(Proposal {
                 edits,
-                cursor_after: None,
                 source: suggestion::SuggestionSource::Model,
                 score,
                 group: Vec::new(),

@@ -24,8 +24,6 @@ impl SuggestionSource {
 pub struct Proposal {
     /// Non-overlapping byte-range edits of the snapshot text, sorted by start.
     pub edits: Vec<TextEdit>,
-    /// Where the cursor goes after accepting, as a byte offset in the text after the edit.
-    pub cursor_after: Option<usize>,
     pub source: SuggestionSource,
     /// Confidence from 0 to 1.
     pub score: f32,

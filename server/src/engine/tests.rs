@@ -62,13 +62,7 @@ fn renamed(engine: &Engine) {
 }
 
 fn proposal(source: SuggestionSource, score: f32, new_text: &str) -> Proposal {
-    Proposal {
-        edits: vec![TextEdit::new(0..0, new_text)],
-        cursor_after: None,
-        source,
-        score,
-        group: Vec::new(),
-    }
+    Proposal { edits: vec![TextEdit::new(0..0, new_text)], source, score, group: Vec::new() }
 }
 
 #[tokio::test]

@@ -29,7 +29,7 @@ impl ScriptedBackend {
     pub fn new(outputs: Vec<String>) -> ScriptedBackend {
         let queue = Mutex::new(VecDeque::from(outputs));
         ScriptedBackend::from_fn(move |request| {
-            let next = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop_front();
+            let next = crate::locks::lock(&queue).pop_front();
             next.unwrap_or_else(|| request.draft.clone().unwrap_or_default())
         })
     }
@@ -53,7 +53,7 @@ impl ScriptedBackend {
 
     /// The requests seen so far, oldest first.
     pub fn requests(&self) -> Vec<GenerationRequest> {
-        self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        crate::locks::lock(&self.requests).clone()
     }
 
     /// Makes the backend dead: later requests fail with [`ModelError::BackendDead`] and
@@ -63,7 +63,7 @@ impl ScriptedBackend {
     }
 
     fn generate_now(&self, request: GenerationRequest) -> Generation {
-        self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(request.clone());
+        crate::locks::lock(&self.requests).push(request.clone());
         let prompt_tokens = count_scripted_tokens(&request.prompt);
         if request.cancel.is_cancelled() {
             let stats =

@@ -108,11 +108,11 @@ impl SupervisedBackend {
 
 impl Shared {
     fn state(&self) -> std::sync::MutexGuard<'_, RestartState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::locks::lock(&self.state)
     }
 
     fn current(&self) -> Arc<dyn ModelBackend> {
-        self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        crate::locks::read(&self.current).clone()
     }
 
     /// `dead` died: starts a restart, unless one is under way or `dead` was already replaced.
@@ -151,7 +151,7 @@ fn restart_loop(shared: Weak<Shared>, mut attempt: u32, mut wait: Duration) {
         let Some(shared) = shared.upgrade() else { return };
         match (shared.loader)() {
             Ok(backend) => {
-                *shared.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = backend;
+                *crate::locks::write(&shared.current) = backend;
                 let restarts = {
                     let mut state = shared.state();
                     state.restarting = false;

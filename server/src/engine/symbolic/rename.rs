@@ -150,7 +150,6 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
         candidates.iter().find(|range| range.start >= input.cursor).or(candidates.first())?.clone();
     Some(Proposal {
         edits: vec![TextEdit::new(next.clone(), new)],
-        cursor_after: Some(next.start + new.len()),
         source: SuggestionSource::Rename,
         score,
         group: candidates.iter().map(|range| TextEdit::new(range.clone(), new)).collect(),
@@ -626,7 +625,7 @@ fn definition_roots(source: &str) -> Vec<String> {
 fn locals_for(language: &'static LanguageInfo) -> Option<&'static Locals> {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<&'static Locals>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut cache = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut cache = crate::locks::lock(cache);
     *cache.entry(language.id.clone()).or_insert_with(|| {
         let source = language.locals_query()?;
         let query = Query::new(&language.language()?, source).ok()?;

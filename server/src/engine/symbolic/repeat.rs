@@ -122,17 +122,8 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
             .then(a.line.abs_diff(cursor_line).cmp(&b.line.abs_diff(cursor_line)))
             .then(b.line.cmp(&a.line))
     })?;
-    // The cursor goes to the end of the last edit, in the text after all of them.
-    let shift: isize = best
-        .edits
-        .iter()
-        .map(|edit| edit.new_text.len() as isize - edit.range.len() as isize)
-        .sum();
-    let cursor_after =
-        best.edits.last().map(|edit| (edit.range.end as isize + shift).max(0) as usize);
     Some(Proposal {
         edits: best.edits,
-        cursor_after,
         source: SuggestionSource::Repeat,
         score: best.score,
         group: Vec::new(),
