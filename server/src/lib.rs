@@ -1,6 +1,6 @@
 //! nextedit: a language server that predicts the next edit.
 //!
-//! Layers, top to bottom: `lsp` (the only layer that knows LSP and JSON) -> `engine` (prediction) ->
+//! Layers, top to bottom: `lsp` (the only layer that knows LSP and JSON-RPC) -> `engine` (prediction) ->
 //! `syntax` (tree-sitter) and `text` (documents, positions, edit history). See ARCHITECTURE.md.
 
 pub mod config;

@@ -1,5 +1,5 @@
-//! The only layer of the server that knows LSP and JSON-RPC: framing, state, handlers, and
-//! conversions.
+//! The only layer of the server library that knows LSP and JSON-RPC: framing, state, handlers,
+//! and conversions. (The tools crate and the tests are LSP clients with their own codec.)
 
 pub mod capabilities;
 pub mod ext;
