@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use nextedit::engine::model::{
-    FinishReason, GenerationRequest, LlamaConfig, ModelBackend, ModelError, ModelInfo, load_llama,
+    FinishReason, GenerationRequest, ModelBackend, ModelError, ModelInfo,
 };
 
 /// The prompt of the test generation: code a base model continues predictably.
@@ -68,14 +68,6 @@ pub async fn doctor_report(backend: &dyn ModelBackend) -> DoctorReport {
         })
     });
     DoctorReport { info: Some(info), test }
-}
-
-/// Loads the model `config` names and reports on it; a load failure is part of the report.
-pub async fn doctor_report_for_config(config: LlamaConfig) -> DoctorReport {
-    match load_llama(config, |_| {}).await {
-        Ok(backend) => doctor_report(backend.as_ref()).await,
-        Err(error) => DoctorReport::failed(error),
-    }
 }
 
 impl fmt::Display for DoctorReport {
@@ -145,9 +137,22 @@ mod tests {
     #[cfg(feature = "llama")]
     #[test]
     fn reports_a_missing_model() {
+        use nextedit::engine::model::LlamaConfig;
+        use nextedit::engine::model::config::{
+            BackendConfig, BackendHooks, ConfiguredBackend, load_backend,
+        };
+
         let config = LlamaConfig::new("/nonexistent/nextedit/model.gguf");
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let report = runtime.block_on(doctor_report_for_config(config));
+        // What `nextedit doctor` does: load through the server's loader, report the failure.
+        let configured =
+            ConfiguredBackend { config: BackendConfig::Llama(config), warnings: Vec::new() };
+        let report = runtime.block_on(async {
+            match load_backend(configured, BackendHooks::default()).await {
+                Ok(ready) => doctor_report(ready.backend.as_ref()).await,
+                Err(error) => DoctorReport::failed(error),
+            }
+        });
         assert!(!report.is_ok());
         expect_test::expect![[r#"
             model: not loaded
