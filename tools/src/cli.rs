@@ -33,6 +33,8 @@ pub enum Command {
     Mine(crate::mine::MineCommand),
     /// Measure the keystroke path, the symbolic engine and the model
     Bench(crate::bench::BenchCommand),
+    /// List real next-edit models and download one from Hugging Face
+    Model(crate::model::ModelCommand),
 }
 
 /// A tool's command line: its parsed flags resolve into the arguments the tool runs with.

@@ -1,8 +1,9 @@
 //! The `nextedit` command's library: the command line ([`cli`]) and the tools that drive the
 //! server from outside: prediction on a file (`suggest`), the model check (`doctor`), evaluation
-//! on next-edit cases (`eval`), mining cases from a git repository (`mine`) and the benchmarks
-//! (`bench`), with what they share (the blocking LSP client and its framing, unified diffs,
-//! percentiles, chart colours). Nothing in the server depends on this crate.
+//! on next-edit cases (`eval`), mining cases from a git repository (`mine`), the benchmarks
+//! (`bench`) and the model catalogue and download (`model`), with what they share (the
+//! blocking LSP client and its framing, unified diffs, percentiles, chart colours). Nothing in
+//! the server depends on this crate.
 
 pub mod bench;
 pub mod chart_style;
@@ -12,6 +13,7 @@ pub mod eval;
 pub mod lsp_client;
 pub mod lsp_framing;
 pub mod mine;
+pub mod model;
 pub mod patch;
 pub mod stats;
 pub mod suggest;

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Some(Command::Eval(command)) => run_tool(command, nextedit_tools::run_eval),
         Some(Command::Mine(command)) => run_tool(command, nextedit_tools::run_mine),
         Some(Command::Bench(command)) => run_tool(command, nextedit_tools::run_bench),
+        Some(Command::Model(command)) => run_tool(command, nextedit_tools::model::run_model),
     }
 }
 

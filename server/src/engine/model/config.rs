@@ -5,7 +5,7 @@
 //! named by `openai.api_key_env` (the key itself is never in a setting), and wraps the llama
 //! backend in the restart supervisor.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +25,9 @@ pub enum ConfigError {
         "model.backend is \"openai\" but openai.endpoint is not set (in the user config or initializationOptions)"
     )]
     NoEndpoint,
+    /// `model.path` names a catalogue model that is not in the cache.
+    #[error(transparent)]
+    Catalog(#[from] super::catalog::CatalogPathError),
 }
 
 /// Why [`backend_from_settings`] has no backend.
@@ -38,15 +41,33 @@ pub enum BackendError {
 
 /// The llama backend's configuration from the settings. The second value is a warning for an
 /// unknown `model.format` (which falls back to detection).
+///
+/// `model.path` may name a catalogue model (`sweep-next-edit-1.5b`, see [`super::catalog`]): it
+/// resolves to the file `nextedit model pull` put in the model cache, and with `model.format =
+/// "auto"` the catalogue's format is used.
 pub fn llama_config(settings: &Settings) -> Result<(LlamaConfig, Option<String>), ConfigError> {
-    let path = settings
-        .model
-        .path
-        .clone()
-        .map(PathBuf::from)
-        .or_else(super::default_model_path)
-        .ok_or(ConfigError::NoModelPath)?;
-    let (format, warning) = format_setting(&settings.model.format);
+    llama_config_in(settings, super::model_cache_dir().as_deref())
+}
+
+/// [`llama_config`] with the model cache directory given.
+fn llama_config_in(
+    settings: &Settings,
+    models_dir: Option<&Path>,
+) -> Result<(LlamaConfig, Option<String>), ConfigError> {
+    let (path, catalog_entry) = match settings.model.path.as_deref() {
+        Some(value) => {
+            let resolved = super::catalog::resolve_model_path(value, models_dir)?;
+            (resolved.path, resolved.entry)
+        }
+        None => {
+            let models_dir = models_dir.ok_or(ConfigError::NoModelPath)?;
+            (models_dir.join(super::DEFAULT_MODEL_FILE_NAME), None)
+        }
+    };
+    let (mut format, warning) = format_setting(&settings.model.format);
+    if format.is_none() {
+        format = catalog_entry.and_then(|entry| entry.prompt_format());
+    }
     let config = LlamaConfig {
         // 0, like unset, lets the backend choose (`LlamaConfig::threads`).
         threads: settings
@@ -228,6 +249,38 @@ mod tests {
         assert_eq!(configured.warnings.len(), 1, "{:?}", configured.warnings);
         settings.model.backend = BackendKind::None;
         assert!(backend_config(&settings).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_catalogue_name_in_model_path_resolves_to_the_cache_with_its_format() {
+        let cache = tempfile::tempdir().unwrap();
+        let mut settings = Settings::default();
+        settings.model.path = Some("sweep-next-edit-1.5b".to_owned());
+        // Not pulled yet: the error says how to get it.
+        let error = llama_config_in(&settings, Some(cache.path())).unwrap_err();
+        assert!(matches!(error, ConfigError::Catalog(_)), "{error:?}");
+        assert!(error.to_string().contains("nextedit model pull sweep-next-edit-1.5b"), "{error}");
+        // Pulled: the cached file, and the catalogue's format under `format = "auto"`.
+        let entry = super::super::catalog::find("sweep-next-edit-1.5b").unwrap();
+        let path = entry.cache_path(cache.path());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"GGUF").unwrap();
+        let (config, warning) = llama_config_in(&settings, Some(cache.path())).unwrap();
+        assert_eq!(
+            (config.path, config.format, warning),
+            (path, Some(PromptFormatKind::Sweep), None)
+        );
+        // An explicit format wins over the catalogue's.
+        settings.model.format = "plain".to_owned();
+        let (config, _) = llama_config_in(&settings, Some(cache.path())).unwrap();
+        assert_eq!(config.format, Some(PromptFormatKind::Plain));
+        // A path stays a path, and no model.path is the default model in the cache.
+        settings.model.path = Some("/models/own.gguf".to_owned());
+        assert_eq!(llama_config_in(&settings, None).unwrap().0.path, Path::new("/models/own.gguf"));
+        settings.model.path = None;
+        let (config, _) = llama_config_in(&settings, Some(cache.path())).unwrap();
+        assert_eq!(config.path, cache.path().join(super::super::DEFAULT_MODEL_FILE_NAME));
+        assert_eq!(llama_config_in(&settings, None).unwrap_err(), ConfigError::NoModelPath);
     }
 
     #[test]

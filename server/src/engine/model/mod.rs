@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::engine::prompt::PromptFormatKind;
 
+pub mod catalog;
 pub mod config;
 pub mod decode;
 pub mod gguf;
