@@ -13,9 +13,15 @@ fn text(bytes: &[u8]) -> String {
 
 /// Each subcommand (empty: the top level) and the flags its help must name.
 const FLAGS: &[(&str, &[&str])] = &[
-    ("", &["--stdio", "--version", "--help", "suggest", "doctor", "eval", "mine", "bench"]),
+    (
+        "",
+        &["--stdio", "--version", "--help", "suggest", "doctor", "eval", "mine", "bench", "model"],
+    ),
     ("suggest", &["FILE", "--line", "--column", "--history", "--json", "--config", "--no-model"]),
     ("doctor", &["--help"]),
+    ("model", &["list", "pull"]),
+    ("model list", &["--help"]),
+    ("model pull", &["NAME", "OWNER/REPO/FILE.gguf", "--revision", "--force"]),
     (
         "eval",
         &[
@@ -93,7 +99,8 @@ fn the_version_is_the_package_version() {
 
 #[test]
 fn a_bad_flag_is_a_usage_error_that_names_it() {
-    for subcommand in ["", "suggest", "doctor", "eval", "mine", "bench"] {
+    for subcommand in ["", "suggest", "doctor", "eval", "mine", "bench", "model list", "model pull"]
+    {
         let args: Vec<&str> = subcommand.split_whitespace().chain(["--bogus"]).collect();
         let output = nextedit(&args);
         let stderr = text(&output.stderr);
@@ -118,6 +125,8 @@ fn bad_values_and_missing_arguments_are_usage_errors() {
         (&["mine", "repo", "--min-hunks", "1"], "need 2 <= --min-hunks <= --max-hunks"),
         (&["bench", "--sizes", "10,0"], "must be positive"),
         (&["bench", "--languages", "cobol"], "invalid value 'cobol'"),
+        (&["model"], "Usage: nextedit model <COMMAND>"),
+        (&["model", "pull"], "<NAME>"),
         (&["unknown-subcommand"], "unrecognized subcommand"),
     ] {
         let output = nextedit(args);
