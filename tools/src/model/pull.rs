@@ -317,34 +317,37 @@ pub async fn pull(
             break;
         }
         let before = part.len;
-        match fetch(hub, &metadata.download_url, &mut part, &bar).await {
+        let error = match fetch(hub, &metadata.download_url, &mut part, &bar).await {
             Ok(()) if metadata.size.is_none_or(|size| size == part.len) => break,
-            Ok(()) => {
-                failures = if part.len > before { 1 } else { failures + 1 };
-                bar.suspend(|| eprintln!("the connection closed early; retrying"));
-            }
+            Ok(()) => anyhow!(
+                "the transfer ended after {} of {}",
+                super::gigabytes(part.len),
+                super::gigabytes(metadata.size.unwrap_or_default())
+            ),
             Err(Fetch::Fatal(error)) => {
                 bar.abandon();
                 return Err(error);
             }
-            Err(Fetch::Retry(error)) => {
-                failures = if part.len > before { 1 } else { failures + 1 };
-                if failures > MAX_RETRIES {
-                    bar.abandon();
-                    return Err(error.context(format!(
-                        "the download failed {MAX_RETRIES} times in a row; run the command again to resume from {}",
-                        part_path.display()
-                    )));
-                }
-                bar.suspend(|| eprintln!("{error:#}; retrying"));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250 << failures.min(4))).await;
-        // A fresh location: the CDN's signed links expire.
-        metadata = hub.metadata(file, revision).await?;
-        if metadata.sha256 != expected {
+            Err(Fetch::Retry(error)) => error,
+        };
+        failures = if part.len > before { 1 } else { failures + 1 };
+        if failures > MAX_RETRIES {
             bar.abandon();
-            bail!("{file} changed on the hub during the download; run the command again");
+            return Err(error.context(format!(
+                "the download failed {MAX_RETRIES} times in a row; run the command again to resume from {}",
+                part_path.display()
+            )));
+        }
+        bar.suspend(|| eprintln!("{error:#}; retrying"));
+        tokio::time::sleep(Duration::from_millis(250 << failures.min(4))).await;
+        // A fresh location (the CDN's signed links expire); on failure the old one is tried.
+        match hub.metadata(file, revision).await {
+            Ok(fresh) if fresh.sha256 != expected => {
+                bar.abandon();
+                bail!("{file} changed on the hub during the download; run the command again");
+            }
+            Ok(fresh) => metadata = fresh,
+            Err(error) => bar.suspend(|| eprintln!("{error:#}")),
         }
     }
     bar.finish_and_clear();
