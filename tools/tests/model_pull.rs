@@ -296,6 +296,13 @@ fn pulls_a_catalogue_model_through_the_cdn_redirect_and_model_path_finds_it() {
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
     assert!(text(&again.stderr).contains("already in the cache"), "{}", text(&again.stderr));
     assert_eq!(stand_in.cdn.gets().len(), 1);
+    // Also when the hub can't be reached.
+    let offline = home.nextedit(&["model", "pull", "qwen2.5-coder-0.5b"], "http://127.0.0.1:1");
+    let offline_stderr = text(&offline.stderr);
+    assert_eq!(offline.status.code(), Some(0), "{offline_stderr}");
+    assert!(offline_stderr.contains("cannot reach"), "{offline_stderr}");
+    assert!(offline_stderr.contains("already in the cache"), "{offline_stderr}");
+    assert!(text(&offline.stdout).contains("model.path = \"qwen2.5-coder-0.5b\""));
 
     // The list marks it pulled.
     let list = home.nextedit(&["model", "list"], &stand_in.hub.url());

@@ -287,8 +287,17 @@ pub async fn pull(
     destination: &Path,
     force: bool,
 ) -> Result<Outcome> {
-    let mut metadata = hub.metadata(file, revision).await?;
-    if !force && let Ok(existing) = std::fs::metadata(destination) {
+    let cached = std::fs::metadata(destination).ok().filter(|_| !force);
+    let mut metadata = match (hub.metadata(file, revision).await, &cached) {
+        (Ok(metadata), _) => metadata,
+        // Offline (or the hub refuses now): the file checked when it was pulled will do.
+        (Err(error), Some(existing)) => {
+            eprintln!("{error:#}; the cached file was not compared with the hub's");
+            return Ok(Outcome::AlreadyThere { bytes: existing.len() });
+        }
+        (Err(error), None) => return Err(error),
+    };
+    if let Some(existing) = cached {
         if metadata.size.is_none_or(|size| size == existing.len()) {
             return Ok(Outcome::AlreadyThere { bytes: existing.len() });
         }
