@@ -115,6 +115,8 @@ pub struct Hub {
     metadata_client: reqwest::Client,
     /// For the file: follows redirects (dropping the token on a change of host).
     download_client: reqwest::Client,
+    /// The wait before the first retry; it doubles with each failure in a row, up to 16 times.
+    retry_delay: Duration,
 }
 
 impl Hub {
@@ -150,7 +152,8 @@ impl Hub {
             .build()
             .context("cannot create the HTTP client")?;
         let download_client = builder().build().context("cannot create the HTTP client")?;
-        Ok(Hub { endpoint, token, metadata_client, download_client })
+        let retry_delay = Duration::from_millis(250);
+        Ok(Hub { endpoint, token, metadata_client, download_client, retry_delay })
     }
 
     /// `{endpoint}/{owner}/{repo}/resolve/{revision}/{file}`, each part escaped.
@@ -348,7 +351,7 @@ pub async fn pull(
             )));
         }
         bar.suspend(|| eprintln!("{error:#}; retrying"));
-        tokio::time::sleep(Duration::from_millis(250 << failures.min(4))).await;
+        tokio::time::sleep(hub.retry_delay * (1 << failures.min(4))).await;
         // A fresh location (the CDN's signed links expire); on failure the old one is tried.
         match hub.metadata(file, revision).await {
             Ok(fresh) if fresh.sha256 != expected => {
@@ -634,6 +637,38 @@ mod tests {
         assert!(hub.authorization(&Url::parse("http://localhost:9/x").unwrap()).is_none());
         assert_eq!(range_start("bytes 100-199/200"), Some(100));
         assert_eq!(range_start("items 1-2/3"), None);
+    }
+
+    #[test]
+    fn a_download_that_keeps_failing_gives_up_and_keeps_the_part_file() {
+        // A hub whose CDN link points at a closed port: every GET fails to connect.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut head = [0; 4096];
+                let _ = stream.read(&mut head);
+                let sha = "ab".repeat(32);
+                let reply = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/blob\r\nX-Linked-Etag: \"{sha}\"\r\nX-Linked-Size: 10\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        let mut hub = Hub::new(&endpoint, None).unwrap();
+        hub.retry_delay = Duration::from_millis(1);
+        let cache = tempfile::tempdir().unwrap();
+        let destination = cache.path().join("org/repo/model.gguf");
+        let file = HubFile::parse("org/repo/model.gguf").unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let error = runtime.block_on(pull(&hub, &file, "main", &destination, false)).unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("failed 5 times in a row") && message.contains(".part"),
+            "{message}"
+        );
+        assert!(!destination.exists());
+        assert!(part_path(&destination, &"ab".repeat(32)).exists(), "kept for the next run");
     }
 
     #[test]
