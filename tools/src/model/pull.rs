@@ -4,9 +4,10 @@
 //!
 //! 1. `HEAD {endpoint}/{owner}/{repo}/resolve/{revision}/{file}` without following redirects
 //!    (relative ones are followed, as the hub uses them for renamed repositories). The answer
-//!    carries the file's sha256 in `X-Linked-Etag` (the LFS object id; `ETag` for files
-//!    outside LFS), its size in `X-Linked-Size`, and for large files a redirect (`Location`) to
-//!    a CDN host. Errors carry `X-Error-Code` (`RepoNotFound`, `EntryNotFound`,
+//!    carries the file's sha256 in `X-Linked-Etag` (the LFS object id; a file outside LFS has
+//!    only an `ETag` with its git blob id, which is refused since it can't be checked as a
+//!    sha256), its size in `X-Linked-Size`, and for large files a redirect (`Location`) to a CDN
+//!    host. Errors carry `X-Error-Code` (`RepoNotFound`, `EntryNotFound`,
 //!    `RevisionNotFound`, `GatedRepo`).
 //! 2. `GET` the file from where the redirect points. The `HF_TOKEN` bearer token goes to the
 //!    endpoint's host only, never to the CDN.
@@ -24,10 +25,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use nextedit::engine::model::catalog::{self, CatalogEntry, HubFile};
-
-use super::PullArgs;
 use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, Url};
+
+use super::PullArgs;
 
 /// The hub's public endpoint, as in `huggingface_hub`.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -97,7 +98,8 @@ fn config_lines(entry: Option<&CatalogEntry>, hub_file: &HubFile, destination: &
 /// How a pull ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The file was in the cache with the hub's size; nothing was downloaded.
+    /// The file was in the cache with the hub's size (or the hub could not be asked); nothing
+    /// was downloaded.
     AlreadyThere {
         bytes: u64,
     },
