@@ -111,8 +111,9 @@ async fn copilot_clients_get_utf16_positions_their_settings_silently_and_their_s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_clients_negotiate_unless_a_setting_forces_an_encoding() -> Result<()> {
     let mut client = spawn().await?;
-    let result =
-        client.initialize_with(json!({"model": {"backend": "none"}}), neovim_capabilities()).await?;
+    let result = client
+        .initialize_with(json!({"model": {"backend": "none"}}), neovim_capabilities())
+        .await?;
     assert_eq!(result["capabilities"]["positionEncoding"], "utf-8");
     client.open(URI, "rust", TEXT).await?;
     client.change(URI, 1, (1, 8, 1, 13), "total").await?;

@@ -107,12 +107,12 @@ impl Feedback {
         lock(&self.delivered).iter().any(|entry| entry.id == id)
     }
 
-    /// Marks the delivered suggestion `id` accepted: `Some(true)` the first time, `Some(false)`
-    /// when it already was, `None` when it was not delivered (or is forgotten).
-    fn mark_accepted(&self, id: u64) -> Option<bool> {
+    /// Marks the delivered suggestion `id` accepted. Returns its document and whether this is the
+    /// first accept; `None` when it was not delivered (or is forgotten).
+    fn mark_accepted(&self, id: u64) -> Option<(String, bool)> {
         let mut delivered = lock(&self.delivered);
         let entry = delivered.iter_mut().find(|entry| entry.id == id)?;
-        Some(!std::mem::replace(&mut entry.accepted, true))
+        Some((entry.uri.clone(), !std::mem::replace(&mut entry.accepted, true)))
     }
 
     /// The delivered, not yet accepted suggestion of `uri` whose result `text` is, marked accepted.
@@ -170,13 +170,8 @@ impl Engine {
     pub fn accept(&self, id: u64) -> bool {
         let uri = match self.shared.feedback.mark_accepted(id) {
             // Counted already: the change into its result came first.
-            Some(false) => return true,
-            Some(true) => self.suggestion_by_id(id).map(|suggestion| suggestion.uri).or_else(|| {
-                lock(&self.shared.feedback.delivered)
-                    .iter()
-                    .find(|entry| entry.id == id)
-                    .map(|entry| entry.uri.clone())
-            }),
+            Some((_, false)) => return true,
+            Some((uri, true)) => Some(uri),
             None => self.suggestion_by_id(id).map(|suggestion| suggestion.uri),
         };
         let Some(uri) = uri else { return false };
@@ -195,9 +190,9 @@ impl Engine {
     /// After a change of `uri`: if the document is now exactly a delivered suggestion applied,
     /// the user accepted it (through a client that does not run the accept command, or before it).
     pub(super) fn notice_implied_accept(&self, uri: &str) {
-        let Some(rope) = self
-            .with_documents(|documents| documents.get(uri).map(|open| open.document.rope().clone()))
-        else {
+        let Some(rope) = self.with_documents(|documents| {
+            documents.get(uri).map(|open| open.document.rope().clone())
+        }) else {
             return;
         };
         if let Some(id) = self.shared.feedback.accept_implied_by(uri, &rope) {

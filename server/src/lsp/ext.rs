@@ -205,7 +205,8 @@ mod tests {
 
     #[test]
     fn copilot_status_is_spelled_as_its_clients_parse_it() {
-        let params = CopilotStatusParams { busy: true, kind: CopilotStatusKind::Normal, message: None };
+        let params =
+            CopilotStatusParams { busy: true, kind: CopilotStatusKind::Normal, message: None };
         assert_eq!(
             serde_json::to_value(params).unwrap(),
             serde_json::json!({"busy": true, "kind": "Normal"})
