@@ -236,7 +236,7 @@ async fn a_suggestion_is_one_edit_on_this_route() -> Result<()> {
     let parts = predicted["edits"].as_array().cloned().unwrap_or_default();
     assert!(!parts.is_empty(), "{predicted}");
     let text = client.document_text(PYTHON_URI).await?;
-    let whole = nextedit_tests::apply_ascii_edits(&text, &[edit.clone()]);
+    let whole = nextedit_tests::apply_ascii_edits(&text, std::slice::from_ref(&edit));
     assert_eq!(whole, nextedit_tests::apply_ascii_edits(&text, &parts));
     assert_eq!(edit["range"]["start"], parts[0]["range"]["start"], "{edit}");
     assert_eq!(edit["range"]["end"], parts[parts.len() - 1]["range"]["end"], "{edit}");
