@@ -205,19 +205,16 @@ async fn a_change_into_a_delivered_suggestion_counts_as_its_accept() -> Result<(
 }
 
 const PYTHON_URI: &str = "file:///project/calls.py";
-const PYTHON: &str = "def a():\n    x = f(1)\n    y = 2\n    w = 4\n    z = g(3)\n\n\ndef b():\n    x = f(1)\n    y = 2\n    w = 4\n    z = g(3)\n";
+const PYTHON: &str = "def first():\n    result = compute_total(values, strict)\n    y = 2\n    w = 4\n    report = format_summary(result, strict)\n\n\ndef second():\n    result = compute_total(values, strict)\n    y = 2\n    w = 4\n    report = format_summary(result, strict)\n";
 
 /// The copilotInlineEdit answer is one edit that does what all the suggestion's minimal edits do.
-/// FIXME: today's symbolic engine proposes one change here (a repeat of the first line's change);
-/// once a suggestion is a whole hunk (the symbolic engine's issue), this proposal has two parts
-/// and the test checks the spanning edit with the text between them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_suggestion_is_one_edit_on_this_route() -> Result<()> {
+async fn a_suggestion_of_two_changes_is_one_edit_on_this_route() -> Result<()> {
     let mut client = copilot_client().await?;
     client.open(PYTHON_URI, "python", PYTHON).await?;
-    // `, k` added to both calls of a(), in one change.
-    let edited = "x = f(1, k)\n    y = 2\n    w = 4\n    z = g(3, k)";
-    client.change(PYTHON_URI, 1, (1, 4, 4, 12), edited).await?;
+    // `, cache` added to both calls of first(), in one change: second() gets both.
+    let edited = "    result = compute_total(values, strict, cache)\n    y = 2\n    w = 4\n    report = format_summary(result, strict, cache)";
+    client.change(PYTHON_URI, 1, (1, 0, 4, 43), edited).await?;
     let result = client
         .call(
             "textDocument/copilotInlineEdit",
@@ -234,12 +231,17 @@ async fn a_suggestion_is_one_edit_on_this_route() -> Result<()> {
         .await?;
     assert_eq!(predicted["id"], edit["command"]["arguments"][0], "{predicted}");
     let parts = predicted["edits"].as_array().cloned().unwrap_or_default();
-    assert!(!parts.is_empty(), "{predicted}");
+    assert_eq!(parts.len(), 2, "a suggestion of two changes: {predicted}");
     let text = client.document_text(PYTHON_URI).await?;
     let whole = nextedit_tests::apply_ascii_edits(&text, std::slice::from_ref(&edit));
     assert_eq!(whole, nextedit_tests::apply_ascii_edits(&text, &parts));
     assert_eq!(edit["range"]["start"], parts[0]["range"]["start"], "{edit}");
-    assert_eq!(edit["range"]["end"], parts[parts.len() - 1]["range"]["end"], "{edit}");
+    assert_eq!(edit["range"]["end"], parts[1]["range"]["end"], "{edit}");
+    assert_eq!(edit["range"], range((8, 41), (11, 42)), "{edit}");
+    assert_eq!(
+        edit["text"],
+        ", cache)\n    y = 2\n    w = 4\n    report = format_summary(result, strict, cache"
+    );
     client.finish().await?;
     Ok(())
 }

@@ -44,18 +44,18 @@ local NAMES = {
   '    return count',
 }
 local CALLS = {
-  'def a():',
-  '    x = f(1)',
+  'def first():',
+  '    result = compute_total(values, strict)',
   '    y = 2',
   '    w = 4',
-  '    z = g(3)',
+  '    report = format_summary(result, strict)',
   '',
   '',
-  'def b():',
-  '    x = f(1)',
+  'def second():',
+  '    result = compute_total(values, strict)',
   '    y = 2',
   '    w = 4',
-  '    z = g(3)',
+  '    report = format_summary(result, strict)',
 }
 
 -- The configuration README.md documents for each client.
@@ -203,23 +203,30 @@ H.test(kind .. ': a rename after non-ASCII text is shown, accepted exactly, reco
   H.wait_until('three accepts recorded', function() return accepted() == 3 end, 5000)
 end)
 
-H.test(kind .. ': a suggestion of several changes is applied whole', function()
+H.test(kind .. ': a suggestion of two changes is applied whole', function()
   open('calls.py', CALLS)
   H.wait_until('the client to attach to calls.py', function()
     return vim.lsp.get_clients({ bufnr = bufnr, name = 'nextedit_copilot' })[1]
   end, 10000)
-  -- One change to two lines of a(): `, k` added to both calls.
-  H.type('2G$i, k<Esc>5G$i, k<Esc>')
-  local suggestion = wait_for_suggestion('a suggestion in b()')
+  -- `, cache` added to both calls of first(): second() gets a suggestion of two changes.
+  H.type('2G$i, cache<Esc>5G$i, cache<Esc>')
   -- The server's minimal edits of the same suggestion, applied to a copy: what accepting must give.
-  local predicted = server_command('nextedit.predict', { uri = vim.uri_from_bufnr(bufnr) })
-  H.eq(suggestion.id, predicted.id, 'the suggestion nextedit.predict answers')
-  H.out('# the suggestion has ' .. #predicted.edits .. ' change(s)')
+  local predicted
+  H.wait_until('the plugin to show the server\'s current suggestion', function()
+    local suggestion = shown()
+    predicted = server_command('nextedit.predict', { uri = vim.uri_from_bufnr(bufnr) })
+    return suggestion and predicted.id == suggestion.id
+  end, 15000)
+  H.eq(2, #predicted.edits, 'the changes of the suggestion')
   local copy = vim.api.nvim_create_buf(false, true)
   vim.api.nvim_buf_set_lines(copy, 0, -1, false, lines())
   vim.lsp.util.apply_text_edits(predicted.edits, copy, 'utf-16')
   local expected = vim.api.nvim_buf_get_lines(copy, 0, -1, false)
-  H.truthy(not vim.deep_equal(expected, lines()), 'the suggestion changes something')
+  local whole = vim.deepcopy(CALLS)
+  for _, line in ipairs({ 2, 5, 9, 12 }) do
+    whole[line] = whole[line]:gsub('strict%)', 'strict, cache)')
+  end
+  H.eq(whole, expected, 'the suggestion applied')
   accept()
   H.wait_until('the whole suggestion applied', function() return vim.deep_equal(expected, lines()) end, 5000)
   settle()
