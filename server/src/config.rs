@@ -22,6 +22,7 @@ pub struct Settings {
     /// Publish the suggestion as a Hint diagnostic, for editors without an inline UI.
     pub diagnostics: bool,
     pub log: LogSettings,
+    pub lsp: LspSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +168,45 @@ impl Default for LogSettings {
     }
 }
 
+/// A position encoding a setting can force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EncodingSetting {
+    #[serde(rename = "utf-8")]
+    Utf8,
+    #[serde(rename = "utf-16")]
+    Utf16,
+    #[serde(rename = "utf-32")]
+    Utf32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LspSettings {
+    /// Positions in this encoding whatever the client offers, for clients that assume one (read
+    /// at `initialize`). Unset: negotiated, and UTF-16 for clients that identify themselves the
+    /// Copilot way.
+    pub position_encoding: Option<EncodingSetting>,
+}
+
+/// What Copilot's clients (sidekick.nvim, copilot-lsp, nvim-lspconfig's Copilot configuration)
+/// send in `initializationOptions` and settings for the Copilot language server. They are not
+/// nextedit's settings and are accepted without a warning.
+pub const COPILOT_CLIENT_KEYS: [&str; 8] = [
+    "editorInfo",
+    "editorPluginInfo",
+    "editorConfiguration",
+    "nextEditSuggestions",
+    "networkProxy",
+    "http",
+    "telemetry",
+    "github-enterprise",
+];
+
+/// Whether `initializationOptions` identify a Copilot client (`editorInfo` or `editorPluginInfo`).
+pub fn identifies_as_copilot_client(initialization_options: &Value) -> bool {
+    ["editorInfo", "editorPluginInfo"].iter().any(|key| initialization_options.get(key).is_some())
+}
+
 /// Where a layer of settings comes from. The workspace file is not one of them: it is trusted less
 /// and needs its root, see [`SettingsLayers::set_workspace`] and [`SettingsLayers::load_workspace`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,10 +281,11 @@ impl SettingsLayers {
             layers.push(("nextedit.toml", value));
         }
         if let Some(value) = &self.initialization_options {
-            layers.push(("initializationOptions", value.clone()));
+            layers.push(("initializationOptions", without_copilot_client_keys(value.clone())));
         }
         if let Some(value) = &self.did_change_configuration {
-            layers.push(("workspace/didChangeConfiguration", unwrap_section(value.clone())));
+            let value = without_copilot_client_keys(unwrap_section(value.clone()));
+            layers.push(("workspace/didChangeConfiguration", value));
         }
         for (name, mut value) in layers {
             if value.is_null() {
@@ -282,6 +323,16 @@ fn unwrap_section(value: Value) -> Value {
         }
         other => other,
     }
+}
+
+/// A client layer without the keys of [`COPILOT_CLIENT_KEYS`].
+fn without_copilot_client_keys(mut value: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        for key in COPILOT_CLIENT_KEYS {
+            map.remove(key);
+        }
+    }
+    value
 }
 
 fn merge(target: &mut Value, layer: Value) {
@@ -507,6 +558,32 @@ mod tests {
                 "initializationOptions: unknown setting `nope` ignored".to_owned(),
             ]
         );
+    }
+
+    #[test]
+    fn copilot_client_settings_are_accepted_silently() {
+        let mut layers = SettingsLayers::default();
+        layers.set(
+            Source::InitializationOptions,
+            json!({
+                "editorInfo": {"name": "neovim", "version": "0.11.4"},
+                "editorPluginInfo": {"name": "Github Copilot LSP for Neovim", "version": "0.0.1"},
+                "model": {"backend": "none"},
+                "lsp": {"position_encoding": "utf-16"},
+            }),
+        );
+        layers.set(
+            Source::DidChangeConfiguration,
+            json!({"nextEditSuggestions": {"enabled": true}, "telemetry": {"telemetryLevel": "all"}}),
+        );
+        let (settings, warnings) = layers.resolve();
+        assert_eq!(warnings, Vec::<String>::new());
+        assert_eq!(settings.model.backend, BackendKind::None);
+        assert_eq!(settings.lsp.position_encoding, Some(EncodingSetting::Utf16));
+        // Only the clients' layers: in a settings file the keys are still unknown.
+        layers.set(Source::UserFile, json!({"editorInfo": {}}));
+        let (_, warnings) = layers.resolve();
+        assert_eq!(warnings, vec!["user config: unknown setting `editorInfo` ignored".to_owned()]);
     }
 
     #[test]

@@ -177,7 +177,10 @@ impl Engine {
             documents.apply_changes(uri, version, changes, encoding, Instant::now())?
         };
         match outcome {
-            ChangeOutcome::Applied { version } => self.schedule(uri, version),
+            ChangeOutcome::Applied { version } => {
+                self.notice_implied_accept(uri);
+                self.schedule(uri, version);
+            }
             ChangeOutcome::Held => {
                 tracing::debug!(uri, version, "change arrived before an earlier version; held");
                 self.release_held_later(uri);
@@ -192,6 +195,7 @@ impl Engine {
         let released = lock(&self.shared.documents).release_held(uri, Instant::now());
         if let Some(version) = released {
             tracing::debug!(uri, version, "held changes applied for a request");
+            self.notice_implied_accept(uri);
             self.schedule(uri, version);
         }
     }
@@ -213,6 +217,7 @@ impl Engine {
                     version,
                     "held changes applied without the versions they waited for"
                 );
+                engine.notice_implied_accept(&uri);
                 engine.schedule(&uri, version);
             }
         };

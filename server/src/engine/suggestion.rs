@@ -1,5 +1,7 @@
 //! What engines propose and what the server offers.
 
+use ropey::Rope;
+
 use crate::text::TextEdit;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,6 +83,26 @@ pub fn minimize_edits(text: &str, edits: &[TextEdit]) -> Vec<TextEdit> {
         .collect()
 }
 
+/// One edit that does what all of `edits` (sorted, non-overlapping byte ranges of `rope`) do: from
+/// the first one's start to the last one's end, the text between them taken from the document.
+/// For clients that apply only the first edit of an answer. `None` without edits, or when one does
+/// not fit the document.
+pub fn spanning_edit(rope: &Rope, edits: &[TextEdit]) -> Option<TextEdit> {
+    let (first, last) = (edits.first()?, edits.last()?);
+    let mut text = String::new();
+    let mut at = first.range.start;
+    for edit in edits {
+        if edit.range.start < at {
+            return None;
+        }
+        text.extend(rope.get_byte_slice(at..edit.range.start)?.chunks());
+        text.push_str(&edit.new_text);
+        at = edit.range.end;
+    }
+    rope.get_byte_slice(first.range.start..last.range.end)?;
+    Some(TextEdit::new(first.range.start..last.range.end, &text))
+}
+
 /// A stable key for "the same suggestion", used to remember rejections across versions.
 pub fn fingerprint(text: &str, edits: &[TextEdit]) -> String {
     let mut key = String::new();
@@ -139,6 +161,21 @@ mod tests {
             minimize_edits("get_item()", &[TextEdit::new(0..10, "get_items()")]),
             vec![TextEdit::new(0..8, "get_items")]
         );
+    }
+
+    #[test]
+    fn a_spanning_edit_does_what_the_edits_do() {
+        let rope = Rope::from_str("a = count + count\nb = 1\n");
+        let edits = [TextEdit::new(4..9, "total"), TextEdit::new(12..17, "total")];
+        assert_eq!(spanning_edit(&rope, &edits), Some(TextEdit::new(4..17, "total + total")));
+        // Across lines, with non-ASCII text between the edits.
+        let rope = Rope::from_str("é x\nü x\n");
+        let edits = [TextEdit::new(3..4, "y"), TextEdit::new(8..9, "z")];
+        assert_eq!(spanning_edit(&rope, &edits), Some(TextEdit::new(3..9, "y\nü z")));
+        assert_eq!(spanning_edit(&rope, &[]), None);
+        // Overlapping or out of the document: none.
+        assert_eq!(spanning_edit(&rope, &[TextEdit::new(0..3, ""), TextEdit::new(2..3, "")]), None);
+        assert_eq!(spanning_edit(&rope, &[TextEdit::new(9..99, "")]), None);
     }
 
     #[test]

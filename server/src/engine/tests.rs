@@ -92,6 +92,70 @@ async fn accepting_an_unknown_id_is_not_counted() {
     assert_eq!(engine.feedback_stats(), feedback::FeedbackStats::default());
 }
 
+/// The suggestion of the rename, remembered as delivered to a client.
+async fn delivered_rename(engine: &Engine) -> Suggestion {
+    renamed(engine);
+    let suggestion = engine.suggestion(URI, Some(1), WAIT).await.unwrap().expect("a rename");
+    let rope =
+        engine.with_documents(|documents| documents.get(URI).unwrap().document.rope().clone());
+    engine.delivered(&suggestion, &rope);
+    suggestion
+}
+
+#[tokio::test]
+async fn an_accept_after_the_edit_counts_once() {
+    let engine = Engine::new(settings());
+    let first = delivered_rename(&engine).await;
+    // The edit and a keystroke in one change: never exactly the result, so no implied accept.
+    let rope =
+        engine.with_documents(|documents| documents.get(URI).unwrap().document.rope().clone());
+    let edit = &first.edits()[0];
+    let start = position::byte_to_position(&rope, edit.range.start, PositionEncoding::Utf8);
+    let end = position::byte_to_position(&rope, edit.range.end, PositionEncoding::Utf8);
+    let changes = [
+        TextChange { range: Some(PositionRange::new(start, end)), text: edit.new_text.clone() },
+        change((0, 0), (0, 0), " "),
+    ];
+    engine.change(URI, 2, &changes, PositionEncoding::Utf8).unwrap();
+    assert_eq!(engine.feedback_stats().accepted, 0);
+    assert!(engine.suggestion_by_id(first.id).is_none(), "the change replaced the suggestion");
+    assert!(engine.accept(first.id));
+    assert!(engine.accept(first.id), "a repeated accept still answers true");
+    assert_eq!(engine.feedback_stats().accepted, 1);
+}
+
+#[tokio::test]
+async fn a_change_into_a_delivered_result_is_its_accept() {
+    let engine = Engine::new(settings());
+    let first = delivered_rename(&engine).await;
+    apply(&engine, &first, 2);
+    assert_eq!(engine.feedback_stats().accepted, 1);
+    assert!(engine.accept(first.id), "the command arriving later");
+    assert_eq!(engine.feedback_stats().accepted, 1);
+    // The chain goes on.
+    let second = engine.suggestion(URI, Some(2), WAIT).await.unwrap().expect("the next use");
+    assert_ne!(second.id, first.id);
+    // Closing forgets what was delivered.
+    engine.close(URI);
+    assert!(!engine.accept(second.id));
+}
+
+#[tokio::test]
+async fn delivered_suggestions_are_bounded() {
+    let engine = Engine::new(settings());
+    let first = delivered_rename(&engine).await;
+    let rope =
+        engine.with_documents(|documents| documents.get(URI).unwrap().document.rope().clone());
+    for id in 0..feedback::MAX_DELIVERED as u64 {
+        let other = Suggestion { id: 1_000 + id, ..first.clone() };
+        engine.delivered(&other, &rope);
+    }
+    // The oldest is forgotten: once the document moves on, its accept is not found.
+    engine.change(URI, 2, &[change((0, 0), (0, 0), " ")], PositionEncoding::Utf16).unwrap();
+    assert!(!engine.accept(first.id));
+    assert!(engine.accept(1_000));
+}
+
 #[tokio::test]
 async fn a_newer_change_cancels_the_older_job() {
     let engine = Engine::new(settings());

@@ -11,7 +11,8 @@ pub const COMMAND_ACCEPT: &str = "nextedit.accept";
 pub const COMMAND_REJECT: &str = "nextedit.reject";
 /// `nextedit.predict [{uri, position}]`: predicts now and returns [`PredictResult`] or null.
 pub const COMMAND_PREDICT: &str = "nextedit.predict";
-/// Returns the server's copy of a document (`{uri}` -> `{text, version}`), for tests and bug reports.
+/// Returns the server's copy of a document and the feedback counters (`{uri}` ->
+/// `{text, version, feedback: {shown, accepted, rejected}}`), for tests and bug reports.
 pub const COMMAND_DEBUG_DOCUMENT: &str = "nextedit.debugDocument";
 
 /// Every command, as advertised in the capabilities.
@@ -102,6 +103,33 @@ pub enum StatusState {
     Error,
 }
 
+/// `didChangeStatus`: the Copilot language server's status notification, which sidekick.nvim
+/// shows in its status line and copilot-lsp reads. Sent to clients that identify themselves the
+/// Copilot way, next to `nextedit/status`.
+pub enum CopilotStatusNotification {}
+
+impl lsp::notification::Notification for CopilotStatusNotification {
+    type Params = CopilotStatusParams;
+    const METHOD: &'static str = "didChangeStatus";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopilotStatusParams {
+    /// Work in progress (the model loading).
+    pub busy: bool,
+    pub kind: CopilotStatusKind,
+    /// Left out when there is nothing to say (the clients test for its presence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The kinds the Copilot clients know; nextedit uses `Normal` and `Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CopilotStatusKind {
+    Normal,
+    Error,
+}
+
 /// `nextedit.predict` argument: `{uri, position?}` or `{textDocument: {uri}, position?}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -139,6 +167,15 @@ pub struct DebugDocumentArguments {
 pub struct DebugDocumentResult {
     pub text: String,
     pub version: i32,
+    /// The server's feedback counters (all documents), so tests can see an accept recorded.
+    pub feedback: FeedbackCounts,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeedbackCounts {
+    pub shown: u64,
+    pub accepted: u64,
+    pub rejected: u64,
 }
 
 /// `experimental` server capabilities.
@@ -163,6 +200,25 @@ mod tests {
         assert_eq!(
             serde_json::to_value(params).unwrap(),
             serde_json::json!({"state": "error", "message": "x"})
+        );
+    }
+
+    #[test]
+    fn copilot_status_is_spelled_as_its_clients_parse_it() {
+        let params =
+            CopilotStatusParams { busy: true, kind: CopilotStatusKind::Normal, message: None };
+        assert_eq!(
+            serde_json::to_value(params).unwrap(),
+            serde_json::json!({"busy": true, "kind": "Normal"})
+        );
+        let params = CopilotStatusParams {
+            busy: false,
+            kind: CopilotStatusKind::Error,
+            message: Some("x".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(params).unwrap(),
+            serde_json::json!({"busy": false, "kind": "Error", "message": "x"})
         );
     }
 

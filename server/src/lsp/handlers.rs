@@ -15,16 +15,16 @@ use serde_json::Value;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types as lsp;
 
-use crate::config::Source;
+use crate::config::{self, Source};
 use crate::engine::RequestError;
-use crate::engine::suggestion::{Suggestion, SuggestionSource, summarize};
+use crate::engine::suggestion::{Suggestion, SuggestionSource, spanning_edit, summarize};
 use crate::locks::{lock, write};
 use crate::lsp::capabilities;
 use crate::lsp::ext::{self, COMMAND_ACCEPT};
 use crate::lsp::proto;
 use crate::lsp::state::{ClientSupport, GlobalState};
 use crate::lsp::sync::panic_message;
-use crate::text::position;
+use crate::text::{PositionEncoding, position};
 
 /// Runs a request handler, answering -32603 (internal error) if it panics.
 pub async fn catch_panic<T>(method: &str, handler: impl Future<Output = Result<T>>) -> Result<T> {
@@ -68,14 +68,6 @@ pub async fn initialize(
     state: &GlobalState,
     params: lsp::InitializeParams,
 ) -> Result<lsp::InitializeResult> {
-    let encoding = proto::negotiate_encoding(
-        params
-            .capabilities
-            .general
-            .as_ref()
-            .and_then(|general| general.position_encodings.as_deref()),
-    );
-    *write(&state.encoding) = encoding;
     let document_changes = params
         .capabilities
         .workspace
@@ -91,6 +83,8 @@ pub async fn initialize(
         .unwrap_or(false);
     *write(&state.support) = ClientSupport { document_changes, work_done_progress };
 
+    let copilot_client =
+        params.initialization_options.as_ref().is_some_and(config::identifies_as_copilot_client);
     let root = workspace_root(&params);
     state.engine.set_workspace_root(root.clone());
     let loaded = {
@@ -105,6 +99,19 @@ pub async fn initialize(
         state.show_once(lsp::MessageType::WARNING, format!("nextedit: {error}"));
     }
     state.apply_settings();
+    let offered = params
+        .capabilities
+        .general
+        .as_ref()
+        .and_then(|general| general.position_encodings.as_deref());
+    let encoding = match state.engine.settings().lsp.position_encoding {
+        Some(forced) => proto::encoding_from_setting(forced),
+        // Copilot's clients convert positions as UTF-16 whatever was negotiated.
+        None if copilot_client => PositionEncoding::Utf16,
+        None => proto::negotiate_encoding(offered),
+    };
+    *write(&state.encoding) = encoding;
+    state.copilot_client.store(copilot_client, Ordering::SeqCst);
     state.initialized.store(true, Ordering::SeqCst);
     state.initialized_watch.send_replace(true);
     Ok(lsp::InitializeResult {
@@ -147,8 +154,10 @@ struct Located {
 
 impl Located {
     /// `None` when the document is no longer at the suggestion's version.
+    /// Remembers the suggestion as delivered: the caller answers with it.
     fn new(state: &GlobalState, suggestion: Suggestion) -> Option<Located> {
         let rope = state.rope_at(&suggestion.uri, suggestion.version)?;
+        state.engine.delivered(&suggestion, &rope);
         Some(Located { suggestion, rope })
     }
 
@@ -248,36 +257,34 @@ pub async fn copilot_inline_edit(
 ) -> Result<ext::InlineEditResult> {
     let params: ext::InlineEditParams = serde_json::from_value(params).map_err(invalid_params)?;
     let uri = params.text_document.uri;
+    let none = || ext::InlineEditResult { edits: Vec::new() };
     let suggestion =
         state.engine.suggestion(&uri, params.text_document.version, request_timeout(state)).await;
+    // A request that typing made stale gets no edits, not an error: the Copilot clients show an
+    // error answer to the user, and they ask again after the change.
     let suggestion = match suggestion {
-        Ok(suggestion) => suggestion,
-        Err(RequestError::Stale) => return Err(content_modified()),
+        Ok(Some(suggestion)) => suggestion,
+        Ok(None) | Err(RequestError::Stale) => return Ok(none()),
         Err(RequestError::UnknownDocument) => return Err(unknown_document(&uri)),
     };
-    let Some(suggestion) = suggestion else {
-        return Ok(ext::InlineEditResult { edits: Vec::new() });
-    };
-    let Some(located) = Located::new(state, suggestion) else {
-        return Err(content_modified());
+    let Some(located) = Located::new(state, suggestion) else { return Ok(none()) };
+    // One edit for the whole suggestion, the way Copilot answers: a client that applies only the
+    // first edit of the answer (copilot-lsp) applies all of it.
+    let Some(edit) = spanning_edit(&located.rope, located.suggestion.edits()) else {
+        return Ok(none());
     };
     let summary = located.summary();
     let suggestion = &located.suggestion;
-    let edits = located
-        .lsp_edits(state, false)
-        .into_iter()
-        .map(|edit| ext::InlineEdit {
+    let edit = proto::text_edit_to_lsp(&located.rope, &edit, state.encoding());
+    Ok(ext::InlineEditResult {
+        edits: vec![ext::InlineEdit {
             text: edit.new_text,
             range: edit.range,
-            text_document: ext::InlineEditDocument {
-                uri: uri.clone(),
-                version: Some(suggestion.version),
-            },
+            text_document: ext::InlineEditDocument { uri, version: Some(suggestion.version) },
             command: accept_command(suggestion, format!("Next edit: {summary}")),
             source: suggestion.proposal.source.as_str(),
-        })
-        .collect();
-    Ok(ext::InlineEditResult { edits })
+        }],
+    })
 }
 
 pub async fn inline_completion(
@@ -305,6 +312,7 @@ pub async fn inline_completion(
     if at.line != params.position.line {
         return Ok(none());
     }
+    state.engine.delivered(&suggestion, &rope);
     let item = lsp::InlineCompletionItem {
         insert_text: edit.new_text.clone(),
         filter_text: None,
@@ -419,7 +427,16 @@ fn debug_document(state: &GlobalState, arguments: &[Value]) -> Result<ext::Debug
         documents.get(&uri).map(|open| (open.document.rope().clone(), open.document.version))
     });
     let (rope, version) = document.ok_or_else(|| unknown_document(&uri))?;
-    Ok(ext::DebugDocumentResult { text: rope.to_string(), version })
+    let stats = state.engine.feedback_stats();
+    Ok(ext::DebugDocumentResult {
+        text: rope.to_string(),
+        version,
+        feedback: ext::FeedbackCounts {
+            shown: stats.shown,
+            accepted: stats.accepted,
+            rejected: stats.rejected,
+        },
+    })
 }
 
 fn invalid_params(error: serde_json::Error) -> Error {

@@ -5,6 +5,7 @@ use ropey::Rope;
 use serde::Deserialize;
 use tower_lsp_server::ls_types as lsp;
 
+use crate::config::EncodingSetting;
 use crate::text::{Position, PositionEncoding, PositionRange, TextEdit, position};
 
 pub fn position_from_lsp(position: lsp::Position) -> Position {
@@ -43,6 +44,14 @@ pub fn encoding_to_lsp(encoding: PositionEncoding) -> lsp::PositionEncodingKind 
         PositionEncoding::Utf8 => lsp::PositionEncodingKind::UTF8,
         PositionEncoding::Utf16 => lsp::PositionEncodingKind::UTF16,
         PositionEncoding::Utf32 => lsp::PositionEncodingKind::UTF32,
+    }
+}
+
+pub fn encoding_from_setting(setting: EncodingSetting) -> PositionEncoding {
+    match setting {
+        EncodingSetting::Utf8 => PositionEncoding::Utf8,
+        EncodingSetting::Utf16 => PositionEncoding::Utf16,
+        EncodingSetting::Utf32 => PositionEncoding::Utf32,
     }
 }
 

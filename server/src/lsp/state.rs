@@ -15,7 +15,10 @@ use crate::engine::model::manager::LoadObserver;
 use crate::engine::suggestion::{Suggestion, summarize};
 use crate::engine::{Engine, EngineEvent, MessageLevel, ModelStatus};
 use crate::locks::{lock, read};
-use crate::lsp::ext::{StatusNotification, StatusParams, StatusState};
+use crate::lsp::ext::{
+    CopilotStatusKind, CopilotStatusNotification, CopilotStatusParams, StatusNotification,
+    StatusParams, StatusState,
+};
 use crate::lsp::proto;
 use crate::text::PositionEncoding;
 
@@ -37,6 +40,9 @@ pub struct GlobalState {
     pub(crate) shutdown_requested: AtomicBool,
     pub(crate) layers: Mutex<SettingsLayers>,
     pub(crate) support: RwLock<ClientSupport>,
+    /// The client identified itself the Copilot way (`editorInfo` in its initialization options):
+    /// it gets `didChangeStatus` too.
+    pub(crate) copilot_client: Arc<AtomicBool>,
     client: OnceLock<Client>,
     /// Messages already shown, so each is shown once.
     shown_messages: Mutex<HashSet<String>>,
@@ -59,6 +65,7 @@ impl GlobalState {
             shutdown_requested: AtomicBool::new(false),
             layers: Mutex::new(layers),
             support: RwLock::new(ClientSupport::default()),
+            copilot_client: Arc::new(AtomicBool::new(false)),
             client: OnceLock::new(),
             shown_messages: Mutex::new(HashSet::new()),
             told_unpredictable: Mutex::new(HashSet::new()),
@@ -81,8 +88,13 @@ impl GlobalState {
         }
         let Some(mut queue) = lock(&self.status_queue).take() else { return };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let copilot_client = self.copilot_client.clone();
         runtime.spawn(async move {
             while let Some(status) = queue.recv().await {
+                if copilot_client.load(Ordering::SeqCst) {
+                    let copilot_status = copilot_status_params(&status);
+                    client.send_notification::<CopilotStatusNotification>(copilot_status).await;
+                }
                 client.send_notification::<StatusNotification>(status).await;
             }
         });
@@ -239,6 +251,20 @@ fn status_params(status: &ModelStatus) -> StatusParams {
             StatusParams { state: StatusState::Error, message: Some(message.clone()) }
         }
     }
+}
+
+/// How `didChangeStatus` spells a status: off and ready are `Normal`, loading is `Normal` and busy.
+fn copilot_status_params(status: &StatusParams) -> CopilotStatusParams {
+    let busy = status.state == StatusState::Loading;
+    let kind = match status.state {
+        StatusState::Error => CopilotStatusKind::Error,
+        StatusState::Off | StatusState::Loading | StatusState::Ready => CopilotStatusKind::Normal,
+    };
+    let message = match status.state {
+        StatusState::Loading => Some("nextedit: loading the model".to_owned()),
+        _ => status.message.as_ref().map(|message| format!("nextedit: {message}")),
+    };
+    CopilotStatusParams { busy, kind, message }
 }
 
 type Progress =
