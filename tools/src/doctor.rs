@@ -80,7 +80,10 @@ impl fmt::Display for DoctorReport {
                     None => writeln!(f, "model path: none")?,
                 }
                 writeln!(f, "backend: {}", info.backend)?;
-                writeln!(f, "prompt format: {}", info.format)?;
+                writeln!(f, "prompt format: {} ({})", info.format, info.format_reason)?;
+                if let Some(style) = info.fim_style {
+                    writeln!(f, "fill-in-the-middle tokens: {}", style.family())?;
+                }
                 writeln!(f, "context size: {} tokens", info.context_size)?;
                 writeln!(f, "threads: {}", info.threads)?;
                 writeln!(f, "load time: {:.2} s", info.load_time.as_secs_f64())?;

@@ -23,6 +23,39 @@ pub struct RelatedSnippet {
     pub text: String,
 }
 
+/// A document before its most recent edit, and the lines that edit touched, so a window of the
+/// current text can be mapped to the same lines before the edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousText {
+    pub text: String,
+    /// The touched lines in `text` (end exclusive).
+    pub before_lines: Range<usize>,
+    /// The same lines in the current text.
+    pub after_lines: Range<usize>,
+}
+
+impl PreviousText {
+    /// The lines of `text` that hold what current lines `lines` held before the edit: lines above
+    /// the edit stay, lines below shift by the lines it added or removed, and a window edge inside
+    /// the edit moves to the edge of the edit.
+    pub fn map_lines(&self, lines: Range<usize>) -> Range<usize> {
+        let (before, after) = (&self.before_lines, &self.after_lines);
+        let map = |line: usize, at_start: bool| {
+            if line <= after.start {
+                line
+            } else if line >= after.end {
+                line + before.end - after.end
+            } else if at_start {
+                before.start
+            } else {
+                before.end
+            }
+        };
+        let start = map(lines.start, true);
+        start..map(lines.end, false).max(start)
+    }
+}
+
 /// Everything a prompt format needs. Byte offsets index into `text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PredictionContext {
@@ -39,9 +72,9 @@ pub struct PredictionContext {
     pub excerpt: Range<usize>,
     /// Recent edits, oldest first; the current file's events are included, as are other files'.
     pub events: Vec<HistoryEvent>,
-    /// The text of this document before the oldest kept event (for the Sweep format), if any edit
+    /// This document before its most recent edit (for Sweep's `original/` window), if any edit
     /// was made.
-    pub original_text: Option<String>,
+    pub previous: Option<PreviousText>,
     pub related: Vec<RelatedSnippet>,
 }
 
@@ -54,6 +87,9 @@ impl PredictionContext {
         &self.text[self.excerpt.clone()]
     }
 }
+
+/// Context lines around each hunk of a history diff: Zeta's reference renders three.
+pub const DIFF_CONTEXT_LINES: usize = 3;
 
 /// Token budgets for a prediction context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +154,7 @@ pub fn build(
             path: path.to_owned(),
             old_text: event.old_text(),
             new_text: event.new_text(),
-            unified_diff: event.unified_diff(2, timeout),
+            unified_diff: event.unified_diff(DIFF_CONTEXT_LINES, timeout),
         }
     });
     for event in own.chain(other_events.iter().rev().cloned()) {
@@ -145,7 +181,11 @@ pub fn build(
         editable_region,
         excerpt,
         events,
-        original_text: snapshot.history.original().map(|rope| rope.to_string()),
+        previous: snapshot.history.last().map(|event| PreviousText {
+            text: event.before.to_string(),
+            before_lines: event.before_lines.clone(),
+            after_lines: event.after_lines.clone(),
+        }),
         related: Vec::new(),
     }
 }

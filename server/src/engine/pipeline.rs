@@ -147,6 +147,11 @@ impl Engine {
         };
         let mut proposals = Vec::new();
         for candidate in generation.candidates {
+            if !prompt::is_complete(&candidate.finish) {
+                // Cut off by the token limit: the missing tail would read as a deletion.
+                tracing::debug!(finish = ?candidate.finish, "model output rejected: incomplete");
+                continue;
+            }
             let new_region = match format.parse(&candidate.text, &built) {
                 Ok(new_region) => new_region,
                 Err(error) => {
@@ -202,7 +207,8 @@ impl Engine {
                 path: self.display_path(uri),
                 old_text: event.old_text(),
                 new_text: event.new_text(),
-                unified_diff: event.unified_diff(2, Duration::from_millis(20)),
+                unified_diff: event
+                    .unified_diff(context::DIFF_CONTEXT_LINES, Duration::from_millis(20)),
             })
             .collect();
         let mut related: Vec<context::RelatedSnippet> = Vec::new();
@@ -224,7 +230,7 @@ impl Engine {
         );
         ctx.related = related;
         let info = backend.info();
-        let format = prompt::format_for(info.format, &prompt::ModelMetadata::default());
+        let format = prompt::format_with_style(info.format, info.fim_style);
         let budget = prompt::PromptBudget {
             max_prompt_tokens: info
                 .context_size

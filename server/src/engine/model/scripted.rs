@@ -105,6 +105,8 @@ impl ModelBackend for ScriptedBackend {
             backend: "scripted",
             path: None,
             format: self.format,
+            fim_style: None,
+            format_reason: "the scripted backend's format".to_owned(),
             context_size: usize::MAX,
             load_time: Duration::ZERO,
             threads: 0,
