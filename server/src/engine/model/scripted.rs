@@ -138,6 +138,40 @@ pub fn count_scripted_tokens(text: &str) -> usize {
     tokens
 }
 
+/// The answer a real next-edit model gives to `prompt` when its next edit replaces `from` by `to`
+/// in its region, in that model's own shape and without the stop string (servers do not send it):
+/// Sweep the new window, Zeta its start marker and the new region, Zeta 2 the new region (its stop
+/// `>>>>>>> UPDATED` follows), Instinct the bare region without a final line break. The format is
+/// read from the prompt (for Instinct, the chat template with its trained system prompt). `None`
+/// for a prompt of no next-edit format. For the tests of both backends.
+pub fn next_edit_answer(prompt: &str, from: &str, to: &str) -> Option<String> {
+    let between = |start: &str, end: &str| -> Option<String> {
+        let body = prompt.rfind(start)? + start.len();
+        let length = prompt[body..].find(end)?;
+        Some(prompt[body..body + length].to_owned())
+    };
+    if prompt.starts_with("<[fim-suffix]>") {
+        let region = between("<<<<<<< CURRENT\n", "=======\n")?.replace("<|user_cursor|>", "");
+        return Some(region.replacen(from, to, 1));
+    }
+    if prompt.starts_with("<|im_start|>system\nYou are Instinct") {
+        let region = between("<|editable_region_start|>\n", "<|editable_region_end|>")?
+            .replace("<|user_cursor_is_here|>", "");
+        return Some(region.strip_suffix('\n').unwrap_or(&region).replacen(from, to, 1));
+    }
+    if prompt.contains("<|file_sep|>updated/") {
+        let window = between("<|file_sep|>current/", "<|file_sep|>updated/")?;
+        let window = &window[window.find('\n')? + 1..];
+        return Some(window.replacen(from, to, 1));
+    }
+    if prompt.starts_with("### Instruction:") {
+        let region = between("<|editable_region_start|>", "<|editable_region_end|>")?
+            .replace("<|user_cursor_is_here|>", "");
+        return Some(format!("<|editable_region_start|>{}", region.replacen(from, to, 1)));
+    }
+    None
+}
+
 /// Cuts `text` after the first stop string (kept) or after `max_tokens` scripted tokens.
 fn apply_limits(text: &str, stop: &[String], max_tokens: usize) -> (String, FinishReason) {
     let first_stop = stop
