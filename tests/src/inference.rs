@@ -39,7 +39,7 @@ pub enum Behaviour {
     EchoAuthorization,
     /// Answer like the real next-edit model whose prompt format the request has (Sweep, Zeta,
     /// Zeta 2, Instinct), making the edit `from` -> `to` in its region. With `truncated`, stream
-    /// only the first half of that answer and end with `finish_reason: "length"`, like a server
+    /// that answer without its last eight characters and end with `finish_reason: "length"`, like a server
     /// that hit `max_tokens`.
     NextEditModel { from: String, to: String, truncated: bool },
 }
@@ -343,8 +343,9 @@ async fn serve_connection<S: Connection>(
                     nextedit::engine::model::scripted::next_edit_answer(&prompt, &from, &to)
                         .unwrap_or_else(|| "no next-edit prompt".to_owned());
                 if truncated {
-                    let half: String = answer.chars().take(answer.chars().count() / 2).collect();
-                    stream_answer_ending(&mut stream, &half, chat, "length").await?;
+                    // Cut off in its last line, like a token limit does.
+                    let cut = answer.char_indices().rev().nth(7).map_or(0, |(index, _)| index);
+                    stream_answer_ending(&mut stream, &answer[..cut], chat, "length").await?;
                 } else {
                     stream_answer(&mut stream, &answer, chat).await?;
                 }

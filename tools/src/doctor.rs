@@ -129,7 +129,7 @@ mod tests {
             model: scripted
             model path: none
             backend: scripted
-            prompt format: plain
+            prompt format: plain (the scripted backend's format)
             context size: 18446744073709551615 tokens
             threads: 0
             load time: 0.00 s

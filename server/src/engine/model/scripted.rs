@@ -18,6 +18,8 @@ type Script = dyn Fn(&GenerationRequest) -> String + Send + Sync;
 pub struct ScriptedBackend {
     script: Box<Script>,
     format: PromptFormatKind,
+    /// A limit on generated tokens below the request's, like a server with its own cap.
+    token_limit: Option<usize>,
     requests: Mutex<Vec<GenerationRequest>>,
     /// Cleared by [`ScriptedBackend::kill`]: then it fails like a llama backend whose thread died.
     alive: AtomicBool,
@@ -40,6 +42,7 @@ impl ScriptedBackend {
         ScriptedBackend {
             script: Box::new(script),
             format: PromptFormatKind::Plain,
+            token_limit: None,
             requests: Mutex::new(Vec::new()),
             alive: AtomicBool::new(true),
         }
@@ -48,6 +51,13 @@ impl ScriptedBackend {
     /// The prompt format [`ModelBackend::info`] reports (`plain` by default).
     pub fn with_format(mut self, format: PromptFormatKind) -> ScriptedBackend {
         self.format = format;
+        self
+    }
+
+    /// Stops every generation after `limit` tokens whatever the request allows (the answer then
+    /// ends for its length, truncated), like a server with its own cap.
+    pub fn with_token_limit(mut self, limit: usize) -> ScriptedBackend {
+        self.token_limit = Some(limit);
         self
     }
 
@@ -71,7 +81,9 @@ impl ScriptedBackend {
             return Generation { candidates: Vec::new(), stats };
         }
         let raw = (self.script)(&request);
-        let (text, finish) = apply_limits(&raw, &request.stop, request.max_tokens);
+        let max_tokens =
+            self.token_limit.map_or(request.max_tokens, |limit| limit.min(request.max_tokens));
+        let (text, finish) = apply_limits(&raw, &request.stop, max_tokens);
         let generated_tokens = count_scripted_tokens(&text);
         Generation {
             candidates: vec![GeneratedText { text, mean_logprob: 0.0, finish }],
