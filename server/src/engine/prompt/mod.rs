@@ -837,8 +837,10 @@ mod tests {
             "{detection:?}"
         );
 
-        let mut zeta2 = ModelMetadata::default();
-        zeta2.file_name = Some("Zeta2-Q4_K_M.gguf".to_owned());
+        let zeta2 = ModelMetadata {
+            file_name: Some("Zeta2-Q4_K_M.gguf".to_owned()),
+            ..ModelMetadata::default()
+        };
         assert_eq!(detect(&zeta2).kind, PromptFormatKind::Zeta2);
 
         let starcoder =
