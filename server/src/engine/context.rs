@@ -226,3 +226,34 @@ fn grow_lines(
     }
     range
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PreviousText;
+
+    fn previous(
+        before_lines: std::ops::Range<usize>,
+        after_lines: std::ops::Range<usize>,
+    ) -> PreviousText {
+        PreviousText { text: String::new(), before_lines, after_lines }
+    }
+
+    #[test]
+    fn windows_map_through_the_latest_edit() {
+        // One line inserted at line 1: a window below it starts a line earlier before the edit.
+        let inserted = previous(1..1, 1..2);
+        assert_eq!(inserted.map_lines(15..30), 14..29);
+        // A window that holds the insertion holds the lines around it before the edit.
+        assert_eq!(inserted.map_lines(0..5), 0..4);
+        // Two lines deleted at lines 5 and 6: the window before the edit shows them.
+        let deleted = previous(5..7, 5..5);
+        assert_eq!(deleted.map_lines(3..8), 3..10);
+        assert_eq!(deleted.map_lines(0..5), 0..5);
+        // A line changed in place maps to itself, and a window ending inside an edit that grew
+        // from one line to three ends at the end of the old line.
+        assert_eq!(previous(24..25, 24..25).map_lines(14..30), 14..30);
+        assert_eq!(previous(10..11, 10..13).map_lines(0..12), 0..11);
+        // Windows above the edit stay.
+        assert_eq!(previous(20..21, 20..25).map_lines(0..10), 0..10);
+    }
+}

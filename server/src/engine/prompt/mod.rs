@@ -261,7 +261,9 @@ impl PromptBudget {
     /// output share the context window.
     fn with_output(&self, max_tokens: usize) -> PromptBudget {
         PromptBudget {
-            max_prompt_tokens: (self.max_prompt_tokens + self.max_output_tokens)
+            max_prompt_tokens: self
+                .max_prompt_tokens
+                .saturating_add(self.max_output_tokens)
                 .saturating_sub(max_tokens),
             max_output_tokens: max_tokens,
             ..*self
@@ -621,8 +623,8 @@ fn output_budget(
     floor: usize,
 ) -> Result<usize, PromptError> {
     let wanted = (region_tokens + region_tokens / 2 + 32).max(floor);
-    let window = budget.max_prompt_tokens + budget.max_output_tokens;
-    if wanted + region_tokens > window {
+    let window = budget.max_prompt_tokens.saturating_add(budget.max_output_tokens);
+    if wanted.saturating_add(region_tokens) > window {
         return Err(PromptError::RegionTooLarge { tokens: region_tokens, budget: window / 2 });
     }
     Ok(wanted)
