@@ -1,4 +1,5 @@
-//! Arbitrary model output fed to every prompt format's parser, and whatever parses fed on through
+//! Arbitrary model output fed to every prompt format's parser (sweep, zeta, zeta2, instinct, fim in
+//! each token spelling, plain), and whatever parses fed on through
 //! the rest of the pipeline: the region diff, the edit minimizer and the checks. Nothing may panic,
 //! and the edits of the diff must turn the old region into exactly the parsed one.
 
@@ -8,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use nextedit::engine::context::{HistoryEvent, PredictionContext};
+use nextedit::engine::context::{HistoryEvent, PredictionContext, PreviousText};
 use nextedit::engine::model::scripted::count_scripted_tokens;
 use nextedit::engine::prompt::{
     BuiltPrompt, ModelMetadata, PromptBudget, PromptFormatKind, format_for,
@@ -39,7 +40,11 @@ fn setups() -> &'static Vec<(PromptFormatKind, ModelMetadata, BuiltPrompt)> {
                 unified_diff: "@@ -2,1 +2,1 @@\n-    pub w: f64,\n+    pub width: f64,\n"
                     .to_owned(),
             }],
-            original_text: Some(TEXT.replace("width", "w")),
+            previous: Some(PreviousText {
+                text: TEXT.replacen("width", "w", 1),
+                before_lines: 1..2,
+                after_lines: 1..2,
+            }),
             related: Vec::new(),
         };
         let fim_spellings: [&[&str]; 3] = [
@@ -53,9 +58,8 @@ fn setups() -> &'static Vec<(PromptFormatKind, ModelMetadata, BuiltPrompt)> {
                 if kind == PromptFormatKind::Fim { &fim_spellings } else { &[&[]] };
             for tokens in spellings {
                 let metadata = ModelMetadata {
-                    name: None,
-                    architecture: None,
                     special_tokens: tokens.iter().map(|token| token.to_string()).collect(),
+                    ..ModelMetadata::default()
                 };
                 let built = format_for(kind, &metadata)
                     .build(&context, &count_scripted_tokens, &PromptBudget::default())

@@ -37,6 +37,11 @@ pub enum Behaviour {
     /// Answer 401 with an OpenAI-style error body that quotes the `Authorization` header it got,
     /// like a server that tells which key it refused.
     EchoAuthorization,
+    /// Answer like the real next-edit model whose prompt format the request has (Sweep, Zeta,
+    /// Zeta 2, Instinct), making the edit `from` -> `to` in its region. With `truncated`, stream
+    /// that answer without its last eight characters and end with `finish_reason: "length"`, like a server
+    /// that hit `max_tokens`.
+    NextEditModel { from: String, to: String, truncated: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -327,6 +332,25 @@ async fn serve_connection<S: Connection>(
                 stream_answer(&mut stream, &answer, chat).await?;
                 return Ok(());
             }
+            Behaviour::NextEditModel { from, to, truncated } => {
+                let chat = request.path.ends_with("chat/completions");
+                let prompt = if chat {
+                    chat_template(&request.body["messages"])
+                } else {
+                    request.body["prompt"].as_str().unwrap_or_default().to_owned()
+                };
+                let answer =
+                    nextedit::engine::model::scripted::next_edit_answer(&prompt, &from, &to)
+                        .unwrap_or_else(|| "no next-edit prompt".to_owned());
+                if truncated {
+                    // Cut off in its last line, like a token limit does.
+                    let cut = answer.char_indices().rev().nth(7).map_or(0, |(index, _)| index);
+                    stream_answer_ending(&mut stream, &answer[..cut], chat, "length").await?;
+                } else {
+                    stream_answer(&mut stream, &answer, chat).await?;
+                }
+                return Ok(());
+            }
             Behaviour::Hang => {
                 // Hold the connection until the client gives up.
                 let mut rest = Vec::new();
@@ -413,6 +437,16 @@ async fn stream_answer<S: Connection>(
     answer: &str,
     chat: bool,
 ) -> Result<()> {
+    stream_answer_ending(stream, answer, chat, "stop").await
+}
+
+/// Like [`stream_answer`], with the last event's `finish_reason`.
+async fn stream_answer_ending<S: Connection>(
+    stream: &mut BufReader<S>,
+    answer: &str,
+    chat: bool,
+    finish_reason: &str,
+) -> Result<()> {
     stream
         .write_all(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
@@ -429,10 +463,23 @@ async fn stream_answer<S: Connection>(
         stream.write_all(format!("data: {event}\n\n").as_bytes()).await?;
         stream.flush().await?;
     }
-    let last = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+    let last = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]});
     stream.write_all(format!("data: {last}\n\ndata: [DONE]\n\n").as_bytes()).await?;
     stream.flush().await?;
     Ok(())
+}
+
+/// Chat messages in Qwen's chat template, ending with an open assistant turn: the prompt the
+/// server's model reads.
+fn chat_template(messages: &Value) -> String {
+    let mut prompt = String::new();
+    for message in messages.as_array().into_iter().flatten() {
+        let role = message["role"].as_str().unwrap_or_default();
+        let content = message["content"].as_str().unwrap_or_default();
+        prompt.push_str(&format!("<|im_start|>{role}\n{content}<|im_end|>\n"));
+    }
+    prompt.push_str("<|im_start|>assistant\n");
+    prompt
 }
 
 const REGION_START: &str = "<|editable_region_start|>";

@@ -647,3 +647,190 @@ async fn a_real_inference_server_suggests_survives_a_kill_mid_stream_and_recover
 fn ranges_and_texts(edits: &[Value]) -> Vec<(Value, Value)> {
     edits.iter().map(|edit| (edit["range"].clone(), edit["text"].clone())).collect()
 }
+
+/// A Python file of 30 assignments, `value_N = compute(N)`.
+fn values_file() -> String {
+    (0..30).map(|index| format!("value_{index} = compute({index})\n")).collect()
+}
+
+/// The column just before the `)` of line `line` of [`values_file`].
+fn close_paren(line: u32) -> u32 {
+    format!("value_{line} = compute({line}").len() as u32
+}
+
+/// What a next-edit model is asked after three edits in `pkg/shapes.py` of a workspace whose
+/// folder name has a space and a non-ASCII letter, and what it suggests: `, True` added to
+/// `compute(2)` and `compute(13)` (earlier edits, far apart so each is its own event), then to
+/// `compute(24)` (the latest); the model answers in its own shape with the same edit on line 25.
+async fn ask_a_next_edit_model(model: &str, truncated: bool) -> (Value, Value) {
+    let behaviour = Behaviour::NextEditModel {
+        from: "compute(25)".to_owned(),
+        to: "compute(25, True)".to_owned(),
+        truncated,
+    };
+    let server = FaultyServer::start(model, behaviour).await.unwrap();
+    let scratch = nextedit_tests::scratch_dir("formats");
+    let root = scratch.path().join("My Wörk");
+    std::fs::create_dir_all(root.join("pkg")).unwrap();
+    let root_uri = nextedit::text::uri::path_to_file_uri(&root);
+    let uri = nextedit::text::uri::path_to_file_uri(&root.join("pkg/shapes.py"));
+    assert!(root_uri.contains("My%20W%C3%B6rk"), "{root_uri}");
+
+    let mut env = vec![(KEY_VARIABLE, KEY)];
+    let config_home = scratch.path().join("config");
+    let config_home = config_home.to_str().unwrap();
+    env.push(("XDG_CONFIG_HOME", config_home));
+    let mut client = TestClient::spawn(&[], &env).await.unwrap();
+    client
+        .call(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": root_uri,
+                "capabilities": {"general": {"positionEncodings": ["utf-16"]}},
+                "initializationOptions": remote_options(&server.endpoint(), json!({})),
+            }),
+        )
+        .await
+        .unwrap();
+    client.notify("initialized", json!({})).await.unwrap();
+    let status = settled_status(&mut client).await;
+    assert_eq!(status["state"], "ready", "{status}");
+
+    client.open(&uri, "python", &values_file()).await.unwrap();
+    for (version, line) in [(1, 2), (2, 13), (3, 24)] {
+        let column = close_paren(line);
+        client.change(&uri, version, (line, column, line, column), ", True").await.unwrap();
+    }
+    let result = client
+        .call(
+            "textDocument/copilotInlineEdit",
+            json!({"textDocument": {"uri": uri, "version": 3}, "position": {"line": 24, "character": close_paren(24) + 6}}),
+        )
+        .await
+        .unwrap();
+    let request = server.completion_requests().pop().expect("the model was asked");
+    assert_eq!(client.finish().await.unwrap(), 0);
+    (result, request.body)
+}
+
+/// The suggestion a model-shaped answer becomes: `, True` on line 25.
+fn assert_suggests_line_25(result: &Value) {
+    let edits = result["edits"].as_array().unwrap();
+    assert_eq!(edits.len(), 1, "{result}");
+    let column = close_paren(25);
+    assert_eq!(
+        edits[0]["range"],
+        json!({"start": {"line": 25, "character": column}, "end": {"line": 25, "character": column}}),
+        "{result}"
+    );
+    assert_eq!(edits[0]["text"], ", True", "{result}");
+}
+
+/// The earlier edits' diffs as every format shows them (3 context lines).
+fn assert_holds_the_history(prompt: &str) {
+    for line in [2, 13] {
+        assert!(prompt.contains(&format!("-value_{line} = compute({line})\n")), "{prompt}");
+        assert!(prompt.contains(&format!("+value_{line} = compute({line}, True)\n")), "{prompt}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_gets_its_trained_layout_and_its_window_becomes_the_suggestion() {
+    let (result, body) = ask_a_next_edit_model("sweep-next-edit-1.5b", false).await;
+    assert_suggests_line_25(&result);
+    let prompt = body["prompt"].as_str().unwrap();
+    assert!(body["max_tokens"].as_u64().unwrap() >= 512, "{body}");
+    assert_eq!(body["stop"][0], "<|file_sep|>");
+    // The earlier edits as `.diff` files with their context lines.
+    assert!(
+        prompt.contains("<|file_sep|>pkg/shapes.py.diff\noriginal:\nvalue_10 = compute(10)\nvalue_11 = compute(11)\nvalue_12 = compute(12)\nvalue_13 = compute(13)\n"),
+        "{prompt}"
+    );
+    let window = |name: &str| {
+        let header = format!("<|file_sep|>{name}/pkg/shapes.py\n");
+        let start =
+            prompt.find(&header).unwrap_or_else(|| panic!("no {header}: {prompt}")) + header.len();
+        prompt[start..start + prompt[start..].find("<|file_sep|>").unwrap()].to_owned()
+    };
+    let current = window("current");
+    assert!(current.starts_with("value_14 = compute(14)\n"), "{current}");
+    assert!(current.contains("value_24 = compute(24, True)\n"), "{current}");
+    // Before the latest edit, mapped through it: the two windows differ by exactly that edit.
+    assert_eq!(window("original"), current.replace("compute(24, True)", "compute(24)"));
+    assert!(prompt.ends_with("<|file_sep|>updated/pkg/shapes.py\n"), "{prompt}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zeta_gets_its_trained_instruction_and_its_marked_region_becomes_the_suggestion() {
+    let (result, body) = ask_a_next_edit_model("zed-industries/zeta", false).await;
+    assert_suggests_line_25(&result);
+    let prompt = body["prompt"].as_str().unwrap();
+    assert!(prompt.starts_with("### Instruction:\nYou are a code completion assistant and your task is to analyze user edits and then rewrite an excerpt that the user provides, suggesting the appropriate edits within the excerpt, taking into account the cursor location.\n\n### User Edits:\n\nUser edited \"pkg/shapes.py\":\n```diff\n"), "{prompt}");
+    assert_eq!(prompt.matches("User edited \"pkg/shapes.py\":").count(), 3, "{prompt}");
+    assert_holds_the_history(prompt);
+    assert!(prompt.contains("### User Excerpt:\n\n```pkg/shapes.py\n"), "{prompt}");
+    assert!(prompt.ends_with("\n```\n\n### Response:\n"), "{prompt}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zeta2_gets_its_seed_coder_layout_and_its_merge_answer_becomes_the_suggestion() {
+    let (result, body) = ask_a_next_edit_model("zed-industries/zeta-2", false).await;
+    assert_suggests_line_25(&result);
+    let prompt = body["prompt"].as_str().unwrap();
+    assert!(prompt.starts_with("<[fim-suffix]>"), "{prompt}");
+    assert!(
+        prompt.contains(
+            "<[fim-prefix]><filename>edit_history\n--- a/pkg/shapes.py\n+++ b/pkg/shapes.py\n@@ "
+        ),
+        "{prompt}"
+    );
+    assert_holds_the_history(prompt);
+    assert!(prompt.contains("\n<filename>pkg/shapes.py\n"), "{prompt}");
+    assert!(prompt.contains("<<<<<<< CURRENT\n") && prompt.contains("<|user_cursor|>"), "{prompt}");
+    assert!(prompt.ends_with("=======\n<[fim-middle]>"), "{prompt}");
+    assert_eq!(body["stop"][0], ">>>>>>> UPDATED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instinct_gets_its_trained_prompts_and_its_bare_region_becomes_the_suggestion() {
+    let (result, body) = ask_a_next_edit_model("continuedev/instinct", false).await;
+    assert_suggests_line_25(&result);
+    let messages = body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{body}");
+    let system = messages[0]["content"].as_str().unwrap();
+    assert!(system.starts_with("You are Instinct, an intelligent next-edit predictor developed by Continue.dev. Your role as an AI assistant is to help developers"), "{system}");
+    assert!(system.ends_with("- Avoid undoing or reverting the developer's last change unless there are obvious typos or errors.\n\n"), "{system}");
+    let user = messages[1]["content"].as_str().unwrap();
+    assert!(user.starts_with("Reference the user excerpt, user edits, and the snippets to understand the developer's intent. Update the editable region of the user excerpt by predicting and completing the changes they would have made next. This may be a deletion, addition, or modification of code.\n\n### Context:\n\n"), "{user}");
+    assert_eq!(
+        user.matches("User edited file \"pkg/shapes.py\"\n\n```diff\n").count(),
+        3,
+        "{user}"
+    );
+    assert_holds_the_history(user);
+    // Newest first, as the trained system prompt says.
+    assert!(
+        user.find("compute(24, True)").unwrap() < user.find("compute(2, True)").unwrap(),
+        "{user}"
+    );
+    assert!(user.contains("### User Excerpt:\n\"pkg/shapes.py\"\n\n"), "{user}");
+    // The region reaches the end of the file: the excerpt ends with the end marker, no line break.
+    assert!(
+        user.ends_with("value_24 = compute(24, True<|user_cursor_is_here|>)\nvalue_25 = compute(25)\nvalue_26 = compute(26)\nvalue_27 = compute(27)\nvalue_28 = compute(28)\nvalue_29 = compute(29)\n<|editable_region_end|>"),
+        "{user}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_answer_gives_no_suggestion_in_any_format() {
+    for model in [
+        "sweep-next-edit-1.5b",
+        "zed-industries/zeta",
+        "zed-industries/zeta-2",
+        "continuedev/instinct",
+    ] {
+        let (result, _) = ask_a_next_edit_model(model, true).await;
+        assert_eq!(result["edits"], json!([]), "{model}: {result}");
+    }
+}

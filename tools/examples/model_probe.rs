@@ -78,7 +78,7 @@ async fn main() {
                 cursor,
                 editable_region: start..end,
                 events,
-                original_text: None,
+                previous: None,
                 related: Vec::new(),
                 text: text.clone(),
             };

@@ -80,7 +80,10 @@ impl fmt::Display for DoctorReport {
                     None => writeln!(f, "model path: none")?,
                 }
                 writeln!(f, "backend: {}", info.backend)?;
-                writeln!(f, "prompt format: {}", info.format)?;
+                writeln!(f, "prompt format: {} ({})", info.format, info.format_reason)?;
+                if let Some(style) = info.fim_style {
+                    writeln!(f, "fill-in-the-middle tokens: {}", style.family())?;
+                }
                 writeln!(f, "context size: {} tokens", info.context_size)?;
                 writeln!(f, "threads: {}", info.threads)?;
                 writeln!(f, "load time: {:.2} s", info.load_time.as_secs_f64())?;
@@ -126,7 +129,7 @@ mod tests {
             model: scripted
             model path: none
             backend: scripted
-            prompt format: plain
+            prompt format: plain (the scripted backend's format)
             context size: 18446744073709551615 tokens
             threads: 0
             load time: 0.00 s

@@ -23,6 +23,39 @@ pub struct RelatedSnippet {
     pub text: String,
 }
 
+/// A document before its most recent edit, and the lines that edit touched, so a window of the
+/// current text can be mapped to the same lines before the edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousText {
+    pub text: String,
+    /// The touched lines in `text` (end exclusive).
+    pub before_lines: Range<usize>,
+    /// The same lines in the current text.
+    pub after_lines: Range<usize>,
+}
+
+impl PreviousText {
+    /// The lines of `text` that hold what current lines `lines` held before the edit: lines above
+    /// the edit stay, lines below shift by the lines it added or removed, and a window edge inside
+    /// the edit moves to the edge of the edit.
+    pub fn map_lines(&self, lines: Range<usize>) -> Range<usize> {
+        let (before, after) = (&self.before_lines, &self.after_lines);
+        let map = |line: usize, at_start: bool| {
+            if line <= after.start {
+                line
+            } else if line >= after.end {
+                line + before.end - after.end
+            } else if at_start {
+                before.start
+            } else {
+                before.end
+            }
+        };
+        let start = map(lines.start, true);
+        start..map(lines.end, false).max(start)
+    }
+}
+
 /// Everything a prompt format needs. Byte offsets index into `text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PredictionContext {
@@ -39,9 +72,9 @@ pub struct PredictionContext {
     pub excerpt: Range<usize>,
     /// Recent edits, oldest first; the current file's events are included, as are other files'.
     pub events: Vec<HistoryEvent>,
-    /// The text of this document before the oldest kept event (for the Sweep format), if any edit
+    /// This document before its most recent edit (for Sweep's `original/` window), if any edit
     /// was made.
-    pub original_text: Option<String>,
+    pub previous: Option<PreviousText>,
     pub related: Vec<RelatedSnippet>,
 }
 
@@ -54,6 +87,9 @@ impl PredictionContext {
         &self.text[self.excerpt.clone()]
     }
 }
+
+/// Context lines around each hunk of a history diff: Zeta's reference renders three.
+pub const DIFF_CONTEXT_LINES: usize = 3;
 
 /// Token budgets for a prediction context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +154,7 @@ pub fn build(
             path: path.to_owned(),
             old_text: event.old_text(),
             new_text: event.new_text(),
-            unified_diff: event.unified_diff(2, timeout),
+            unified_diff: event.unified_diff(DIFF_CONTEXT_LINES, timeout),
         }
     });
     for event in own.chain(other_events.iter().rev().cloned()) {
@@ -145,7 +181,11 @@ pub fn build(
         editable_region,
         excerpt,
         events,
-        original_text: snapshot.history.original().map(|rope| rope.to_string()),
+        previous: snapshot.history.last().map(|event| PreviousText {
+            text: event.before.to_string(),
+            before_lines: event.before_lines.clone(),
+            after_lines: event.after_lines.clone(),
+        }),
         related: Vec::new(),
     }
 }
@@ -185,4 +225,35 @@ fn grow_lines(
         range = range.start.min(line.start)..range.end.max(line.end);
     }
     range
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PreviousText;
+
+    fn previous(
+        before_lines: std::ops::Range<usize>,
+        after_lines: std::ops::Range<usize>,
+    ) -> PreviousText {
+        PreviousText { text: String::new(), before_lines, after_lines }
+    }
+
+    #[test]
+    fn windows_map_through_the_latest_edit() {
+        // One line inserted at line 1: a window below it starts a line earlier before the edit.
+        let inserted = previous(1..1, 1..2);
+        assert_eq!(inserted.map_lines(15..30), 14..29);
+        // A window that holds the insertion holds the lines around it before the edit.
+        assert_eq!(inserted.map_lines(0..5), 0..4);
+        // Two lines deleted at lines 5 and 6: the window before the edit shows them.
+        let deleted = previous(5..7, 5..5);
+        assert_eq!(deleted.map_lines(3..8), 3..10);
+        assert_eq!(deleted.map_lines(0..5), 0..5);
+        // A line changed in place maps to itself, and a window ending inside an edit that grew
+        // from one line to three ends at the end of the old line.
+        assert_eq!(previous(24..25, 24..25).map_lines(14..30), 14..30);
+        assert_eq!(previous(10..11, 10..13).map_lines(0..12), 0..11);
+        // Windows above the edit stay.
+        assert_eq!(previous(20..21, 20..25).map_lines(0..10), 0..10);
+    }
 }

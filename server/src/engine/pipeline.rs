@@ -147,6 +147,11 @@ impl Engine {
         };
         let mut proposals = Vec::new();
         for candidate in generation.candidates {
+            if !prompt::is_complete(&candidate.finish) {
+                // Cut off by the token limit: the missing tail would read as a deletion.
+                tracing::debug!(finish = ?candidate.finish, "model output rejected: incomplete");
+                continue;
+            }
             let new_region = match format.parse(&candidate.text, &built) {
                 Ok(new_region) => new_region,
                 Err(error) => {
@@ -202,7 +207,8 @@ impl Engine {
                 path: self.display_path(uri),
                 old_text: event.old_text(),
                 new_text: event.new_text(),
-                unified_diff: event.unified_diff(2, Duration::from_millis(20)),
+                unified_diff: event
+                    .unified_diff(context::DIFF_CONTEXT_LINES, Duration::from_millis(20)),
             })
             .collect();
         let mut related: Vec<context::RelatedSnippet> = Vec::new();
@@ -224,7 +230,7 @@ impl Engine {
         );
         ctx.related = related;
         let info = backend.info();
-        let format = prompt::format_for(info.format, &prompt::ModelMetadata::default());
+        let format = prompt::format_with_style(info.format, info.fim_style);
         let budget = prompt::PromptBudget {
             max_prompt_tokens: info
                 .context_size
@@ -334,4 +340,111 @@ pub(super) fn language_enabled(settings: &Settings, snapshot: &DocumentSnapshot)
         .languages
         .iter()
         .any(|language| language == id || *language == snapshot.language_id)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The embedded backend's code path for the next-edit formats: the same three edits and the
+    //! same model-shaped answers as the remote end-to-end tests, through a scripted model.
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::super::model::ScriptedBackend;
+    use super::super::model::scripted::next_edit_answer;
+    use super::*;
+    use crate::config::BackendKind;
+    use crate::engine::prompt::PromptFormatKind;
+    use crate::text::{Position, PositionEncoding, PositionRange, TextChange};
+
+    const WAIT: Duration = Duration::from_secs(10);
+    const ROOT: &str = "/home/j\u{fc}rgen/My Work";
+    const URI: &str = "file:///home/j%C3%BCrgen/My%20Work/pkg/shapes.py";
+
+    fn close_paren(line: u32) -> u32 {
+        format!("value_{line} = compute({line}").len() as u32
+    }
+
+    /// Three edits as in the remote tests, then the suggestion and the prompt the model saw.
+    async fn suggest(
+        kind: PromptFormatKind,
+        token_limit: Option<usize>,
+    ) -> (Option<Vec<(usize, usize, String)>>, String) {
+        let answer = |request: &model::GenerationRequest| {
+            let answer = next_edit_answer(&request.prompt, "compute(25)", "compute(25, True)")
+                .unwrap_or_default();
+            // The model ends its answer with the format's stop string.
+            format!("{answer}{}", request.stop[0])
+        };
+        let mut backend = ScriptedBackend::from_fn(answer).with_format(kind);
+        if let Some(limit) = token_limit {
+            backend = backend.with_token_limit(limit);
+        }
+        let backend = Arc::new(backend);
+        let mut settings = Settings::default();
+        settings.model.backend = BackendKind::None;
+        settings.predict.debounce_ms = 0;
+        settings.symbolic.enabled = false;
+        let engine = Engine::new(settings);
+        engine.set_workspace_root(Some(ROOT.into()));
+        engine.set_model(super::super::ModelSlot::Ready(backend.clone()));
+        let text: String =
+            (0..30).map(|index| format!("value_{index} = compute({index})\n")).collect();
+        engine.open(URI, "python", 0, &text);
+        for (version, line) in [(1, 2), (2, 13), (3, 24)] {
+            let at = Position::new(line, close_paren(line));
+            let change =
+                TextChange { range: Some(PositionRange::new(at, at)), text: ", True".to_owned() };
+            engine.change(URI, version, &[change], PositionEncoding::Utf16).unwrap();
+        }
+        let suggestion = engine.suggestion(URI, Some(3), WAIT).await.unwrap();
+        let prompt = backend.requests().last().map(|request| request.prompt.clone()).unwrap();
+        let edits = suggestion.map(|suggestion| {
+            suggestion
+                .edits()
+                .iter()
+                .map(|edit| (edit.range.start, edit.range.end, edit.new_text.clone()))
+                .collect()
+        });
+        (edits, prompt)
+    }
+
+    #[tokio::test]
+    async fn each_next_edit_format_turns_its_model_answer_into_the_suggestion() {
+        let text: String =
+            (0..30).map(|index| format!("value_{index} = compute({index})\n")).collect();
+        let text = text
+            .replace("compute(2)", "compute(2, True)")
+            .replace("compute(13)", "compute(13, True)")
+            .replace("compute(24)", "compute(24, True)");
+        let at = text.find("value_25 = compute(25").unwrap() + "value_25 = compute(25".len();
+        for (kind, marker) in [
+            (PromptFormatKind::Sweep, "<|file_sep|>original/pkg/shapes.py\n"),
+            (PromptFormatKind::Zeta, "User edited \"pkg/shapes.py\":\n```diff\n"),
+            (PromptFormatKind::Zeta2, "<filename>edit_history\n--- a/pkg/shapes.py\n"),
+            (PromptFormatKind::Instinct, "User edited file \"pkg/shapes.py\"\n\n```diff\n"),
+        ] {
+            let (edits, prompt) = suggest(kind, None).await;
+            assert_eq!(edits, Some(vec![(at, at, ", True".to_owned())]), "{kind}: {prompt}");
+            assert!(prompt.contains(marker), "{kind}: {prompt}");
+            assert!(prompt.contains("value_2 = compute(2, True)\n"), "{kind}: {prompt}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_truncated_answer_gives_no_suggestion() {
+        for kind in [
+            PromptFormatKind::Sweep,
+            PromptFormatKind::Zeta,
+            PromptFormatKind::Zeta2,
+            PromptFormatKind::Instinct,
+        ] {
+            // The answer cut a few tokens before its end: only its last lines are missing.
+            let (_, prompt) = suggest(kind, None).await;
+            let answer = next_edit_answer(&prompt, "compute(25)", "compute(25, True)").unwrap();
+            let limit = model::scripted::count_scripted_tokens(&answer) - 6;
+            let (edits, prompt) = suggest(kind, Some(limit)).await;
+            assert_eq!(edits, None, "{kind}: {prompt}");
+        }
+    }
 }

@@ -164,6 +164,10 @@ pub struct ModelInfo {
     pub backend: &'static str,
     pub path: Option<PathBuf>,
     pub format: PromptFormatKind,
+    /// The model's fill-in-the-middle token spelling, when its vocabulary has one.
+    pub fim_style: Option<crate::engine::prompt::FimStyle>,
+    /// Why `format` was chosen (`model.format` in the config, or what detection saw).
+    pub format_reason: String,
     pub context_size: usize,
     pub load_time: Duration,
     pub threads: usize,

@@ -18,6 +18,8 @@ type Script = dyn Fn(&GenerationRequest) -> String + Send + Sync;
 pub struct ScriptedBackend {
     script: Box<Script>,
     format: PromptFormatKind,
+    /// A limit on generated tokens below the request's, like a server with its own cap.
+    token_limit: Option<usize>,
     requests: Mutex<Vec<GenerationRequest>>,
     /// Cleared by [`ScriptedBackend::kill`]: then it fails like a llama backend whose thread died.
     alive: AtomicBool,
@@ -40,6 +42,7 @@ impl ScriptedBackend {
         ScriptedBackend {
             script: Box::new(script),
             format: PromptFormatKind::Plain,
+            token_limit: None,
             requests: Mutex::new(Vec::new()),
             alive: AtomicBool::new(true),
         }
@@ -48,6 +51,13 @@ impl ScriptedBackend {
     /// The prompt format [`ModelBackend::info`] reports (`plain` by default).
     pub fn with_format(mut self, format: PromptFormatKind) -> ScriptedBackend {
         self.format = format;
+        self
+    }
+
+    /// Stops every generation after `limit` tokens whatever the request allows (the answer then
+    /// ends for its length, truncated), like a server with its own cap.
+    pub fn with_token_limit(mut self, limit: usize) -> ScriptedBackend {
+        self.token_limit = Some(limit);
         self
     }
 
@@ -71,7 +81,9 @@ impl ScriptedBackend {
             return Generation { candidates: Vec::new(), stats };
         }
         let raw = (self.script)(&request);
-        let (text, finish) = apply_limits(&raw, &request.stop, request.max_tokens);
+        let max_tokens =
+            self.token_limit.map_or(request.max_tokens, |limit| limit.min(request.max_tokens));
+        let (text, finish) = apply_limits(&raw, &request.stop, max_tokens);
         let generated_tokens = count_scripted_tokens(&text);
         Generation {
             candidates: vec![GeneratedText { text, mean_logprob: 0.0, finish }],
@@ -105,6 +117,8 @@ impl ModelBackend for ScriptedBackend {
             backend: "scripted",
             path: None,
             format: self.format,
+            fim_style: None,
+            format_reason: "the scripted backend's format".to_owned(),
             context_size: usize::MAX,
             load_time: Duration::ZERO,
             threads: 0,
@@ -134,6 +148,40 @@ pub fn count_scripted_tokens(text: &str) -> usize {
         }
     }
     tokens
+}
+
+/// The answer a real next-edit model gives to `prompt` when its next edit replaces `from` by `to`
+/// in its region, in that model's own shape and without the stop string (servers do not send it):
+/// Sweep the new window, Zeta its start marker and the new region, Zeta 2 the new region (its stop
+/// `>>>>>>> UPDATED` follows), Instinct the bare region without a final line break. The format is
+/// read from the prompt (for Instinct, the chat template with its trained system prompt). `None`
+/// for a prompt of no next-edit format. For the tests of both backends.
+pub fn next_edit_answer(prompt: &str, from: &str, to: &str) -> Option<String> {
+    let between = |start: &str, end: &str| -> Option<String> {
+        let body = prompt.rfind(start)? + start.len();
+        let length = prompt[body..].find(end)?;
+        Some(prompt[body..body + length].to_owned())
+    };
+    if prompt.starts_with("<[fim-suffix]>") {
+        let region = between("<<<<<<< CURRENT\n", "=======\n")?.replace("<|user_cursor|>", "");
+        return Some(region.replacen(from, to, 1));
+    }
+    if prompt.starts_with("<|im_start|>system\nYou are Instinct") {
+        let region = between("<|editable_region_start|>\n", "<|editable_region_end|>")?
+            .replace("<|user_cursor_is_here|>", "");
+        return Some(region.strip_suffix('\n').unwrap_or(&region).replacen(from, to, 1));
+    }
+    if prompt.contains("<|file_sep|>updated/") {
+        let window = between("<|file_sep|>current/", "<|file_sep|>updated/")?;
+        let window = &window[window.find('\n')? + 1..];
+        return Some(window.replacen(from, to, 1));
+    }
+    if prompt.starts_with("### Instruction:") {
+        let region = between("<|editable_region_start|>", "<|editable_region_end|>")?
+            .replace("<|user_cursor_is_here|>", "");
+        return Some(format!("<|editable_region_start|>{}", region.replacen(from, to, 1)));
+    }
+    None
 }
 
 /// Cuts `text` after the first stop string (kept) or after `max_tokens` scripted tokens.

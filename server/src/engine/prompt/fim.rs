@@ -33,6 +33,15 @@ impl FimStyle {
         }
     }
 
+    /// The model family, for messages.
+    pub fn family(self) -> &'static str {
+        match self {
+            FimStyle::Qwen => "Qwen",
+            FimStyle::StarCoder => "StarCoder",
+            FimStyle::CodeLlama => "Code Llama",
+        }
+    }
+
     fn prompt(self, prefix: &str, suffix: &str) -> String {
         match self {
             FimStyle::Qwen => format!("<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>"),
@@ -43,10 +52,27 @@ impl FimStyle {
 
     fn stop(self) -> &'static [&'static str] {
         match self {
-            FimStyle::Qwen => {
-                &["<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|im_end|>", "<|fim_prefix|>"]
-            }
-            FimStyle::StarCoder => &["<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_pad>"],
+            // Qwen2.5-Coder's README stops FIM generation on every FIM control token, the file
+            // and repository separators, `<|im_end|>` and `<|endoftext|>`.
+            FimStyle::Qwen => &[
+                "<|endoftext|>",
+                "<|fim_pad|>",
+                "<|file_sep|>",
+                "<|im_end|>",
+                "<|fim_prefix|>",
+                "<|fim_middle|>",
+                "<|fim_suffix|>",
+                "<|repo_name|>",
+            ],
+            FimStyle::StarCoder => &[
+                "<|endoftext|>",
+                "<file_sep>",
+                "<fim_prefix>",
+                "<fim_pad>",
+                "<fim_middle>",
+                "<fim_suffix>",
+                "<repo_name>",
+            ],
             FimStyle::CodeLlama => &["<EOT>", "<PRE>", "<SUF>", "<MID>"],
         }
     }
@@ -166,7 +192,8 @@ mod tests {
             ("ended by the model", " * 1.0".to_owned()),
             ("empty", String::new()),
             ("only the stop", "<|fim_pad|>".to_owned()),
-            ("reserved token", " * 1.0<|fim_suffix|>".to_owned()),
+            ("stops on another FIM token", " * 1.0<|fim_suffix|>".to_owned()),
+            ("reserved token", " * 1.0<|im_start|>".to_owned()),
             ("runaway", "    x += 1;\n".repeat(60)),
         ];
         expect![[r#"
@@ -174,7 +201,8 @@ mod tests {
             ended by the model: ok " * 1.0"
             empty: no change
             only the stop: no change
-            reserved token: error: the model output contains the reserved token <|fim_suffix|>
+            stops on another FIM token: ok " * 1.0"
+            reserved token: error: the model output contains the reserved token <|im_start|>
             runaway: error: the model output repeats itself
         "#]]
         .assert_eq(&parse_all(&format, &built, &outputs));

@@ -22,30 +22,36 @@ use std::str::FromStr;
 use crate::engine::context::{HistoryEvent, PredictionContext, RelatedSnippet};
 
 mod fim;
+#[cfg(test)]
+mod golden;
 mod instinct;
 mod plain;
 mod sweep;
 mod zeta;
+mod zeta2;
 
 pub use fim::{FimFormat, FimStyle};
 pub use instinct::InstinctFormat;
 pub use plain::PlainFormat;
 pub use sweep::SweepFormat;
 pub use zeta::ZetaFormat;
+pub use zeta2::Zeta2Format;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PromptFormatKind {
     Sweep,
     Zeta,
+    Zeta2,
     Instinct,
     Fim,
     Plain,
 }
 
 impl PromptFormatKind {
-    pub const ALL: [PromptFormatKind; 5] = [
+    pub const ALL: [PromptFormatKind; 6] = [
         PromptFormatKind::Sweep,
         PromptFormatKind::Zeta,
+        PromptFormatKind::Zeta2,
         PromptFormatKind::Instinct,
         PromptFormatKind::Fim,
         PromptFormatKind::Plain,
@@ -55,6 +61,7 @@ impl PromptFormatKind {
         match self {
             PromptFormatKind::Sweep => "sweep",
             PromptFormatKind::Zeta => "zeta",
+            PromptFormatKind::Zeta2 => "zeta2",
             PromptFormatKind::Instinct => "instinct",
             PromptFormatKind::Fim => "fim",
             PromptFormatKind::Plain => "plain",
@@ -70,7 +77,7 @@ impl fmt::Display for PromptFormatKind {
 
 /// A `model.format` name that is no prompt format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown prompt format '{0}', expected one of sweep, zeta, instinct, fim, plain")]
+#[error("unknown prompt format '{0}', expected one of sweep, zeta, zeta2, instinct, fim, plain")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for PromptFormatKind {
@@ -87,17 +94,37 @@ impl FromStr for PromptFormatKind {
 /// What the model file says about itself, as far as format detection cares.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelMetadata {
-    /// `general.name` from the GGUF metadata.
+    /// `general.name` from the GGUF metadata (or the served model id of a remote server).
     pub name: Option<String>,
     /// `general.architecture` from the GGUF metadata.
     pub architecture: Option<String>,
     /// Which of [`PROBED_SPECIAL_TOKENS`] the vocabulary has as single tokens.
     pub special_tokens: Vec<String>,
+    /// The model file's name without its directory (`sweep-next-edit-1.5b.q8_0.v2.gguf`).
+    pub file_name: Option<String>,
+    /// Further naming metadata: `general.basename`, `general.finetune`,
+    /// `general.source.huggingface.repository`, `general.base_model.0.name`.
+    pub other_names: Vec<(String, String)>,
 }
 
 impl ModelMetadata {
     pub fn has_token(&self, token: &str) -> bool {
         self.special_tokens.iter().any(|known| known == token)
+    }
+
+    /// Every name the model carries, with where it comes from, the most telling first.
+    fn names(&self) -> Vec<(&str, &str)> {
+        let mut names = Vec::new();
+        if let Some(name) = &self.name {
+            names.push(("general.name", name.as_str()));
+        }
+        for (key, value) in &self.other_names {
+            names.push((key.as_str(), value.as_str()));
+        }
+        if let Some(file) = &self.file_name {
+            names.push(("the file name", file.as_str()));
+        }
+        names
     }
 }
 
@@ -117,25 +144,77 @@ pub const PROBED_SPECIAL_TOKENS: &[&str] = &[
     "<|editable_region_end|>",
     "<|user_cursor_is_here|>",
     "<|im_start|>",
+    "<[fim-prefix]>",
+    "<[fim-suffix]>",
+    "<[fim-middle]>",
 ];
 
-/// Picks the prompt format for a model: its name first (next-edit models are fine-tunes of coder
-/// models and share their vocabulary), then its special tokens, and `plain` for anything else.
+/// The prompt format chosen for a model, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detection {
+    pub kind: PromptFormatKind,
+    /// The FIM token spelling of the vocabulary, when it has one.
+    pub fim_style: Option<FimStyle>,
+    /// One line for logs and `nextedit doctor`: `general.name "Zeta" names Zeta`.
+    pub reason: String,
+}
+
+/// Name fragments of the next-edit models, lower case, checked in this order (Zeta 2 before Zeta).
+const NAME_RULES: &[(&[&str], PromptFormatKind, &str)] = &[
+    (&["sweep", "next-edit", "next_edit", "nextedit"], PromptFormatKind::Sweep, "Sweep next-edit"),
+    (&["instinct"], PromptFormatKind::Instinct, "Instinct"),
+    (&["zeta-2", "zeta2", "zeta 2", "zeta_2", "zeta-v2"], PromptFormatKind::Zeta2, "Zeta 2"),
+    (&["zeta"], PromptFormatKind::Zeta, "Zeta"),
+];
+
+/// Picks the prompt format for a model: its names first (next-edit models are fine-tunes of coder
+/// models and share their vocabulary): `general.name`, the other naming metadata, then the file
+/// name; then its special tokens, and `plain` for anything else.
+pub fn detect(metadata: &ModelMetadata) -> Detection {
+    let fim_style = FimStyle::detect(metadata);
+    for (source, name) in metadata.names() {
+        let lower = name.to_lowercase();
+        for (fragments, kind, family) in NAME_RULES {
+            if let Some(fragment) = fragments.iter().find(|fragment| lower.contains(*fragment)) {
+                return Detection {
+                    kind: *kind,
+                    fim_style,
+                    reason: format!("{source} {name:?} contains {fragment:?} ({family})"),
+                };
+            }
+        }
+    }
+    if metadata.has_token("<[fim-prefix]>") {
+        return Detection {
+            kind: PromptFormatKind::Zeta2,
+            fim_style,
+            reason: "the vocabulary has Seed-Coder's <[fim-prefix]> token (Zeta 2)".to_owned(),
+        };
+    }
+    if metadata.has_token("<|editable_region_start|>") {
+        return Detection {
+            kind: PromptFormatKind::Zeta,
+            fim_style,
+            reason: "the vocabulary has the <|editable_region_start|> token (Zeta)".to_owned(),
+        };
+    }
+    if let Some(style) = fim_style {
+        return Detection {
+            kind: PromptFormatKind::Fim,
+            fim_style,
+            reason: format!("the vocabulary has {} fill-in-the-middle tokens", style.family()),
+        };
+    }
+    Detection {
+        kind: PromptFormatKind::Plain,
+        fim_style,
+        reason: "no next-edit model name and no fill-in-the-middle tokens".to_owned(),
+    }
+}
+
+/// Picks the prompt format for a model; see [`detect`].
 pub fn detect_format(metadata: &ModelMetadata) -> PromptFormatKind {
-    let name = metadata.name.as_deref().unwrap_or("").to_ascii_lowercase();
-    if name.contains("sweep") || name.contains("next-edit") || name.contains("next_edit") {
-        return PromptFormatKind::Sweep;
-    }
-    if name.contains("instinct") {
-        return PromptFormatKind::Instinct;
-    }
-    if name.contains("zeta") || metadata.has_token("<|editable_region_start|>") {
-        return PromptFormatKind::Zeta;
-    }
-    if FimStyle::detect(metadata).is_some() {
-        return PromptFormatKind::Fim;
-    }
-    PromptFormatKind::Plain
+    detect(metadata).kind
 }
 
 /// The format implementation for `kind`. `metadata` picks details such as the FIM token spelling.
@@ -143,13 +222,20 @@ pub fn format_for(
     kind: PromptFormatKind,
     metadata: &ModelMetadata,
 ) -> Box<dyn PromptFormat + Send + Sync> {
+    format_with_style(kind, FimStyle::detect(metadata))
+}
+
+/// The format implementation for `kind`, with the model's FIM token spelling (Qwen's when unknown).
+pub fn format_with_style(
+    kind: PromptFormatKind,
+    fim_style: Option<FimStyle>,
+) -> Box<dyn PromptFormat + Send + Sync> {
     match kind {
         PromptFormatKind::Sweep => Box::new(SweepFormat),
         PromptFormatKind::Zeta => Box::new(ZetaFormat),
+        PromptFormatKind::Zeta2 => Box::new(Zeta2Format),
         PromptFormatKind::Instinct => Box::new(InstinctFormat),
-        PromptFormatKind::Fim => {
-            Box::new(FimFormat { style: FimStyle::detect(metadata).unwrap_or(FimStyle::Qwen) })
-        }
+        PromptFormatKind::Fim => Box::new(FimFormat { style: fim_style.unwrap_or(FimStyle::Qwen) }),
         PromptFormatKind::Plain => Box::new(PlainFormat),
     }
 }
@@ -165,8 +251,24 @@ pub struct PromptBudget {
     pub max_related_tokens: usize,
     /// The read-only context around the region, both sides together.
     pub max_context_tokens: usize,
-    /// Upper bound for [`BuiltPrompt::max_tokens`].
+    /// The output tokens the prompt budget leaves room for (`predict.max_tokens`). A format whose
+    /// answer needs more (a whole window to rewrite) takes it from the prompt budget.
     pub max_output_tokens: usize,
+}
+
+impl PromptBudget {
+    /// The budget once the format knows it asks for `max_tokens` output tokens: prompt and
+    /// output share the context window.
+    fn with_output(&self, max_tokens: usize) -> PromptBudget {
+        PromptBudget {
+            max_prompt_tokens: self
+                .max_prompt_tokens
+                .saturating_add(self.max_output_tokens)
+                .saturating_sub(max_tokens),
+            max_output_tokens: max_tokens,
+            ..*self
+        }
+    }
 }
 
 impl Default for PromptBudget {
@@ -403,8 +505,9 @@ fn ensure_trailing_newline(text: &str) -> String {
     if text.is_empty() || text.ends_with('\n') { text.to_owned() } else { format!("{text}\n") }
 }
 
-/// Keeps the newest events whose rendering fits `budget` tokens (with no reserved token in them)
-/// and renders them oldest first.
+/// Keeps the newest events whose rendering fits `budget` tokens and renders them oldest first.
+/// Events whose own text (path, old and new text, diff) holds a reserved token are left out; the
+/// format's framing around them may hold its own tokens.
 fn render_events(
     events: &[HistoryEvent],
     budget: usize,
@@ -412,13 +515,28 @@ fn render_events(
     reserved: &[&str],
     render: &dyn Fn(&HistoryEvent) -> String,
 ) -> String {
+    let mut kept = newest_events(events, budget, count_tokens, reserved, render);
+    kept.reverse();
+    kept.concat()
+}
+
+/// The renderings of the newest events that fit `budget` tokens, newest first; see
+/// [`render_events`].
+fn newest_events(
+    events: &[HistoryEvent],
+    budget: usize,
+    count_tokens: &dyn Fn(&str) -> usize,
+    reserved: &[&str],
+    render: &dyn Fn(&HistoryEvent) -> String,
+) -> Vec<String> {
     let mut kept = Vec::new();
     let mut used = 0;
     for event in events.iter().rev() {
-        let rendered = render(event);
-        if find_reserved(&rendered, reserved).is_some() {
+        let own_text = [&event.path, &event.old_text, &event.new_text, &event.unified_diff];
+        if own_text.iter().any(|text| find_reserved(text, reserved).is_some()) {
             continue;
         }
+        let rendered = render(event);
         let tokens = count_tokens(&rendered);
         if used + tokens > budget {
             break;
@@ -426,8 +544,7 @@ fn render_events(
         used += tokens;
         kept.push(rendered);
     }
-    kept.reverse();
-    kept.concat()
+    kept
 }
 
 /// Like [`render_events`], for related snippets (kept in their given order).
@@ -441,10 +558,11 @@ fn render_related(
     let mut result = String::new();
     let mut used = 0;
     for snippet in related {
-        let rendered = render(snippet);
-        if find_reserved(&rendered, reserved).is_some() {
+        if [&snippet.path, &snippet.text].iter().any(|text| find_reserved(text, reserved).is_some())
+        {
             continue;
         }
+        let rendered = render(snippet);
         let tokens = count_tokens(&rendered);
         if used + tokens > budget {
             continue;
@@ -497,16 +615,27 @@ fn context_around(
 }
 
 /// The output budget for rewriting a region of `region_tokens` tokens: room for the region, an edit
-/// that grows it, and the markers.
-fn output_budget(region_tokens: usize, budget: &PromptBudget) -> Result<usize, PromptError> {
-    let wanted = region_tokens + region_tokens / 2 + 32;
-    if region_tokens + 8 > budget.max_output_tokens {
-        return Err(PromptError::RegionTooLarge {
-            tokens: region_tokens,
-            budget: budget.max_output_tokens,
-        });
+/// that grows it, and the markers, and at least `floor` (the format's own minimum); never less than the region needs, whatever `predict.max_tokens` says. The answer of a rewrite format must hold the whole region, so the budget
+/// follows the region; it fails only when the region leaves no room for a prompt.
+fn output_budget(
+    region_tokens: usize,
+    budget: &PromptBudget,
+    floor: usize,
+) -> Result<usize, PromptError> {
+    let wanted = (region_tokens + region_tokens / 2 + 32).max(floor);
+    let window = budget.max_prompt_tokens.saturating_add(budget.max_output_tokens);
+    if wanted.saturating_add(region_tokens) > window {
+        return Err(PromptError::RegionTooLarge { tokens: region_tokens, budget: window / 2 });
     }
-    Ok(wanted.min(budget.max_output_tokens))
+    Ok(wanted)
+}
+
+/// Whether a model answer that ended for `finish` is whole. An answer cut off by the token limit
+/// or the context window is not: its missing tail would read as a deletion, so it gives no
+/// suggestion.
+pub fn is_complete(finish: &crate::engine::model::FinishReason) -> bool {
+    use crate::engine::model::FinishReason;
+    !matches!(finish, FinishReason::Length | FinishReason::ContextFull)
 }
 
 /// Detects runaway generation: the output is much longer than the region, or one non-blank line
@@ -548,6 +677,7 @@ fn strip_stop<'a>(output: &'a str, stop: &[String]) -> (&'a str, bool) {
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::*;
+    use crate::engine::context::PreviousText;
 
     /// A rough stand-in for a tokenizer: the scripted backend's count.
     pub(crate) fn count_tokens(text: &str) -> usize {
@@ -571,7 +701,7 @@ pub(crate) mod test_support {
             cursor,
             editable_region,
             events,
-            original_text: None,
+            previous: None,
             related: Vec::new(),
             text,
         }
@@ -607,7 +737,11 @@ impl Rect {
         let diff = "@@ -1,4 +1,4 @@\n pub struct Rect {\n-    pub w: f64,\n+    pub width: f64,\n     pub height: f64,\n }\n";
         let mut context =
             context(SHAPES, 2, vec![event("    pub w: f64,\n", "    pub width: f64,\n", diff)]);
-        context.original_text = Some(context.text.replace("width", "w"));
+        context.previous = Some(PreviousText {
+            text: context.text.replacen("width", "w", 1),
+            before_lines: 1..2,
+            after_lines: 1..2,
+        });
         context
     }
 
@@ -641,8 +775,8 @@ mod tests {
     fn metadata(name: &str, tokens: &[&str]) -> ModelMetadata {
         ModelMetadata {
             name: Some(name.to_owned()),
-            architecture: None,
             special_tokens: tokens.iter().map(|token| token.to_string()).collect(),
+            ..ModelMetadata::default()
         }
     }
 
@@ -667,10 +801,87 @@ mod tests {
             (metadata("starcoder2", &["<fim_prefix>"]), PromptFormatKind::Fim),
             (metadata("codellama", &["<PRE>", "<SUF>", "<MID>"]), PromptFormatKind::Fim),
             (ModelMetadata::default(), PromptFormatKind::Plain),
+            (metadata("Zeta 2", &["<[fim-prefix]>"]), PromptFormatKind::Zeta2),
+            (metadata("zed-industries/zeta-2", &[]), PromptFormatKind::Zeta2),
+            (
+                metadata("Seed Coder 8B", &["<[fim-prefix]>", "<[fim-middle]>"]),
+                PromptFormatKind::Zeta2,
+            ),
         ];
         for (metadata, expected) in cases {
             assert_eq!(detect_format(&metadata), expected, "{metadata:?}");
         }
+    }
+
+    #[test]
+    fn detection_reads_the_file_name_and_other_naming_metadata_and_says_why() {
+        let qwen = ["<|file_sep|>", "<|fim_prefix|>", "<|fim_middle|>"];
+        // A Sweep GGUF converted from a checkpoint directory carries the base model's name.
+        let mut sweep = metadata("Qwen2.5 Coder 1.5B", &qwen);
+        sweep.file_name = Some("sweep-next-edit-1.5b.q8_0.v2.gguf".to_owned());
+        let detection = detect(&sweep);
+        assert_eq!(detection.kind, PromptFormatKind::Sweep);
+        assert_eq!(detection.fim_style, Some(FimStyle::Qwen));
+        assert_eq!(
+            detection.reason,
+            "the file name \"sweep-next-edit-1.5b.q8_0.v2.gguf\" contains \"sweep\" (Sweep next-edit)"
+        );
+
+        let mut zeta = metadata("Merged", &qwen);
+        zeta.other_names.push((
+            "general.source.huggingface.repository".to_owned(),
+            "zed-industries/zeta".to_owned(),
+        ));
+        let detection = detect(&zeta);
+        assert_eq!(detection.kind, PromptFormatKind::Zeta);
+        assert!(
+            detection.reason.starts_with("general.source.huggingface.repository"),
+            "{detection:?}"
+        );
+
+        let zeta2 = ModelMetadata {
+            file_name: Some("Zeta2-Q4_K_M.gguf".to_owned()),
+            ..ModelMetadata::default()
+        };
+        assert_eq!(detect(&zeta2).kind, PromptFormatKind::Zeta2);
+
+        let starcoder =
+            metadata("StarCoder2 3B", &["<fim_prefix>", "<fim_suffix>", "<fim_middle>"]);
+        let detection = detect(&starcoder);
+        assert_eq!(
+            (detection.kind, detection.fim_style),
+            (PromptFormatKind::Fim, Some(FimStyle::StarCoder))
+        );
+        assert_eq!(detection.reason, "the vocabulary has StarCoder fill-in-the-middle tokens");
+        assert_eq!(
+            detect(&ModelMetadata::default()).reason,
+            "no next-edit model name and no fill-in-the-middle tokens"
+        );
+    }
+
+    #[test]
+    fn the_detected_fim_style_picks_the_tokens() {
+        let ctx = test_support::shapes_context();
+        for (style, prefix) in [
+            (FimStyle::Qwen, "<|fim_prefix|>"),
+            (FimStyle::StarCoder, "<fim_prefix>"),
+            (FimStyle::CodeLlama, "<PRE> "),
+        ] {
+            let built = format_with_style(PromptFormatKind::Fim, Some(style))
+                .build(&ctx, &test_support::count_tokens, &PromptBudget::default())
+                .unwrap();
+            assert!(built.prompt.starts_with(prefix), "{style:?}: {}", built.prompt);
+        }
+    }
+
+    #[test]
+    fn only_answers_that_ended_by_themselves_are_complete() {
+        use crate::engine::model::FinishReason;
+        assert!(is_complete(&FinishReason::Stop("<|file_sep|>".to_owned())));
+        assert!(is_complete(&FinishReason::EndOfText));
+        assert!(is_complete(&FinishReason::Resync));
+        assert!(!is_complete(&FinishReason::Length));
+        assert!(!is_complete(&FinishReason::ContextFull));
     }
 
     #[test]

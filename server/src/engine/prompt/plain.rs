@@ -88,7 +88,8 @@ impl PromptFormat for PlainFormat {
         let region = lines_around(&ctx.text, ctx.cursor, 0, REGION_LINES_BELOW);
         let region_text = ctx.text[region.clone()].to_owned();
         check_region(&region_text, RESERVED)?;
-        let max_tokens = output_budget(count_tokens(&region_text), budget)?;
+        let max_tokens = output_budget(count_tokens(&region_text), budget, 0)?;
+        let budget = &budget.with_output(max_tokens);
 
         let above = lines_around(&ctx.text, region.start, CONTEXT_LINES, 0);
         let limit = above.start.max(ctx.excerpt.start)..region.end;

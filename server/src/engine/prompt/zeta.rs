@@ -1,8 +1,9 @@
-//! The Zeta format: markdown-like sections (`### Instruction:`, `### User Edits:`,
-//! `### User Excerpt:`, `### Response:`); the excerpt marks the editable region with
-//! `<|editable_region_start|>` and `<|editable_region_end|>` and the cursor with
-//! `<|user_cursor_is_here|>`. The model answers with the rewritten region between the same two
-//! markers.
+//! The Zeta (Zeta 1) format, as Zed's `crates/zeta_prompt/src/zeta_prompt.rs` (module `zeta1`)
+//! lays it out: markdown-like sections (`### Instruction:` with the one instruction Zeta was
+//! fine-tuned on, `### User Edits:`, `### User Excerpt:`, `### Response:`); the excerpt marks the
+//! editable region with `<|editable_region_start|>` and `<|editable_region_end|>` and the cursor
+//! with `<|user_cursor_is_here|>`. The model answers with the start marker, the rewritten region
+//! and the end marker (the stop string).
 
 use std::ops::Range;
 
@@ -19,10 +20,11 @@ pub(super) const REGION_END: &str = "<|editable_region_end|>";
 pub(super) const CURSOR: &str = "<|user_cursor_is_here|>";
 pub(super) const START_OF_FILE: &str = "<|start_of_file|>";
 
-/// Our own wording of the task, in the shape the Zeta model was trained on.
-const INSTRUCTION: &str = "You help a programmer by predicting their next edit. Study the edits they made so far, \
-then rewrite the editable region of the excerpt the way they are about to change it, paying attention to where \
-their cursor is.";
+/// The instruction Zeta was trained on, verbatim. Source: zed-industries/zed,
+/// `crates/zeta_prompt/src/zeta_prompt.rs`, `zeta1::INSTRUCTION_HEADER`.
+const INSTRUCTION: &str = "You are a code completion assistant and your task is to analyze user edits and then \
+rewrite an excerpt that the user provides, suggesting the appropriate edits within the excerpt, taking into \
+account the cursor location.";
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ZetaFormat;
@@ -42,7 +44,8 @@ impl PromptFormat for ZetaFormat {
         let region = ctx.editable_region.clone();
         let excerpt = render_excerpt(ctx, &region, count_tokens, budget)?;
         let region_text = ctx.text[region.clone()].to_owned();
-        let max_tokens = output_budget(count_tokens(&region_text), budget)?;
+        let max_tokens = output_budget(count_tokens(&region_text), budget, 0)?;
+        let budget = &budget.with_output(max_tokens);
 
         let head = format!("### Instruction:\n{INSTRUCTION}\n\n### User Edits:\n\n");
         let tail = format!(
@@ -62,16 +65,19 @@ impl PromptFormat for ZetaFormat {
             count_tokens,
             &[],
             &|event| {
+                // Events are joined by a blank line, and the diff keeps its own final line break
+                // before the closing fence.
                 format!(
-                    "User edited \"{}\":\n```diff\n{}```\n\n",
+                    "User edited \"{}\":\n```diff\n{}\n```\n\n",
                     event.path,
                     ensure_trailing_newline(&event.unified_diff)
                 )
             },
         );
+        let separator = if history.is_empty() { "\n\n" } else { "" };
 
         Ok(BuiltPrompt {
-            prompt: format!("{head}{history}{tail}"),
+            prompt: format!("{head}{history}{separator}{tail}"),
             stop: vec![REGION_END.to_owned()],
             region,
             draft: region_draft(&region_text),
@@ -112,6 +118,11 @@ pub(super) fn render_excerpt(
     } else {
         excerpt.push_str(region_text);
     }
+    if !region_text.ends_with('\n') {
+        // The end marker goes on a line of its own, also at the end of a file without a final
+        // line break.
+        excerpt.push('\n');
+    }
     excerpt.push_str(REGION_END);
     excerpt.push('\n');
     excerpt.push_str(&ensure_trailing_newline(&defang(&ctx.text[after], &[])));
@@ -120,7 +131,8 @@ pub(super) fn render_excerpt(
 
 /// What the model writes when it keeps the region as it is.
 pub(super) fn region_draft(region_text: &str) -> String {
-    format!("{REGION_START}\n{region_text}{REGION_END}")
+    let newline = if region_text.ends_with('\n') { "" } else { "\n" };
+    format!("{REGION_START}\n{region_text}{newline}{REGION_END}")
 }
 
 /// The text between exactly one start marker and exactly one end marker, without cursor markers.
@@ -141,6 +153,11 @@ pub(super) fn parse_marked_region(output: &str, region_text: &str) -> Result<Str
     };
     let body = &output[start..end];
     let body = body.strip_prefix('\n').unwrap_or(body);
+    // A region without a final line break was shown with one before the end marker.
+    let body = match body.strip_suffix('\n') {
+        Some(stripped) if !region_text.ends_with('\n') => stripped,
+        _ => body,
+    };
     let body = body.replace(CURSOR, "");
     if let Some(token) = find_reserved(&body, &[]) {
         return Err(ParseError::ReservedToken(token));
@@ -167,7 +184,7 @@ mod tests {
         let built = ZetaFormat.build(&ctx, &count_tokens, &PromptBudget::default()).unwrap();
         expect![[r####"
             ### Instruction:
-            You help a programmer by predicting their next edit. Study the edits they made so far, then rewrite the editable region of the excerpt the way they are about to change it, paying attention to where their cursor is.
+            You are a code completion assistant and your task is to analyze user edits and then rewrite an excerpt that the user provides, suggesting the appropriate edits within the excerpt, taking into account the cursor location.
 
             ### User Edits:
 
@@ -179,6 +196,7 @@ mod tests {
             +    pub width: f64,
                  pub height: f64,
              }
+
             ```
 
             ### User Excerpt:
@@ -215,6 +233,35 @@ mod tests {
             }
             <|editable_region_end|>"#]]
         .assert_eq(&built.draft);
+    }
+
+    /// The layout of the reference (`zeta1::format_zeta1_prompt` and its event and excerpt
+    /// rendering in Zed's `crates/zeta_prompt/src/zeta_prompt.rs`), written out by hand.
+    #[test]
+    fn matches_the_reference_layout() {
+        let fixture = "fn main() {\n    let x$0 = 1;\n    println!(\"{x}\");\n}\n";
+        let diff = "@@ -1,3 +1,3 @@\n fn main() {\n-    let y = 1;\n+    let x = 1;\n     println!(\"{x}\");\n";
+        let mut ctx = crate::engine::prompt::test_support::context(fixture, 0, Vec::new());
+        ctx.path = "src/main.rs".to_owned();
+        let mut event = crate::engine::prompt::test_support::event("", "", diff);
+        event.path = "src/main.rs".to_owned();
+        ctx.events = vec![event.clone(), event];
+        let built = ZetaFormat.build(&ctx, &count_tokens, &PromptBudget::default()).unwrap();
+        let instruction = "### Instruction:\nYou are a code completion assistant and your task is to analyze user edits and then rewrite an excerpt that the user provides, suggesting the appropriate edits within the excerpt, taking into account the cursor location.\n\n### User Edits:\n\n";
+        let event = format!("User edited \"src/main.rs\":\n```diff\n{diff}\n```");
+        let excerpt = "```src/main.rs\n<|start_of_file|>\nfn main() {\n<|editable_region_start|>\n    let x<|user_cursor_is_here|> = 1;\n<|editable_region_end|>\n    println!(\"{x}\");\n}\n```";
+        assert_eq!(
+            built.prompt,
+            format!(
+                "{instruction}{event}\n\n{event}\n\n### User Excerpt:\n\n{excerpt}\n\n### Response:\n"
+            )
+        );
+        ctx.events.clear();
+        let built = ZetaFormat.build(&ctx, &count_tokens, &PromptBudget::default()).unwrap();
+        assert_eq!(
+            built.prompt,
+            format!("{instruction}\n\n### User Excerpt:\n\n{excerpt}\n\n### Response:\n")
+        );
     }
 
     #[test]
@@ -262,6 +309,7 @@ mod tests {
             ("reserved token", format!("{REGION_START}\n<|im_start|>{edited}{REGION_END}")),
             ("empty", String::new()),
             ("empty region", format!("{REGION_START}\n{REGION_END}")),
+            ("truncated", format!("{REGION_START}\n{}", &edited[..edited.len() / 2])),
             ("runaway", format!("{REGION_START}\n{}{REGION_END}", "    }\n".repeat(30))),
         ];
         expect![[r#"
@@ -276,6 +324,7 @@ mod tests {
             reserved token: error: the model output contains the reserved token <|im_start|>
             empty: error: the model output lacks the marker <|editable_region_start|>
             empty region: error: the model output is empty
+            truncated: error: the model output lacks the marker <|editable_region_end|>
             runaway: error: the model output repeats itself
         "#]]
         .assert_eq(&parse_all(&ZetaFormat, &built, &outputs));

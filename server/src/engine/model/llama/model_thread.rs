@@ -26,7 +26,7 @@ use crate::engine::model::{
     BoxFuture, FinishReason, GeneratedText, Generation, GenerationRequest, GenerationStats,
     LoadProgress, ModelBackend, ModelError, ModelInfo,
 };
-use crate::engine::prompt::{ModelMetadata, PROBED_SPECIAL_TOKENS, detect_format};
+use crate::engine::prompt::{ModelMetadata, PROBED_SPECIAL_TOKENS, detect};
 
 /// llama.cpp's backend may be initialised once per process; every model shares it.
 pub fn llama_backend() -> Result<&'static LlamaBackend, ModelError> {
@@ -199,7 +199,17 @@ fn model_thread(
         }
     }
 
-    let metadata = model_metadata(&model);
+    let mut metadata = model_metadata(&model);
+    metadata.file_name = config.path.file_name().map(|name| name.to_string_lossy().into_owned());
+    let detection = match config.format {
+        Some(kind) => crate::engine::prompt::Detection {
+            kind,
+            fim_style: crate::engine::prompt::FimStyle::detect(&metadata),
+            reason: "model.format in the config".to_owned(),
+        },
+        None => detect(&metadata),
+    };
+    tracing::info!(format = %detection.kind, "prompt format: {}", detection.reason);
     let info = ModelInfo {
         name: metadata.name.clone().unwrap_or_else(|| {
             config
@@ -209,7 +219,9 @@ fn model_thread(
         }),
         backend: "llama",
         path: Some(config.path.clone()),
-        format: config.format.unwrap_or_else(|| detect_format(&metadata)),
+        format: detection.kind,
+        fim_style: detection.fim_style,
+        format_reason: detection.reason,
         context_size,
         load_time: started.elapsed(),
         threads,
@@ -242,10 +254,24 @@ pub fn model_metadata(model: &LlamaModel) -> ModelMetadata {
         })
         .map(|token| token.to_string())
         .collect();
+    let other_names = [
+        "general.basename",
+        "general.finetune",
+        "general.source.huggingface.repository",
+        "general.base_model.0.name",
+    ]
+    .into_iter()
+    .filter_map(|key| {
+        let value = model.meta_val_str(key).ok()?;
+        (!value.trim().is_empty()).then(|| (key.to_owned(), value))
+    })
+    .collect();
     ModelMetadata {
         name: model.meta_val_str("general.name").ok().filter(|name| !name.trim().is_empty()),
         architecture: model.meta_val_str("general.architecture").ok(),
         special_tokens,
+        file_name: None,
+        other_names,
     }
 }
 

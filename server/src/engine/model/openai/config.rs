@@ -103,18 +103,36 @@ pub(super) fn api_base(endpoint: &str) -> Result<String, ModelError> {
     Ok(if base.ends_with("/v1") { base.to_owned() } else { format!("{base}/v1") })
 }
 
-/// The prompt format a model's name suggests.
-pub fn guess_format(model: &str) -> PromptFormatKind {
+/// The prompt format the served model's id (`openai.model`, or the first model the server lists)
+/// suggests, and why. Without a vocabulary to probe, coder models get FIM with their family's
+/// tokens.
+pub fn guess_format(model: &str) -> crate::engine::prompt::Detection {
+    use crate::engine::prompt::{Detection, FimStyle};
     let metadata =
         crate::engine::prompt::ModelMetadata { name: Some(model.to_owned()), ..Default::default() };
-    let detected = crate::engine::prompt::detect_format(&metadata);
+    let detected = crate::engine::prompt::detect(&metadata);
     let lower = model.to_ascii_lowercase();
-    if detected == PromptFormatKind::Plain
-        && (lower.contains("coder") || lower.contains("starcoder") || lower.contains("fim"))
+    let style = if lower.contains("starcoder") || lower.contains("santacoder") {
+        FimStyle::StarCoder
+    } else if lower.contains("codellama") || lower.contains("code-llama") {
+        FimStyle::CodeLlama
+    } else {
+        FimStyle::Qwen
+    };
+    if detected.kind == PromptFormatKind::Plain
+        && (lower.contains("coder") || lower.contains("codellama") || lower.contains("fim"))
     {
-        return PromptFormatKind::Fim;
+        return Detection {
+            kind: PromptFormatKind::Fim,
+            fim_style: Some(style),
+            reason: format!(
+                "the served model id {model:?} names a coder model ({} FIM tokens)",
+                style.family()
+            ),
+        };
     }
-    detected
+    let reason = detected.reason.replace("general.name", "the served model id");
+    Detection { reason, ..detected }
 }
 
 #[cfg(test)]
@@ -132,9 +150,19 @@ mod tests {
 
     #[test]
     fn formats_are_guessed_from_model_names() {
-        assert_eq!(guess_format("zed-industries/zeta"), PromptFormatKind::Zeta);
-        assert_eq!(guess_format("sweep-next-edit-1.5b"), PromptFormatKind::Sweep);
-        assert_eq!(guess_format("Qwen2.5-Coder-1.5B"), PromptFormatKind::Fim);
-        assert_eq!(guess_format("gemma-3-270m"), PromptFormatKind::Plain);
+        use crate::engine::prompt::FimStyle;
+        let kind = |name: &str| guess_format(name).kind;
+        assert_eq!(kind("zed-industries/zeta"), PromptFormatKind::Zeta);
+        assert_eq!(kind("zed-industries/zeta-2"), PromptFormatKind::Zeta2);
+        assert_eq!(kind("sweep-next-edit-1.5b"), PromptFormatKind::Sweep);
+        assert_eq!(kind("continuedev/instinct"), PromptFormatKind::Instinct);
+        assert_eq!(kind("Qwen2.5-Coder-1.5B"), PromptFormatKind::Fim);
+        assert_eq!(kind("gemma-3-270m"), PromptFormatKind::Plain);
+        assert_eq!(guess_format("bigcode/starcoder2-3b").fim_style, Some(FimStyle::StarCoder));
+        assert_eq!(guess_format("codellama-7b-code").fim_style, Some(FimStyle::CodeLlama));
+        assert_eq!(
+            guess_format("sweep-next-edit-1.5b").reason,
+            "the served model id \"sweep-next-edit-1.5b\" contains \"sweep\" (Sweep next-edit)"
+        );
     }
 }

@@ -88,13 +88,23 @@ mod client {
             }
         }
         let name = config.model.clone().unwrap_or_else(|| "the server's model".to_owned());
-        let format = config.format.unwrap_or_else(|| guess_format(&name));
+        let detection = match config.format {
+            Some(format) => crate::engine::prompt::Detection {
+                kind: format,
+                fim_style: None,
+                reason: "model.format in the config".to_owned(),
+            },
+            None => guess_format(&name),
+        };
+        let format = detection.kind;
         let chat = config.chat.unwrap_or(format == PromptFormatKind::Instinct);
         let info = ModelInfo {
             name,
             backend: "openai",
             path: None,
             format,
+            fim_style: detection.fim_style,
+            format_reason: detection.reason,
             context_size: config.context_size,
             load_time: started.elapsed(),
             threads: 0,
