@@ -148,19 +148,12 @@ pub fn find(name: &str) -> Option<&'static CatalogEntry> {
     CATALOG.iter().find(|entry| entry.name.eq_ignore_ascii_case(name.trim()))
 }
 
-/// The catalogue entry whose file has this file name: what format detection can use for a file
-/// that `nextedit model pull` put in the cache (or that a user downloaded by hand).
+/// The catalogue entry whose file has this file name (a file pulled by `OWNER/REPO/FILE` that the
+/// catalogue also knows).
 pub fn find_by_file_name(file_name: &str) -> Option<&'static CatalogEntry> {
     CATALOG.iter().find(|entry| {
         Path::new(entry.file).file_name().is_some_and(|name| name.eq_ignore_ascii_case(file_name))
     })
-}
-
-/// The prompt format of the catalogue model in the file at `path`, recognised by its file name;
-/// `None` for files the catalogue doesn't know (or a format this build doesn't have).
-pub fn format_for_path(path: &Path) -> Option<PromptFormatKind> {
-    let file_name = path.file_name()?.to_str()?;
-    find_by_file_name(file_name)?.prompt_format()
 }
 
 impl CatalogEntry {
@@ -343,13 +336,11 @@ mod tests {
         std::fs::write(&path, b"GGUF").unwrap();
         let resolved = resolve_model_path("qwen2.5-coder-0.5b", Some(cache.path())).unwrap();
         assert_eq!(resolved, ResolvedModelPath { path: path.clone(), entry: Some(entry) });
-        assert_eq!(format_for_path(&path), Some(PromptFormatKind::Fim));
         // Anything else is a path.
         let other = resolve_model_path("models/own.gguf", Some(cache.path())).unwrap();
         assert_eq!(
             other,
             ResolvedModelPath { path: PathBuf::from("models/own.gguf"), entry: None }
         );
-        assert_eq!(format_for_path(Path::new("models/own.gguf")), None);
     }
 }
