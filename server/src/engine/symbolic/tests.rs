@@ -77,7 +77,7 @@ fn rust_rename_of_a_local_skips_a_shadowing_binding() {
                     let count = 2;
                     consume(count);
                 }
-                consume(count + 1);
+                consume(total + 1);
             }
         "#]],
     );
@@ -92,7 +92,6 @@ fn rust_rename_chains_through_every_occurrence() {
         5,
         expect![[r#"
             rename (group of 2)
-            rename (group of 1)
             fn main() {
                 let total = 1;
                 consume(total);
@@ -126,7 +125,7 @@ fn rust_let_initializer_still_means_the_outer_binding() {
                 let decoder = wrap(read_from);
                 use_it(decoder);
                 if ready() {
-                    again(read_from);
+                    again(decoder);
                 }
             }
         "#]],
@@ -157,7 +156,7 @@ fn rust_field_rename_follows_fields_not_locals() {
 
             fn bump(counter: &mut Counter, count: u32) -> u32 {
                 counter.total += count;
-                counter.count * 2
+                counter.total * 2
             }
         "#]],
     );
@@ -203,7 +202,6 @@ fn make() -> Matcher {
         5,
         expect![[r#"
             rename (group of 2)
-            rename (group of 1)
             use thread_local::ThreadLocal;
 
             struct Matcher {
@@ -287,7 +285,6 @@ fn python_nested_function_parameter_shadows() {
         5,
         expect![[r#"
             rename (group of 2)
-            rename (group of 1)
             def outer(amount):
                 def inner(value):
                     return value * 2
