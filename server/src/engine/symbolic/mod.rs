@@ -163,11 +163,10 @@ impl EventDiff {
         pairs
     }
 
-    /// The one rename the diff is made of, when every changed stretch replaces `old` by `new`
-    /// and nothing else. `aligned` is [`Self::aligned_replacements`].
-    pub fn clean_rename(&self, aligned: &[(usize, usize)]) -> Option<(&str, &str)> {
-        let &(first_old, first_new) = aligned.first()?;
-        let pair = (self.old_token_text(first_old), self.new_token_text(first_new));
+    /// Whether the diff is made of identifier replacements only (one rename or several), as
+    /// opposed to a rewrite that renames along the way. `aligned` is
+    /// [`Self::aligned_replacements`].
+    pub fn renames_only(&self, aligned: &[(usize, usize)]) -> bool {
         let changed: usize = self
             .hunks
             .iter()
@@ -181,9 +180,7 @@ impl EventDiff {
                 differing + hunk.old.len().abs_diff(hunk.new.len())
             })
             .sum();
-        let same =
-            aligned.iter().all(|&(o, n)| (self.old_token_text(o), self.new_token_text(n)) == pair);
-        (changed == aligned.len() && same).then_some(pair)
+        !aligned.is_empty() && changed == aligned.len()
     }
 
     /// The byte range of new token `index` in the event's `after` text.

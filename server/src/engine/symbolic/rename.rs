@@ -87,7 +87,7 @@ struct RenamePair {
     sites: Vec<Range<usize>>,
     /// How many tokens the user renamed this way in the recent events.
     count: usize,
-    /// Whether some event did nothing but this rename.
+    /// Whether some event with this rename did nothing but rename.
     clean: bool,
     /// The text before the oldest event with this rename, to tell whether `new` is fresh.
     origin: ropey::Rope,
@@ -105,10 +105,10 @@ fn rename_pairs(input: &Input<'_>) -> Vec<RenamePair> {
     for (index, event) in events.iter().enumerate() {
         let Some(diff) = EventDiff::new(event) else { continue };
         let aligned = diff.aligned_replacements();
-        let clean = diff.clean_rename(&aligned);
+        let clean = diff.renames_only(&aligned);
         for &(o, n) in &aligned {
             let (old, new) = (diff.old_token_text(o), diff.new_token_text(n));
-            let is_clean = clean == Some((old, new));
+            let is_clean = clean;
             // In a rewrite that still uses the old name, one use changed is not a rename (a
             // line copied and changed, a restructured expression).
             if !is_clean && !whole_word_occurrences(&diff.new_text, old).is_empty() {
@@ -232,11 +232,12 @@ fn pair_candidates(
         let (found, defines) =
             code_candidates(input, &code_nodes, (old, new), &pair.sites, fresh && evident)?;
         // A rename made once inside a bigger rewrite is less certain: it counts when it renamed
-        // where the name is introduced, to a name that did not exist (a rewrite that swaps in
-        // an existing name restructures the code; it does not rename).
+        // a local binding (to a name its scope does not use yet) or where a name is introduced,
+        // to a name that did not exist (a rewrite that swaps in an existing name restructures
+        // the code; it does not rename).
         let cap = if pair.clean || pair.count >= 2 {
             1.0
-        } else if (at_definition || defines) && fresh {
+        } else if defines || at_definition && fresh {
             SCORE_UNCONFIRMED_DEFINITION
         } else {
             SCORE_DOUBTFUL
@@ -464,10 +465,12 @@ fn code_candidates(
         // A name already used in the binding's scope (beyond the renamed places) would clash:
         // the user is restructuring, not renaming.
         let scope_text = input.text.get(binding.scope.clone())?;
-        let clash = whole_word_occurrences(scope_text, new)
+        let uses: Vec<usize> = whole_word_occurrences(scope_text, new)
             .into_iter()
             .map(|start| binding.scope.start + start)
-            .any(|start| !sites.iter().any(|site| site.start == start));
+            .filter(|start| !sites.iter().any(|site| site.start == *start))
+            .collect();
+        let clash = !identifiers_at_starts(input.tree, input.language, &uses, new.len()).is_empty();
         if clash {
             return None;
         }
@@ -610,6 +613,11 @@ const NAMED_DEFINITION_KINDS: &[&str] = &[
     "method_signature",
     "public_field_definition",
     "property_signature",
+    "const_spec",
+    "var_spec",
+    "type_spec",
+    "method_declaration",
+    "method_spec",
 ];
 
 /// Whether the node is the name of a top-level definition or import.
