@@ -244,7 +244,9 @@ fn pair_candidates(
         };
         candidates.extend(found.into_iter().map(|(range, score)| (range, score.min(cap))));
     }
-    if !prose_sites.is_empty() {
+    // Prose has no scopes to confirm a rename: only an edit that did nothing but rename, or the
+    // same rename made twice, is followed there.
+    if !prose_sites.is_empty() && (pair.clean || pair.count >= 2) {
         candidates.extend(prose_candidates(input, old, new, &prose_sites));
     }
     Some((candidates, typing))

@@ -1095,3 +1095,30 @@ fn a_rewrite_that_swaps_in_an_existing_name_is_not_a_rename() {
     let edited = text.replacen("let chosen = custom;", "let pager = custom.as_deref();", 1);
     check("a.rs", &[text, &edited], expect!["no proposal\n"]);
 }
+
+#[test]
+fn a_second_rename_after_an_accepted_one_is_proposed() {
+    let text = "def summarize(values):\n    count = 0\n    for value in values:\n        count += value\n    print(\"sum:\", count)\n    return count\n";
+    let renamed = text.replacen("count = 0", "total = 0", 1);
+    let accepted = text.replace("count", "total");
+    let cleared = accepted.replacen("total = 0", " = 0", 1);
+    let again = accepted.replacen("total = 0", "acc = 0", 1);
+    // Accepting seals the history before the accepted edit; the next rename joins its event.
+    let snapshot = super::snapshot::snapshot_after_events(
+        "a.py",
+        &[text, &renamed, &accepted, &cleared, &again],
+        &[2],
+    );
+    let proposals = propose(&snapshot);
+    for sealed in [&[3][..], &[2, 3], &[]] {
+        let snapshot = super::snapshot::snapshot_after_events(
+            "a.py",
+            &[text, &renamed, &accepted, &cleared, &again],
+            sealed,
+        );
+        assert!(!propose(&snapshot).is_empty(), "sealed before {sealed:?}");
+    }
+    let first = proposals.first().expect("a proposal");
+    let after = apply_edits(&again, &first.edits).expect("edits apply");
+    assert_eq!(after, text.replace("count", "acc"));
+}
