@@ -743,6 +743,11 @@ fn member_candidates(
     };
     let declared = renamed.iter().any(is_binding_site);
     let shapes: Vec<Option<&str>> = renamed.iter().map(shape).collect();
+    // A member of an imported module is defined outside the file: pointing a use at another
+    // member of that module (`cabc.Iterator` -> `cabc.Generator`) changes what it means.
+    if !declared && shapes.iter().flatten().any(|receiver| is_imported(input, receiver)) {
+        return Vec::new();
+    }
     occurrences
         .iter()
         .map(|located| {
@@ -750,6 +755,17 @@ fn member_candidates(
             (located.range(), if sure { SCORE_GLOBAL } else { SCORE_DOUBTFUL })
         })
         .collect()
+}
+
+/// Whether `name` is bound by an import of the file (`import collections.abc as cabc`).
+fn is_imported(input: &Input<'_>, name: &str) -> bool {
+    let starts = whole_word_occurrences(input.text, name);
+    if starts.len() > MAX_OCCURRENCES {
+        return false;
+    }
+    identifiers_at_starts(input.tree, input.language, &starts, name.len()).iter().any(|located| {
+        located.ancestors.iter().any(|ancestor| IMPORT_KINDS.contains(&ancestor.kind()))
+    })
 }
 
 /// The text of the object in `object.member`, when the node is the member of such an access.

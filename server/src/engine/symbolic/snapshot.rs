@@ -16,7 +16,11 @@ pub fn snapshot_after_texts(path: &str, texts: &[&str]) -> DocumentSnapshot {
 
 /// Like [`snapshot_after_texts`], and the history is sealed (as an accepted suggestion seals it)
 /// before the change into each `texts[i]` for `i` in `sealed_before`.
-pub fn snapshot_after_events(path: &str, texts: &[&str], sealed_before: &[usize]) -> DocumentSnapshot {
+pub fn snapshot_after_events(
+    path: &str,
+    texts: &[&str],
+    sealed_before: &[usize],
+) -> DocumentSnapshot {
     let uri = format!("file:///{path}");
     let mut documents = Documents::new(HistoryConfig::default());
     documents.open(&uri, "", 0, texts[0]);
