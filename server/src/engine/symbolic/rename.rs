@@ -187,6 +187,9 @@ pub(super) fn propose(input: &Input<'_>) -> Vec<Proposal> {
     hunk_proposals(input, &candidates, typing)
 }
 
+/// An occurrence of the old name and how sure it is to mean the renamed thing.
+type Scored = (Range<usize>, f32);
+
 /// One occurrence to rename.
 struct Candidate {
     range: Range<usize>,
@@ -200,7 +203,7 @@ fn pair_candidates(
     input: &Input<'_>,
     pair: &RenamePair,
     last: &EditEvent,
-) -> Option<(Vec<(Range<usize>, f32)>, bool)> {
+) -> Option<(Vec<Scored>, bool)> {
     let (old, new) = (pair.old.as_str(), pair.new.as_str());
     let fresh = whole_word_occurrences(&pair.origin.to_string(), new).is_empty();
     let typing = pair.sites.iter().any(|range| {
@@ -408,7 +411,7 @@ fn code_candidates(
     (old, new): (&str, &str),
     sites: &[Range<usize>],
     evident: bool,
-) -> Option<(Vec<(Range<usize>, f32)>, bool)> {
+) -> Option<(Vec<Scored>, bool)> {
     let class = name_class(&renamed[0]);
     if class == NameClass::Ambiguous || renamed.iter().any(|node| name_class(node) != class) {
         return None;
