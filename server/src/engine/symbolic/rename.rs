@@ -272,8 +272,10 @@ fn hunk_proposals(input: &Input<'_>, candidates: &[Candidate], typing: bool) -> 
         .unwrap_or(hunks.len());
     let order = (next..hunks.len()).chain((0..next).rev()).take(MAX_HUNKS);
     let mut proposals = Vec::new();
-    for index in order {
+    for (rank, index) in order.enumerate() {
         let hunk = &hunks[index];
+        // The next hunk is the likeliest: each later one scores a little less, so that ranking
+        // (which prefers the smaller of equal scores) keeps the order.
         let mut score = hunk
             .iter()
             .map(|edit| score_of.get(&edit.range.start).copied().unwrap_or(SCORE_DOUBTFUL))
@@ -281,6 +283,7 @@ fn hunk_proposals(input: &Input<'_>, candidates: &[Candidate], typing: bool) -> 
         if typing {
             score = score.min(SCORE_WHILE_TYPING);
         }
+        score -= 0.001 * rank as f32;
         proposals.push(Proposal {
             edits: hunk.clone(),
             source: SuggestionSource::Rename,
