@@ -1,14 +1,15 @@
 //! The symbolic engine through the real server: a rename is offered at once, with no model
-//! configured, as the next occurrence and as a "rename all" code action, and accepting it chains
-//! to the next occurrence.
+//! configured, as the next hunk (every occurrence a few lines apart) and as a "rename all" code
+//! action, and accepting the hunk chains to the next one.
 
 use anyhow::Result;
 use nextedit_tests::TestClient;
 use serde_json::{Value, json};
 
 const URI: &str = "file:///project/src/counter.rs";
-const TEXT: &str =
-    "fn main() {\n    let count = 1;\n    consume(count);\n    consume(count + 1);\n}\n";
+/// Uses of `count` on lines 2 and 3 (one hunk), and on line 12, eight unchanged lines further
+/// (the next hunk).
+const TEXT: &str = "fn main() {\n    let count = 1;\n    consume(count);\n    consume(count + 1);\n    step(1);\n    step(2);\n    step(3);\n    step(4);\n    step(5);\n    step(6);\n    step(7);\n    step(8);\n    consume(count * 2);\n}\n";
 
 async fn client() -> Result<TestClient> {
     let mut client = if nextedit_tests::server_binary().exists() {
@@ -40,13 +41,14 @@ async fn a_rename_is_offered_one_by_one_and_all_at_once() -> Result<()> {
         .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": URI, "version": 1}, "position": {"line": 1, "character": 13}}))
         .await?;
     let edits = inline["edits"].as_array().cloned().unwrap_or_default();
-    assert_eq!(edits.len(), 1, "{inline}");
-    assert_eq!(edits[0]["text"], "total");
-    assert_eq!(
-        edits[0]["range"],
-        json!({"start": {"line": 2, "character": 12}, "end": {"line": 2, "character": 17}})
-    );
-    assert_eq!(edits[0]["source"], "rename");
+    let range = |line: u32| json!({"start": {"line": line, "character": 12}, "end": {"line": line, "character": 17}});
+    // The whole hunk: both occurrences below the binding.
+    assert_eq!(edits.len(), 2, "{inline}");
+    for (edit, line) in edits.iter().zip([2, 3]) {
+        assert_eq!(edit["text"], "total");
+        assert_eq!(edit["range"], range(line));
+        assert_eq!(edit["source"], "rename");
+    }
 
     let actions = client
         .call(
@@ -59,19 +61,17 @@ async fn a_rename_is_offered_one_by_one_and_all_at_once() -> Result<()> {
         )
         .await?;
     let titles = titles(&actions);
-    assert!(titles.iter().any(|title| title == "Next edit: rename all 2"), "{titles:?}");
+    assert!(titles.iter().any(|title| title == "Next edit: rename all 3"), "{titles:?}");
 
-    // Accepting the first occurrence (the editor applies it) chains to the next one.
-    client.change(URI, 2, (2, 12, 2, 17), "total").await?;
+    // Accepting the hunk (the editor applies it) chains to the next hunk.
+    client.change(URI, 2, (3, 12, 3, 17), "total").await?;
+    client.change(URI, 3, (2, 12, 2, 17), "total").await?;
     let chained = client
-        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": URI, "version": 2}, "position": {"line": 2, "character": 17}}))
+        .call("textDocument/copilotInlineEdit", json!({"textDocument": {"uri": URI, "version": 3}, "position": {"line": 2, "character": 17}}))
         .await?;
     let edits = chained["edits"].as_array().cloned().unwrap_or_default();
     assert_eq!(edits.len(), 1, "{chained}");
-    assert_eq!(
-        edits[0]["range"],
-        json!({"start": {"line": 3, "character": 12}, "end": {"line": 3, "character": 17}})
-    );
+    assert_eq!(edits[0]["range"], range(12));
     client.finish().await?;
     Ok(())
 }
@@ -138,7 +138,8 @@ async fn inline_completion_offers_insertions_on_the_cursor_line_only() -> Result
     let mut client = TestClient::spawn(&[], &[]).await?;
     client.initialize(json!({"model": {"backend": "none"}})).await?;
     let uri = "file:///project/src/calls.py";
-    let text = "def main():\n    run(1, 2)\n    run(3, 4)\n    run(5, 6)\n    run(7, 8)\n";
+    // One call is left after the two examples: a one-insertion hunk, which ghost text can show.
+    let text = "def main():\n    run(1, 2)\n    run(3, 4)\n    run(5, 6)\n";
     client.open(uri, "python", text).await?;
     // The same insertion twice: `, timeout=5` after the arguments.
     client.change(uri, 1, (1, 12, 1, 12), ", timeout=5").await?;

@@ -325,6 +325,7 @@ pub fn cases_from_file_change(
                 category,
                 alternative_patches: Vec::new(),
                 provenance,
+                category_evidence: serde_json::Value::Null,
             });
         }
     }

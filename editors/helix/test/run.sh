@@ -114,7 +114,7 @@ if wait_for 'Next edit' 15; then pass "space a shows Next edit"; else fail "spac
 screen > "$NEXTEDIT_ARTIFACTS/helix-code-actions.txt"
 cat "$NEXTEDIT_ARTIFACTS/helix-code-actions.txt"
 
-# Choose the single-occurrence action: the menu lists one action a row with the first one selected;
+# Choose the next-hunk action: the menu lists one action a row with the first one selected;
 # move down to the first "Next edit" row that is not "rename all".
 INDEX=$(grep -E '^[^A-Za-z]*Next edit: ' "$NEXTEDIT_ARTIFACTS/helix-code-actions.txt" | grep -n . | grep -v 'rename all' | head -n1 | cut -d: -f1)
 echo "# choosing Next edit item ${INDEX:-1}"

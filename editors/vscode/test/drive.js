@@ -173,35 +173,48 @@ async function symbolicScenario() {
 
     await page.keyboard.press('Tab');
     await waitForEvent('the accept', e => e.kind === 'ACCEPTED', shown.index);
-    await waitForCondition('line 4 after accept', async () => (await renderedLine('        total += value')) !== undefined);
-    ok('Tab applies the edit');
+    // One suggestion is one hunk: the occurrences on lines 4, 5 and 6 are applied together.
+    await waitForCondition('lines 4 to 6 after accept', async () =>
+        (await renderedLine('        total += value')) !== undefined
+        && (await renderedLine('print("sum:", total)')) !== undefined
+        && (await renderedLine('return total')) !== undefined);
+    ok('Tab applies the whole hunk');
 
-    const chained = await waitForEvent('the chained suggestion for line 5', e => e.kind === 'SHOWN' && e.details.line === 5, shown.index);
-    await waitForCondition('the inline diff on line 5', async () => {
-        const text = await renderedLine('print(');
-        return text && text.includes('counttotal');
+    // Another rename, of the parameter used on line 3, to dismiss its suggestion.
+    const again = events().length;
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type('1:15');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Control+D');
+    await page.keyboard.type('items', { delay: 40 });
+    const second = await waitForEvent('the suggestion values -> items on line 3',
+        e => e.kind === 'SHOWN' && e.details.line === 3 && e.details.text === 'items', again);
+    await waitForCondition('the inline diff on line 3', async () => {
+        const text = await renderedLine('for value in');
+        return text && text.includes('item');
     });
     await screenshot('vscode-chained.png');
-    ok('accepting chains to the next occurrence');
+    ok('a second rename shows its next hunk');
 
     await page.keyboard.press('Escape');
-    await waitForEvent('the rejection', e => e.kind === 'REJECTED', chained.index);
-    await waitForCondition('line 5 without the diff', async () => {
-        const text = await renderedLine('print(');
-        return text && !text.includes('total');
+    await waitForEvent('the rejection', e => e.kind === 'REJECTED', second.index);
+    await waitForCondition('line 3 without the diff', async () => {
+        const text = await renderedLine('for value in');
+        return text && !text.includes('items');
     });
     ok('Esc dismisses the suggestion');
 
     await page.keyboard.press('Control+S');
     const saved = await waitForCondition('the saved file', async () => {
         const text = fs.readFileSync(workFile, 'utf8');
-        return text.includes('        total += value') ? text : undefined;
+        return text.includes('def summarize(items):') ? text : undefined;
     });
     const lines = saved.split('\n');
-    if (lines[1] !== '    total = 0' || lines[3] !== '        total += value' || lines[4] !== '    print("sum:", count)') {
+    if (lines[1] !== '    total = 0' || lines[3] !== '        total += value' || lines[5] !== '    return total'
+        || lines[2] !== '    for value in values:') {
         throw new Error('unexpected saved file:\n' + saved);
     }
-    ok('the saved file has the rename and the accepted edit, and not the dismissed one');
+    ok('the saved file has the renames and the accepted hunk, and not the dismissed one');
 
     await offScreenScenario();
     await restartScenario();

@@ -74,12 +74,11 @@ async fn accept_chains_the_next_prediction() {
     assert!(engine.accept(first.id));
     assert_eq!(engine.feedback_stats().accepted, 1);
     apply(&engine, &first, 2);
-    assert!(document_text(&engine).contains("consume(total);"), "{}", document_text(&engine));
-
-    let second = engine.suggestion(URI, Some(2), WAIT).await.unwrap().expect("the next use");
-    assert_ne!(second.id, first.id);
-    apply(&engine, &second, 3);
+    // One suggestion is one hunk: both uses, a line apart, went together.
     assert_eq!(document_text(&engine), TEXT.replace("count", "total"));
+    // The next prediction runs on the accepted text; nothing is left to rename.
+    let second = engine.suggestion(URI, Some(2), WAIT).await.unwrap();
+    assert!(second.is_none(), "{second:?}");
 }
 
 #[tokio::test]

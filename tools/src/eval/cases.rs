@@ -36,6 +36,9 @@ pub struct Case {
     pub alternative_patches: Vec<String>,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub provenance: serde_json::Value,
+    /// Why the miner chose the category; `rename_pairs` (`"old->new"`) for renames.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub category_evidence: serde_json::Value,
 }
 
 fn history_diffs<'de, D: serde::Deserializer<'de>>(
@@ -78,6 +81,23 @@ pub fn split_diff_block(block: &str) -> Vec<String> {
     diffs
 }
 
+/// Word runs (letters, digits, `_`) and single other characters: Python's `\\w+|\\W`.
+fn rename_tokens(line: &str) -> Vec<&str> {
+    let mut tokens = Vec::new();
+    let mut chars = line.char_indices().peekable();
+    while let Some((index, c)) = chars.next() {
+        let word = |c: char| c.is_alphanumeric() || c == '_';
+        if word(c) {
+            while chars.peek().is_some_and(|&(_, next)| word(next)) {
+                chars.next();
+            }
+        }
+        let end = chars.peek().map_or(line.len(), |&(next, _)| next);
+        tokens.push(&line[index..end]);
+    }
+    tokens
+}
+
 fn unknown() -> String {
     "unknown".to_owned()
 }
@@ -118,6 +138,50 @@ pub fn load_cases(paths: &[PathBuf]) -> anyhow::Result<Vec<LoadedCase>> {
 }
 
 impl Case {
+    /// A rename-propagation case whose expected edit is nothing but the rename: every changed
+    /// line differs from its old line only by tokens swapped along the case's rename pairs. The
+    /// same test as the shared `pure_renames.py` (tokens are word runs or single other
+    /// characters, lines are diffed line by line).
+    pub fn is_pure_rename(&self) -> bool {
+        if self.category != "rename-propagation" {
+            return false;
+        }
+        // The miner of this repository keeps the evidence in the provenance.
+        let evidence = match &self.category_evidence {
+            serde_json::Value::Null => self.provenance.get("category_evidence"),
+            evidence => Some(evidence),
+        };
+        let pairs: Vec<(&str, &str)> = evidence
+            .and_then(|evidence| evidence.get("rename_pairs"))
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .filter_map(|pair| pair.split_once("->"))
+            .collect();
+        if pairs.is_empty() {
+            return false;
+        }
+        let old: Vec<&str> = self.before.split('\n').collect();
+        let new: Vec<&str> = self.expected_after.split('\n').collect();
+        let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &old, &new);
+        ops.iter().all(|op| match op {
+            similar::DiffOp::Equal { .. } => true,
+            similar::DiffOp::Replace { old_index, old_len, new_index, new_len } => {
+                old_len == new_len
+                    && (0..*old_len).all(|offset| {
+                        let (a, b) = (
+                            rename_tokens(old[old_index + offset]),
+                            rename_tokens(new[new_index + offset]),
+                        );
+                        a.len() == b.len()
+                            && a.iter().zip(&b).all(|(x, y)| x == y || pairs.contains(&(*x, *y)))
+                    })
+            }
+            _ => false,
+        })
+    }
+
     /// Every text that counts as right: `expected_after`, then each alternative patch applied to
     /// `before` (patches that do not apply are skipped, duplicates dropped).
     pub fn expected_texts(&self) -> Vec<String> {

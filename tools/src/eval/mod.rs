@@ -285,6 +285,7 @@ pub fn score_replayed(loaded: &LoadedCase, replayed: Replayed) -> CaseResult {
         source: source_name(&loaded.source),
         language: case.language.clone(),
         category: case.category.clone(),
+        pure: case.is_pure_rename(),
         fired,
         outcome: replayed.outcome.label().to_owned(),
         error,

@@ -16,6 +16,9 @@ pub struct CaseResult {
     pub source: String,
     pub language: String,
     pub category: String,
+    /// A rename-propagation case whose expected edit is the rename alone (`Case::is_pure_rename`).
+    #[serde(default)]
+    pub pure: bool,
     /// The server suggested something (a non-empty edit list).
     pub fired: bool,
     /// `ok`, `stale`, `timeout`, `error`, `bad-case` or `crash`.
@@ -152,12 +155,30 @@ pub fn summarize_run(
         server_crashes,
         notes,
         overall: summarize("ALL", &all),
-        by_category: group_by(results, |result| &result.category),
+        by_category: with_pure_renames(group_by(results, |result| &result.category), results),
         by_language: group_by(results, |result| &result.language),
         by_file: group_by(results, |result| &result.source),
         latencies_ms: results.iter().filter_map(|result| result.latency_ms).collect(),
     }
 }
+
+/// The category rows with a `rename-propagation (pure)` row after the renames' row: the cases
+/// a rename engine can hit exactly.
+fn with_pure_renames(mut groups: Vec<GroupSummary>, results: &[CaseResult]) -> Vec<GroupSummary> {
+    let pure: Vec<&CaseResult> = results.iter().filter(|result| result.pure).collect();
+    if pure.is_empty() {
+        return groups;
+    }
+    let at = groups
+        .iter()
+        .position(|group| group.group == "rename-propagation")
+        .map_or(groups.len(), |index| index + 1);
+    groups.insert(at, summarize(PURE_RENAMES, &pure));
+    groups
+}
+
+/// The name of the pure-rename row.
+pub const PURE_RENAMES: &str = "rename-propagation (pure)";
 
 /// The reference scorer's table, line for line (`score.py --by category` or `--by language`).
 pub fn reference_table(results: &[CaseResult], by_language: bool) -> String {

@@ -45,7 +45,32 @@ fn case(
         category: category.to_owned(),
         alternative_patches: Vec::new(),
         provenance: Value::Null,
+        category_evidence: Value::Null,
     }
+}
+
+#[test]
+fn pure_renames_are_renames_and_nothing_else() {
+    let before = "fn f(count: u32) -> u32 {\n    count + 1\n}\n";
+    let mut pure =
+        case("p", "rust", "rename-propagation", before, &[], &before.replace("count", "total"));
+    pure.category_evidence = serde_json::json!({"rename_pairs": ["count->total"]});
+    assert!(pure.is_pure_rename());
+    // Something besides the rename in the expected edit.
+    let mut impure = pure.clone();
+    impure.expected_after = before.replace("count", "total").replace("+ 1", "+ 2");
+    assert!(!impure.is_pure_rename());
+    // A rename the evidence does not name.
+    let mut other = pure.clone();
+    other.expected_after = before.replace("count", "amount");
+    assert!(!other.is_pure_rename());
+    // The miner's place for the evidence, and only rename cases.
+    let mut in_provenance = pure.clone();
+    in_provenance.provenance =
+        serde_json::json!({"category_evidence": in_provenance.category_evidence.take()});
+    assert!(in_provenance.is_pure_rename());
+    in_provenance.category = "repeated-pattern".to_owned();
+    assert!(!in_provenance.is_pure_rename());
 }
 
 /// Small cases that reach the corners of the metrics: Unicode, whitespace, alternatives,

@@ -29,7 +29,7 @@ use tree_sitter::Tree;
 
 use crate::engine::documents::DocumentSnapshot;
 use crate::engine::suggestion::Proposal;
-use crate::text::{EditEvent, History};
+use crate::text::{EditEvent, History, TextEdit};
 
 /// How long the token diff of one event may take before it gives up on precision.
 const TOKEN_DIFF_TIMEOUT: Duration = Duration::from_millis(2);
@@ -72,15 +72,13 @@ pub(crate) fn propose_for_text(
     let Some(last) = history.last() else { return Vec::new() };
     let cursor = last.last_edit_bytes.end.min(text.len());
     let input = Input { text, tree, language, history, cursor };
-    let mut proposals = Vec::new();
-    if let Some(proposal) = rename::propose(&input) {
-        proposals.push(proposal);
-    }
+    let mut proposals = rename::propose(&input);
     if proposals.is_empty()
         && let Some(proposal) = repeat::propose(&input)
     {
         proposals.push(proposal);
     }
+    // A stable sort: among equal scores, the engines' order (the next hunk first) stays.
     proposals.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
     proposals
 }
@@ -134,22 +132,121 @@ impl EventDiff {
         self.new_tokens[index].text(&self.new_text)
     }
 
-    /// The single-word-for-single-word replacements of the diff, as `(hunk index, old, new)`.
-    pub fn word_replacements(&self) -> Vec<(usize, &str, &str)> {
-        self.hunks
-            .iter()
-            .enumerate()
-            .filter(|(_, hunk)| hunk.old.len() == 1 && hunk.new.len() == 1)
-            .filter(|(_, hunk)| {
-                self.old_tokens[hunk.old.start].kind == TokenKind::Word
-                    && self.new_tokens[hunk.new.start].kind == TokenKind::Word
-            })
-            .map(|(index, hunk)| {
-                (index, self.old_token_text(hunk.old.start), self.new_token_text(hunk.new.start))
-            })
-            .filter(|(_, old, new)| is_identifier_like(old) && is_identifier_like(new))
-            .collect()
+    /// The identifier-for-identifier replacements of the diff, aligned token by token, as
+    /// `(old token, new token)` indices. A changed stretch counts when it has as many tokens on
+    /// both sides and every differing pair of tokens is two identifiers: `Self::A` -> `Code::A`
+    /// inside a rewritten line is found, `f(a)` -> `g(a, b)` gives `f` -> `g` only because the
+    /// diff puts `(a` between the two changes.
+    pub fn aligned_replacements(&self) -> Vec<(usize, usize)> {
+        let mut pairs = Vec::new();
+        for hunk in &self.hunks {
+            if hunk.old.len() != hunk.new.len() {
+                continue;
+            }
+            let mut found = Vec::new();
+            let aligned = hunk.old.clone().zip(hunk.new.clone()).all(|(o, n)| {
+                let (old, new) = (self.old_token_text(o), self.new_token_text(n));
+                if old == new {
+                    return true;
+                }
+                let words = self.old_tokens[o].kind == TokenKind::Word
+                    && self.new_tokens[n].kind == TokenKind::Word
+                    && is_identifier_like(old)
+                    && is_identifier_like(new);
+                found.push((o, n));
+                words
+            });
+            if aligned {
+                pairs.extend(found);
+            }
+        }
+        pairs
     }
+
+    /// Whether the diff is made of identifier replacements only (one rename or several), as
+    /// opposed to a rewrite that renames along the way. `aligned` is
+    /// [`Self::aligned_replacements`].
+    pub fn renames_only(&self, aligned: &[(usize, usize)]) -> bool {
+        let changed: usize = self
+            .hunks
+            .iter()
+            .map(|hunk| {
+                let differing = hunk
+                    .old
+                    .clone()
+                    .zip(hunk.new.clone())
+                    .filter(|&(o, n)| self.old_token_text(o) != self.new_token_text(n))
+                    .count();
+                differing + hunk.old.len().abs_diff(hunk.new.len())
+            })
+            .sum();
+        !aligned.is_empty() && changed == aligned.len()
+    }
+
+    /// The byte range of new token `index` in the event's `after` text.
+    pub fn new_token_range(&self, index: usize) -> Range<usize> {
+        let token = self.new_tokens[index];
+        self.new_base + token.start..self.new_base + token.end
+    }
+}
+
+/// Where `range` of the text after `events[index]` is in the text after `events[0]` (events
+/// newest first, each event's `before` being the `after` of the one before it), or `None` when a
+/// newer event touched its lines.
+pub(crate) fn map_to_current(
+    events: &[&EditEvent],
+    index: usize,
+    range: Range<usize>,
+) -> Option<Range<usize>> {
+    let mut range = range;
+    for newer in (0..index).rev() {
+        let event = events[newer];
+        if event.before.len_bytes() != events[newer + 1].after.len_bytes() {
+            return None;
+        }
+        let start = line_start_byte(&event.before, event.before_lines.start);
+        let end = line_start_byte(&event.before, event.before_lines.end);
+        if range.end <= start {
+            continue;
+        }
+        if range.start < end.max(start + 1) {
+            return None;
+        }
+        let delta = event.after.len_bytes() as isize - event.before.len_bytes() as isize;
+        range = (range.start as isize + delta) as usize..(range.end as isize + delta) as usize;
+    }
+    Some(range)
+}
+
+/// Lines apart that two changes may be and still share a hunk: `git diff -U3` joins changes with
+/// at most six unchanged lines between them (three lines of context after one, three before the
+/// next).
+pub(crate) const HUNK_JOIN_LINES: usize = 7;
+
+/// Groups edits (sorted by start, non-overlapping) into the hunks a unified diff with three lines
+/// of context would show: an edit whose first line is at most [`HUNK_JOIN_LINES`] after the last
+/// line of the previous edit joins its hunk.
+pub(crate) fn group_into_hunks(text: &str, edits: Vec<TextEdit>) -> Vec<Vec<TextEdit>> {
+    let mut hunks: Vec<Vec<TextEdit>> = Vec::new();
+    let mut line = 0;
+    let mut position = 0;
+    let mut last_line: Option<usize> = None;
+    let mut line_of = |byte: usize| {
+        let byte = byte.min(text.len()).max(position);
+        line += text.as_bytes()[position..byte].iter().filter(|&&b| b == b'\n').count();
+        position = byte;
+        line
+    };
+    for edit in edits {
+        let first = line_of(edit.range.start);
+        let last = line_of(edit.range.end);
+        match (last_line, hunks.last_mut()) {
+            (Some(previous), Some(hunk)) if first <= previous + HUNK_JOIN_LINES => hunk.push(edit),
+            _ => hunks.push(vec![edit]),
+        }
+        last_line = Some(last.max(first));
+    }
+    hunks
 }
 
 fn line_start_byte(rope: &ropey::Rope, line: usize) -> usize {

@@ -28,19 +28,33 @@ use std::sync::{Mutex, OnceLock};
 use nextedit_grammars::LanguageInfo;
 use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, Tree};
 
-use super::{EventDiff, Input, edit_distance, whole_word_occurrences};
+use super::{
+    EventDiff, Input, edit_distance, group_into_hunks, map_to_current, whole_word_occurrences,
+};
 use crate::engine::suggestion::{Proposal, SuggestionSource};
 use crate::syntax::{SyntaxContext, context_at, identifier_at};
 use crate::text::{EditEvent, TextEdit};
 
-/// How many recent events may confirm a rename that the last event mixed with other changes.
-const CONFIRMING_EVENTS: usize = 4;
+/// How many recent events are searched for renames.
+const RECENT_EVENTS: usize = 8;
+/// At most this many renames (pairs of names) are followed per request, newest first.
+const MAX_PAIRS: usize = 6;
+/// At most this many hunks are proposed per rename.
+const MAX_HUNKS: usize = 8;
 
 const SCORE_LOCAL: f32 = 0.92;
 const SCORE_GLOBAL: f32 = 0.86;
 const SCORE_PROSE: f32 = 0.82;
+/// A rename made once, inside a bigger rewrite, at the name's definition.
+const SCORE_UNCONFIRMED_DEFINITION: f32 = 0.8;
+/// An occurrence in another top-level item, where no scoping information says it is the same
+/// name (a language without a locals query).
+const SCORE_FILE_WIDE: f32 = 0.78;
 /// While the user may still be typing the new name, the proposal waits for the debounce.
 const SCORE_WHILE_TYPING: f32 = 0.7;
+/// Below the default threshold: a member on a receiver of another shape, or a rename seen once
+/// at a reference inside a bigger rewrite. Kept (not dropped) so that a lower threshold shows it.
+const SCORE_DOUBTFUL: f32 = 0.5;
 
 /// Statements after which a binding they declare is visible (before them, the name still means
 /// an outer binding: `let x = x + 1;`).
@@ -65,102 +79,219 @@ enum NameClass {
     Ambiguous,
 }
 
-pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
-    let events: Vec<&EditEvent> = input.history.events().rev().take(CONFIRMING_EVENTS).collect();
-    let last = *events.first()?;
-    let diff = EventDiff::new(last)?;
-    let replacements = diff.word_replacements();
-    let (_, old, new) = *replacements.first()?;
-    if replacements.iter().any(|&(_, o, n)| o != old || n != new) {
-        return None;
-    }
-    let clean = replacements.len() == diff.hunks.len();
-    // The text before the rename began, to tell whether the new name is fresh.
-    let mut origin = &last.before;
-    let mut confirmed = clean;
-    let mut renamed_count = replacements.len();
-    for event in &events[1..] {
-        let Some(older) = EventDiff::new(event) else { break };
-        let count =
-            older.word_replacements().iter().filter(|&&(_, o, n)| o == old && n == new).count();
-        if count == 0 {
-            break;
+/// One rename the user made in the recent events: `old` became `new`.
+struct RenamePair {
+    old: String,
+    new: String,
+    /// The renamed tokens in the current text (those no newer event touched again).
+    sites: Vec<Range<usize>>,
+    /// How many tokens the user renamed this way in the recent events.
+    count: usize,
+    /// Whether some event with this rename did nothing but rename.
+    clean: bool,
+    /// The text before the oldest event with this rename, to tell whether `new` is fresh.
+    origin: ropey::Rope,
+    /// The oldest event (index, newest first) seen with this rename.
+    event: usize,
+    /// The newest event seen with this rename.
+    newest: usize,
+}
+
+/// The renames of the recent events, newest first: every identifier that a token-aligned diff
+/// of an event shows replaced by another identifier, inside a bigger rewrite too.
+fn rename_pairs(input: &Input<'_>) -> Vec<RenamePair> {
+    let events: Vec<&EditEvent> = input.history.events().rev().take(RECENT_EVENTS).collect();
+    let mut pairs: Vec<RenamePair> = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        let Some(diff) = EventDiff::new(event) else { continue };
+        let aligned = diff.aligned_replacements();
+        let clean = diff.renames_only(&aligned);
+        for &(o, n) in &aligned {
+            let (old, new) = (diff.old_token_text(o), diff.new_token_text(n));
+            let is_clean = clean;
+            // In a rewrite that still uses the old name, one use changed is not a rename (a
+            // line copied and changed, a restructured expression).
+            if !is_clean && !whole_word_occurrences(&diff.new_text, old).is_empty() {
+                continue;
+            }
+            let position = match pairs.iter().position(|pair| pair.old == old && pair.new == new) {
+                Some(position) => position,
+                None => {
+                    pairs.push(RenamePair {
+                        old: old.to_owned(),
+                        new: new.to_owned(),
+                        sites: Vec::new(),
+                        count: 0,
+                        clean: is_clean,
+                        origin: event.before.clone(),
+                        event: index,
+                        newest: index,
+                    });
+                    pairs.len() - 1
+                }
+            };
+            let pair = &mut pairs[position];
+            if pair.event != index {
+                pair.clean |= is_clean;
+                pair.origin = event.before.clone();
+                pair.event = index;
+            }
+            pair.count += 1;
+            if let Some(site) = map_to_current(&events, index, diff.new_token_range(n))
+                && input.text.get(site.clone()) == Some(new)
+            {
+                pair.sites.push(site);
+            }
         }
-        renamed_count += count;
-        origin = &event.before;
-        confirmed |= is_clean_rename(&older, old, new);
     }
-    if !confirmed {
-        return None;
-    }
-    let renamed: Vec<Range<usize>> = replacements
-        .iter()
-        .map(|&(hunk, _, _)| {
-            let token = diff.new_tokens[diff.hunks[hunk].new.start];
-            diff.new_base + token.start..diff.new_base + token.end
+    // What a name became is the user's latest decision about it: of two renames of one name,
+    // the newer one is followed; in one event, the one made more often; a tie follows neither.
+    let swapped = |pair: &RenamePair| {
+        pairs.iter().any(|other| other.old == pair.new && other.new == pair.old)
+    };
+    let followed = |pair: &RenamePair| {
+        let rivals = pairs.iter().filter(|other| other.old == pair.old && other.new != pair.new);
+        rivals.into_iter().all(|other| {
+            (pair.newest, std::cmp::Reverse(pair.count))
+                < (other.newest, std::cmp::Reverse(other.count))
         })
+    };
+    let keep: Vec<bool> = pairs
+        .iter()
+        .map(|pair| !pair.sites.is_empty() && !swapped(pair) && followed(pair))
         .collect();
-    if renamed.iter().any(|range| input.text.get(range.clone()) != Some(new)) {
-        return None;
+    let mut keep = keep.into_iter();
+    pairs.retain(|_| keep.next().unwrap_or(false));
+    pairs
+}
+
+pub(super) fn propose(input: &Input<'_>) -> Vec<Proposal> {
+    let Some(last) = input.history.last() else { return Vec::new() };
+    // The pending occurrences of every rename, in one list: a hunk may hold several renames, as
+    // the unified diff of the user's finished change would.
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut typing = false;
+    for pair in rename_pairs(input).iter().take(MAX_PAIRS) {
+        let Some((found, pair_typing)) = pair_candidates(input, pair, last) else { continue };
+        typing |= pair_typing;
+        for (range, score) in found {
+            candidates.push(Candidate { range, score, new: pair.new.clone() });
+        }
     }
-    let fresh = whole_word_occurrences(&origin.to_string(), new).is_empty();
-    let typing = renamed.iter().any(|range| {
+    // Sorted by start; of two renames of one place, the newer one (listed first) stays.
+    candidates.sort_by_key(|candidate| candidate.range.start);
+    candidates.dedup_by(|later, earlier| later.range.start < earlier.range.end);
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    hunk_proposals(input, &candidates, typing)
+}
+
+/// An occurrence of the old name and how sure it is to mean the renamed thing.
+type Scored = (Range<usize>, f32);
+
+/// One occurrence to rename.
+struct Candidate {
+    range: Range<usize>,
+    score: f32,
+    new: String,
+}
+
+/// The occurrences that `pair` renames next, each with a score, and whether the user may still
+/// be typing the new name.
+fn pair_candidates(
+    input: &Input<'_>,
+    pair: &RenamePair,
+    last: &EditEvent,
+) -> Option<(Vec<Scored>, bool)> {
+    let (old, new) = (pair.old.as_str(), pair.new.as_str());
+    let fresh = whole_word_occurrences(&pair.origin.to_string(), new).is_empty();
+    let typing = pair.sites.iter().any(|range| {
         let edit = &last.last_edit_bytes;
         edit.len() <= 2 && range.start <= edit.start && edit.end <= range.end
     });
 
     let mut code_nodes = Vec::new();
-    let mut prose_contexts = Vec::new();
-    for range in &renamed {
+    let mut prose_sites = Vec::new();
+    for range in &pair.sites {
         match identifier_at(input.tree, input.language, range.start) {
             Some(node) if node.byte_range() == *range => {
                 code_nodes.push(Located::with_parents(node))
             }
             _ => match context_at(input.tree, input.language, input.text, range.start) {
                 SyntaxContext::Code => return None,
-                context => prose_contexts.push(context),
+                context => prose_sites.push((context, range.clone())),
             },
         }
     }
 
-    let (mut candidates, mut score) = if code_nodes.is_empty() {
-        if !prose_rename_is_plausible(old, new) {
-            return None;
-        }
-        (Vec::new(), SCORE_PROSE)
-    } else {
+    let mut candidates: Vec<(Range<usize>, f32)> = Vec::new();
+    if !code_nodes.is_empty() {
         // Without a local binding, a rename shows itself by renaming where the name is
         // introduced (a definition, an import) or by renaming several uses alike; one changed
         // reference is more likely pointed at something new.
-        let evident = renamed_count >= 2 || code_nodes.iter().any(is_binding_site);
-        code_candidates(input, &code_nodes, old, fresh && evident)?
-    };
-    if !prose_contexts.is_empty() {
-        candidates.extend(prose_candidates(input, old, &prose_contexts));
+        let at_definition = code_nodes.iter().any(is_binding_site);
+        let evident = pair.count >= 2 || at_definition;
+        let (found, defines) =
+            code_candidates(input, &code_nodes, (old, new), &pair.sites, fresh && evident)?;
+        // A rename made once inside a bigger rewrite is less certain: it counts when it renamed
+        // a local binding (to a name its scope does not use yet) or where a name is introduced,
+        // to a name that did not exist (a rewrite that swaps in an existing name restructures
+        // the code; it does not rename).
+        let cap = if pair.clean || pair.count >= 2 {
+            1.0
+        } else if defines || at_definition && fresh {
+            SCORE_UNCONFIRMED_DEFINITION
+        } else {
+            SCORE_DOUBTFUL
+        };
+        candidates.extend(found.into_iter().map(|(range, score)| (range, score.min(cap))));
     }
-    candidates.sort_by_key(|range| range.start);
-    candidates.dedup();
-    if candidates.is_empty() {
-        return None;
+    // Prose has no scopes to confirm a rename: only an edit that did nothing but rename, or the
+    // same rename made twice, is followed there.
+    if !prose_sites.is_empty() && (pair.clean || pair.count >= 2) {
+        candidates.extend(prose_candidates(input, old, new, &prose_sites));
     }
-    if typing {
-        score = score.min(SCORE_WHILE_TYPING);
-    }
-    let next =
-        candidates.iter().find(|range| range.start >= input.cursor).or(candidates.first())?.clone();
-    Some(Proposal {
-        edits: vec![TextEdit::new(next.clone(), new)],
-        source: SuggestionSource::Rename,
-        score,
-        group: candidates.iter().map(|range| TextEdit::new(range.clone(), new)).collect(),
-    })
+    Some((candidates, typing))
 }
 
-fn is_clean_rename(diff: &EventDiff, old: &str, new: &str) -> bool {
-    let replacements = diff.word_replacements();
-    !replacements.is_empty()
-        && replacements.len() == diff.hunks.len()
-        && replacements.iter().all(|&(_, o, n)| o == old && n == new)
+/// One proposal per hunk of candidates (the next hunk after the cursor first, then the ones
+/// below it, then the ones above it, nearest first); a hunk scores as its least certain
+/// occurrence. Every proposal carries the confident occurrences as its group.
+fn hunk_proposals(input: &Input<'_>, candidates: &[Candidate], typing: bool) -> Vec<Proposal> {
+    let score_of: HashMap<usize, f32> =
+        candidates.iter().map(|candidate| (candidate.range.start, candidate.score)).collect();
+    let edit = |candidate: &Candidate| TextEdit::new(candidate.range.clone(), &candidate.new);
+    let edits: Vec<TextEdit> = candidates.iter().map(edit).collect();
+    let group: Vec<TextEdit> =
+        candidates.iter().filter(|candidate| candidate.score > SCORE_DOUBTFUL).map(edit).collect();
+    let hunks = group_into_hunks(input.text, edits);
+    let next = hunks
+        .iter()
+        .position(|hunk| hunk.last().is_some_and(|edit| edit.range.start >= input.cursor))
+        .unwrap_or(hunks.len());
+    let order = (next..hunks.len()).chain((0..next).rev()).take(MAX_HUNKS);
+    let mut proposals = Vec::new();
+    for (rank, index) in order.enumerate() {
+        let hunk = &hunks[index];
+        // The next hunk is the likeliest: each later one scores a little less, so that ranking
+        // (which prefers the smaller of equal scores) keeps the order.
+        let mut score = hunk
+            .iter()
+            .map(|edit| score_of.get(&edit.range.start).copied().unwrap_or(SCORE_DOUBTFUL))
+            .fold(1.0_f32, f32::min);
+        if typing {
+            score = score.min(SCORE_WHILE_TYPING);
+        }
+        score -= 0.001 * rank as f32;
+        proposals.push(Proposal {
+            edits: hunk.clone(),
+            source: SuggestionSource::Rename,
+            score,
+            group: if group.is_empty() { hunk.clone() } else { group.clone() },
+        });
+    }
+    proposals
 }
 
 /// A word changed inside comments or strings only is worth propagating when it looks like a
@@ -174,19 +305,68 @@ fn prose_rename_is_plausible(old: &str, new: &str) -> bool {
     if looks_like_code(old) && looks_like_code(new) {
         return true;
     }
-    old.chars().count() >= 4 && new.chars().count() >= 3 && edit_distance(old, new) <= 2
+    // A typo fix; capitalising a word is rewording.
+    old.chars().count() >= 4
+        && new.chars().count() >= 3
+        && edit_distance(old, new) <= 2
+        && old.to_lowercase() != new.to_lowercase()
 }
 
-/// Old-name words inside comments or strings of the given kinds.
-fn prose_candidates(input: &Input<'_>, old: &str, contexts: &[SyntaxContext]) -> Vec<Range<usize>> {
+/// Old-name words inside comments or strings of the kinds the user renamed in, with the same
+/// literal text around them as a renamed word had (the run of non-blank characters, quotes
+/// excluded, that holds it): `"--history-max"` -> `"--history-size"` follows to
+/// `"--history-max="`, not to another `max`. A lone word follows only when the rename looks like
+/// a name or a typo fix.
+fn prose_candidates(
+    input: &Input<'_>,
+    old: &str,
+    new: &str,
+    sites: &[(SyntaxContext, Range<usize>)],
+) -> Vec<(Range<usize>, f32)> {
+    let plausible = prose_rename_is_plausible(old, new);
+    let literals: Vec<(SyntaxContext, &str, &str)> = sites
+        .iter()
+        .map(|(context, range)| {
+            let (prefix, suffix) = literal_around(input.text, range);
+            (*context, prefix, suffix)
+        })
+        // A word of a compound literal (`--history-max`, `config.max_size`) is a name; a
+        // short word or a word of prose (only punctuation around it) must look like one.
+        .filter(|(_, prefix, suffix)| {
+            plausible || old.chars().count() >= 3 && (!prefix.is_empty() || !suffix.is_empty())
+        })
+        .collect();
+    if literals.is_empty() {
+        return Vec::new();
+    }
     whole_word_occurrences(input.text, old)
         .into_iter()
-        .filter(|&start| {
-            let context = context_at(input.tree, input.language, input.text, start);
-            contexts.contains(&context)
-        })
         .map(|start| start..start + old.len())
+        .filter(|range| {
+            let (prefix, suffix) = literal_around(input.text, range);
+            let context = context_at(input.tree, input.language, input.text, range.start);
+            literals.iter().any(|(kind, literal_prefix, literal_suffix)| {
+                *kind == context && prefix == *literal_prefix && suffix.starts_with(literal_suffix)
+            })
+        })
+        .map(|range| (range, SCORE_PROSE))
         .collect()
+}
+
+/// The literal text before and after `range` within its run of non-blank, non-quote characters.
+fn literal_around<'t>(text: &'t str, range: &Range<usize>) -> (&'t str, &'t str) {
+    let is_literal = |c: char| !c.is_whitespace() && !matches!(c, '"' | '\'' | '`');
+    let before = &text[..range.start];
+    let start = before
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !is_literal(c))
+        .map_or(0, |(index, c)| index + c.len_utf8());
+    let after = &text[range.end..];
+    let end = after.find(|c: char| !is_literal(c)).unwrap_or(after.len());
+    // Sentence punctuation is not part of a literal.
+    let prose = |c: char| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '(' | ')');
+    (before[start..].trim_start_matches(prose), after[..end].trim_end_matches(prose))
 }
 
 /// A node with its ancestors, nearest first. `Node::parent` walks down from the root each time,
@@ -226,13 +406,15 @@ impl<'tree> Located<'tree> {
     }
 }
 
-/// The code occurrences of `old` that mean what the renamed nodes meant, and the score.
+/// The code occurrences of `old` that mean what the renamed nodes meant, each with a score, and
+/// whether a renamed node is a local binding's definition.
 fn code_candidates(
     input: &Input<'_>,
     renamed: &[Located<'_>],
-    old: &str,
+    (old, new): (&str, &str),
+    sites: &[Range<usize>],
     evident: bool,
-) -> Option<(Vec<Range<usize>>, f32)> {
+) -> Option<(Vec<Scored>, bool)> {
     let class = name_class(&renamed[0]);
     if class == NameClass::Ambiguous || renamed.iter().any(|node| name_class(node) != class) {
         return None;
@@ -251,16 +433,8 @@ fn code_candidates(
         None
     };
     // A renamed local binding is looked for only in its scope, which keeps big files fast.
-    // Without a locals query, scopes are unknown: a plain name stays within its top-level item,
-    // unless the rename is of that item's own name.
     let search = match &renamed_definition {
         Some(binding) => binding.scope.clone(),
-        None if locals.is_none()
-            && class == NameClass::Plain
-            && !renamed.iter().any(names_top_level_item) =>
-        {
-            renamed[0].top_level().byte_range()
-        }
         None => 0..input.text.len(),
     };
     let starts: Vec<usize> = whole_word_occurrences(input.text.get(search.clone())?, old)
@@ -281,24 +455,40 @@ fn code_candidates(
         if !evident {
             return None;
         }
-        return Some((member_candidates(input, &renamed[0], &occurrences), SCORE_GLOBAL));
+        return Some((member_candidates(input, renamed, &occurrences), false));
     }
+    let Some(locals) = locals else {
+        return evident.then(|| (unscoped_candidates(renamed, &occurrences), false));
+    };
     let shadows = same_scope_definitions_shadow(input.language);
     let old_definitions: Vec<Binding> = occurrences
         .iter()
-        .filter(|located| locals.is_some_and(|locals| locals.may_define(located)))
+        .filter(|located| locals.may_define(located))
         .filter_map(|located| {
             let info = analyze(located);
             info.is_definition.then(|| binding_of(located, &info, input.text.len()))
         })
         .collect();
     if let Some(binding) = renamed_definition {
+        // A name already used in the binding's scope (beyond the renamed places) would clash:
+        // the user is restructuring, not renaming.
+        let scope_text = input.text.get(binding.scope.clone())?;
+        let uses: Vec<usize> = whole_word_occurrences(scope_text, new)
+            .into_iter()
+            .map(|start| binding.scope.start + start)
+            .filter(|start| !sites.iter().any(|site| site.start == *start))
+            .collect();
+        let clash = !identifiers_at_starts(input.tree, input.language, &uses, new.len()).is_empty();
+        if clash {
+            return None;
+        }
         let candidates = occurrences
             .iter()
             .map(Located::range)
             .filter(|range| binding.captures(range, &old_definitions, shadows))
+            .map(|range| (range, SCORE_LOCAL))
             .collect();
-        return Some((candidates, SCORE_LOCAL));
+        return Some((candidates, true));
     }
     if !evident {
         return None;
@@ -318,18 +508,86 @@ fn code_candidates(
                 *range == binding.definition || binding.captures(range, &old_definitions, shadows)
             })
             .collect(),
-        None => occurrences
-            .iter()
-            .map(Located::range)
-            .filter(|range| {
-                !old_definitions.iter().any(|definition| {
-                    *range == definition.definition
-                        || definition.captures(range, &old_definitions, shadows)
+        None => {
+            // Renaming uses of a name defined elsewhere points them at something else while
+            // the definition stays, unless a renamed place is a definition or import itself.
+            let keep_definitions = !renamed.iter().any(is_binding_site);
+            occurrences
+                .iter()
+                .filter(|located| !(keep_definitions && is_binding_site(located)))
+                .map(Located::range)
+                .filter(|range| {
+                    !old_definitions.iter().any(|definition| {
+                        *range == definition.definition
+                            || definition.captures(range, &old_definitions, shadows)
+                    })
                 })
-            })
-            .collect(),
+                .collect()
+        }
     };
-    Some((candidates, SCORE_GLOBAL))
+    Some((candidates.into_iter().map(|range| (range, SCORE_GLOBAL)).collect(), false))
+}
+
+/// Without a locals query, scopes are unknown. A top-level item that declares the old name
+/// itself (a Go `count := 1`, a parameter) keeps its occurrences: when the renamed node is in
+/// one, the rename stays there; elsewhere those items are left out. Occurrences in other items
+/// score lower, unless the rename is of a top-level item's own name.
+fn unscoped_candidates(
+    renamed: &[Located<'_>],
+    occurrences: &[Located<'_>],
+) -> Vec<(Range<usize>, f32)> {
+    let defining: Vec<Range<usize>> = occurrences
+        .iter()
+        .chain(renamed)
+        .filter(|located| declares_local(located))
+        .map(|located| located.top_level().byte_range())
+        .collect();
+    let item = renamed[0].top_level().byte_range();
+    let item_wide = renamed.iter().any(names_top_level_item);
+    if !item_wide && defining.contains(&item) {
+        return occurrences
+            .iter()
+            .filter(|located| located.top_level().byte_range() == item)
+            .map(|located| (located.range(), SCORE_GLOBAL))
+            .collect();
+    }
+    occurrences
+        .iter()
+        .filter(|located| !defining.contains(&located.top_level().byte_range()))
+        .map(|located| {
+            let same_item = located.top_level().byte_range() == item;
+            (located.range(), if item_wide || same_item { SCORE_GLOBAL } else { SCORE_FILE_WIDE })
+        })
+        .collect()
+}
+
+/// Node kinds that declare a local name in a language without a locals query (Go).
+const LOCAL_DECLARATION_KINDS: &[&str] = &[
+    "short_var_declaration",
+    "var_spec",
+    "const_spec",
+    "parameter_declaration",
+    "variadic_parameter_declaration",
+    "range_clause",
+];
+
+/// Whether the node declares a name inside a function (not at the top level).
+fn declares_local(located: &Located<'_>) -> bool {
+    let in_function = located.ancestors.iter().any(|ancestor| {
+        let kind = ancestor.kind();
+        kind.contains("function") || kind.contains("method") || kind == "func_literal"
+    });
+    if !in_function {
+        return false;
+    }
+    let mut parents = located.ancestors.iter();
+    match parents.next() {
+        Some(parent) if LOCAL_DECLARATION_KINDS.contains(&parent.kind()) => true,
+        Some(parent) if parent.kind() == "expression_list" => parents
+            .next()
+            .is_some_and(|grand| matches!(grand.kind(), "short_var_declaration" | "range_clause")),
+        _ => false,
+    }
 }
 
 /// More occurrences of the old name than this in the searched range and no rename is proposed.
@@ -363,6 +621,11 @@ const NAMED_DEFINITION_KINDS: &[&str] = &[
     "method_signature",
     "public_field_definition",
     "property_signature",
+    "const_spec",
+    "var_spec",
+    "type_spec",
+    "method_declaration",
+    "method_spec",
 ];
 
 /// Whether the node is the name of a top-level definition or import.
@@ -454,28 +717,61 @@ fn identifiers_at_starts<'tree>(
     found
 }
 
-/// Member occurrences: on `self`/`this` in the same class when the renamed access was, anywhere
-/// otherwise.
+/// Member occurrences: on `self`/`this` in the same class when the renamed access was. Otherwise
+/// every access, those on a receiver of the same shape (the same last name: `self.r.x`, `r.x`) or
+/// after a renamed declaration sure, the others doubtful.
 fn member_candidates(
     input: &Input<'_>,
-    renamed: &Located<'_>,
+    renamed: &[Located<'_>],
     occurrences: &[Located<'_>],
-) -> Vec<Range<usize>> {
+) -> Vec<(Range<usize>, f32)> {
     let on_self = |located: &Located<'_>| {
         member_object(input.text, located)
             .is_some_and(|object| object == "self" || object == "this")
     };
-    if !on_self(renamed) {
-        return occurrences.iter().map(Located::range).collect();
+    if on_self(&renamed[0]) {
+        let class = enclosing_class(&renamed[0]).map(|node| node.byte_range());
+        return occurrences
+            .iter()
+            .filter(|located| {
+                on_self(located)
+                    && enclosing_class(located).map(|class| class.byte_range()) == class
+            })
+            .map(|located| (located.range(), SCORE_GLOBAL))
+            .collect();
     }
-    let class = enclosing_class(renamed).map(|node| node.byte_range());
+    let shape = |located: &Located<'_>| {
+        member_object(input.text, located).map(|object| {
+            let end = object.trim_end_matches(|c: char| !super::is_word_char(c));
+            let start = end.rfind(|c: char| !super::is_word_char(c)).map_or(0, |index| index + 1);
+            &end[start..]
+        })
+    };
+    let declared = renamed.iter().any(is_binding_site);
+    let shapes: Vec<Option<&str>> = renamed.iter().map(shape).collect();
+    // A member of an imported module is defined outside the file: pointing a use at another
+    // member of that module (`cabc.Iterator` -> `cabc.Generator`) changes what it means.
+    if !declared && shapes.iter().flatten().any(|receiver| is_imported(input, receiver)) {
+        return Vec::new();
+    }
     occurrences
         .iter()
-        .filter(|located| {
-            on_self(located) && enclosing_class(located).map(|class| class.byte_range()) == class
+        .map(|located| {
+            let sure = declared || shapes.contains(&shape(located));
+            (located.range(), if sure { SCORE_GLOBAL } else { SCORE_DOUBTFUL })
         })
-        .map(Located::range)
         .collect()
+}
+
+/// Whether `name` is bound by an import of the file (`import collections.abc as cabc`).
+fn is_imported(input: &Input<'_>, name: &str) -> bool {
+    let starts = whole_word_occurrences(input.text, name);
+    if starts.len() > MAX_OCCURRENCES {
+        return false;
+    }
+    identifiers_at_starts(input.tree, input.language, &starts, name.len()).iter().any(|located| {
+        located.ancestors.iter().any(|ancestor| IMPORT_KINDS.contains(&ancestor.kind()))
+    })
 }
 
 /// The text of the object in `object.member`, when the node is the member of such an access.

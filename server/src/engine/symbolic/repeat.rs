@@ -115,7 +115,7 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     for example in line_examples(&blocks) {
         same_context(input.text, &lines, &example, &own, cursor_line, &mut candidates);
     }
-    let best = candidates.into_iter().min_by(|a, b| {
+    let best = candidates.iter().min_by(|a, b| {
         b.score
             .partial_cmp(&a.score)
             .unwrap_or(std::cmp::Ordering::Equal)
@@ -123,11 +123,43 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
             .then(b.line.cmp(&a.line))
     })?;
     Some(Proposal {
-        edits: best.edits,
+        edits: hunk_of(input.text, best, &candidates),
         source: SuggestionSource::Repeat,
         score: best.score,
         group: Vec::new(),
     })
+}
+
+/// The edits of the hunk that holds `best`: the other candidates of its kind that a unified diff
+/// with three lines of context would show with it (each whole, none overlapping another).
+fn hunk_of(text: &str, best: &Candidate, candidates: &[Candidate]) -> Vec<TextEdit> {
+    let mut kept: Vec<&Candidate> = vec![best];
+    for candidate in candidates.iter().filter(|candidate| candidate.score == best.score) {
+        let overlaps_kept = candidate.edits.iter().any(|edit| {
+            kept.iter().flat_map(|other| &other.edits).any(|other| {
+                other == edit
+                    || edit.range.start < other.range.end.max(other.range.start + 1)
+                        && other.range.start < edit.range.end.max(edit.range.start + 1)
+            })
+        });
+        if !overlaps_kept {
+            kept.push(candidate);
+        }
+    }
+    let mut edits: Vec<TextEdit> =
+        kept.iter().flat_map(|candidate| candidate.edits.clone()).collect();
+    edits.sort_by_key(|edit| edit.range.start);
+    let Some(anchor) = best.edits.first() else { return Vec::new() };
+    let hunks = super::group_into_hunks(text, edits);
+    let Some(hunk) = hunks.into_iter().find(|hunk| hunk.contains(anchor)) else {
+        return best.edits.clone();
+    };
+    // A candidate of several edits goes whole or not at all.
+    let whole =
+        kept.iter().filter(|candidate| candidate.edits.iter().all(|edit| hunk.contains(edit)));
+    let mut edits: Vec<TextEdit> = whole.flat_map(|candidate| candidate.edits.clone()).collect();
+    edits.sort_by_key(|edit| edit.range.start);
+    edits
 }
 
 /// Candidates that repeat every block of a multi-block event at once: one candidate per block,

@@ -11,12 +11,25 @@ use crate::text::{HistoryConfig, PositionEncoding, PositionRange, TextChange, co
 /// Opens `texts[0]` as `path` and turns it into each following text with one change each (the
 /// differing middle of consecutive texts), as a client would send them, all at the same instant.
 pub fn snapshot_after_texts(path: &str, texts: &[&str]) -> DocumentSnapshot {
+    snapshot_after_events(path, texts, &[])
+}
+
+/// Like [`snapshot_after_texts`], and the history is sealed (as an accepted suggestion seals it)
+/// before the change into each `texts[i]` for `i` in `sealed_before`.
+pub fn snapshot_after_events(
+    path: &str,
+    texts: &[&str],
+    sealed_before: &[usize],
+) -> DocumentSnapshot {
     let uri = format!("file:///{path}");
     let mut documents = Documents::new(HistoryConfig::default());
     documents.open(&uri, "", 0, texts[0]);
     let now = Instant::now();
     for (version, pair) in texts.windows(2).enumerate() {
         let (old, new) = (pair[0], pair[1]);
+        if sealed_before.contains(&(version + 1)) {
+            documents.seal_history(&uri);
+        }
         let (prefix, suffix) = common_affixes(old, new);
         let new_text = &new[prefix..new.len() - suffix];
         apply(&mut documents, &uri, version as i32 + 1, prefix..old.len() - suffix, new_text, now);

@@ -77,7 +77,7 @@ fn rust_rename_of_a_local_skips_a_shadowing_binding() {
                     let count = 2;
                     consume(count);
                 }
-                consume(count + 1);
+                consume(total + 1);
             }
         "#]],
     );
@@ -92,7 +92,6 @@ fn rust_rename_chains_through_every_occurrence() {
         5,
         expect![[r#"
             rename (group of 2)
-            rename (group of 1)
             fn main() {
                 let total = 1;
                 consume(total);
@@ -126,7 +125,7 @@ fn rust_let_initializer_still_means_the_outer_binding() {
                 let decoder = wrap(read_from);
                 use_it(decoder);
                 if ready() {
-                    again(read_from);
+                    again(decoder);
                 }
             }
         "#]],
@@ -157,7 +156,7 @@ fn rust_field_rename_follows_fields_not_locals() {
 
             fn bump(counter: &mut Counter, count: u32) -> u32 {
                 counter.total += count;
-                counter.count * 2
+                counter.total * 2
             }
         "#]],
     );
@@ -203,7 +202,6 @@ fn make() -> Matcher {
         5,
         expect![[r#"
             rename (group of 2)
-            rename (group of 1)
             use thread_local::ThreadLocal;
 
             struct Matcher {
@@ -287,7 +285,6 @@ fn python_nested_function_parameter_shadows() {
         5,
         expect![[r#"
             rename (group of 2)
-            rename (group of 1)
             def outer(amount):
                 def inner(value):
                     return value * 2
@@ -819,4 +816,327 @@ fn a_rename_with_too_many_occurrences_is_not_proposed() {
         let proposals = propose(&snapshot);
         assert_eq!(!proposals.is_empty(), expected, "{lines} lines");
     }
+}
+
+// Issue 15: whole hunks, renames wherever the user made them.
+
+#[test]
+fn rust_the_next_hunk_holds_every_nearby_occurrence() {
+    let text = "fn code(ok: bool) -> u8 {\n    let status = if ok { 0 } else { 1 };\n    log(status);\n    send(status);\n    status\n}\n\nfn log(_: u8) {}\n";
+    let edited = text.replacen("let status", "let exit_code", 1);
+    check(
+        "a.rs",
+        &[text, &edited],
+        expect![[r#"
+            rename, group of 3
+            fn code(ok: bool) -> u8 {
+                let exit_code = if ok { 0 } else { 1 };
+                log(exit_code);
+                send(exit_code);
+                exit_code
+            }
+
+            fn log(_: u8) {}
+        "#]],
+    );
+}
+
+#[test]
+fn python_hunks_far_apart_are_accepted_one_after_the_other() {
+    let filler = "    pass\n".repeat(10);
+    let text = format!(
+        "LIMIT = 3\n\n\ndef first():\n    return LIMIT\n{filler}\n\ndef second():\n    return LIMIT + 1\n"
+    );
+    let edited = text.replacen("LIMIT = 3", "MAX_ITEMS = 3", 1);
+    check_chain(
+        "a.py",
+        &[&text, &edited],
+        5,
+        expect![[r#"
+            rename (group of 2)
+            rename (group of 1)
+            MAX_ITEMS = 3
+
+
+            def first():
+                return MAX_ITEMS
+                pass
+                pass
+                pass
+                pass
+                pass
+                pass
+                pass
+                pass
+                pass
+                pass
+
+
+            def second():
+                return MAX_ITEMS + 1
+        "#]],
+    );
+}
+
+#[test]
+fn python_rename_inside_a_bigger_rewrite_follows() {
+    let text = "def run(items):\n    for err in items:\n        print(err)\n    report(err)\n    return err\n";
+    // The loop header is rewritten and its variable renamed along the way.
+    let edited = text.replacen("for err in items:", "for ignore_error in sorted(items):", 1);
+    check(
+        "a.py",
+        &[text, &edited],
+        expect![[r#"
+            rename, group of 3
+            def run(items):
+                for ignore_error in sorted(items):
+                    print(ignore_error)
+                report(ignore_error)
+                return ignore_error
+        "#]],
+    );
+}
+
+#[test]
+fn rust_rename_in_an_older_event_still_follows() {
+    let text = "fn main() {\n    let count = 1;\n    let other = 2;\n    use_it(count);\n}\n";
+    let renamed = text.replacen("let count", "let total", 1);
+    // A later, unrelated edit elsewhere.
+    let later = renamed.replacen("let other = 2", "let other = 3", 1);
+    check(
+        "a.rs",
+        &[text, &renamed, &later],
+        expect![[r#"
+            rename, group of 1
+            fn main() {
+                let total = 1;
+                let other = 3;
+                use_it(total);
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn typescript_method_rename_follows_calls_on_the_same_receiver() {
+    let text = "function setup(r: Renderer, w: Window) {\n  r.enableMouse();\n  r.enableMouse(true);\n  w.enableMouse();\n}\n";
+    let edited = text.replacen("r.enableMouse();", "r.enableModes();", 1);
+    let twice = edited.replacen("r.enableMouse(true)", "r.enableModes(true)", 1);
+    // Renamed twice on `r`: the call on `w`, another receiver, is doubtful and stays below the
+    // threshold, so the hunk that holds it is not a confident suggestion.
+    let snapshot = snapshot_after_texts("a.ts", &[text, &edited]);
+    let proposals = propose(&snapshot);
+    assert!(proposals.iter().all(|proposal| proposal.score < 0.6), "{proposals:?}");
+    let snapshot = snapshot_after_texts("a.ts", &[text, &edited, &twice]);
+    let proposals = propose(&snapshot);
+    assert!(proposals.iter().all(|proposal| proposal.score < 0.6), "{proposals:?}");
+}
+
+#[test]
+fn typescript_method_rename_on_the_same_receiver_is_proposed() {
+    let text =
+        "function setup(r: Renderer) {\n  r.enableMouse();\n  draw();\n  r.enableMouse(true);\n}\n";
+    let edited = text.replacen("r.enableMouse();", "r.enableModes();", 1);
+    let declared = format!("class Renderer {{\n  enableMouse(on?: boolean) {{}}\n}}\n{text}");
+    let renamed = declared.replacen("  enableMouse(on", "  enableModes(on", 1);
+    check(
+        "a.ts",
+        &[&declared, &renamed],
+        expect![[r#"
+            rename, group of 2
+            class Renderer {
+              enableModes(on?: boolean) {}
+            }
+            function setup(r: Renderer) {
+              r.enableModes();
+              draw();
+              r.enableModes(true);
+            }
+        "#]],
+    );
+    check("a.ts", &[text, &edited], expect!["no proposal\n"]);
+}
+
+#[test]
+fn rust_use_path_follows_a_renamed_function() {
+    let text = "mod internal {\n    pub fn print_error_and_exit() {}\n}\n\nuse internal::print_error_and_exit;\n\nfn main() {\n    print_error_and_exit();\n}\n";
+    let edited = text.replacen("pub fn print_error_and_exit", "pub fn die", 1);
+    check_chain(
+        "a.rs",
+        &[text, &edited],
+        5,
+        expect![[r#"
+            rename (group of 2)
+            mod internal {
+                pub fn die() {}
+            }
+
+            use internal::die;
+
+            fn main() {
+                die();
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn go_package_level_variable_follows_into_other_functions() {
+    let filler = "\t_ = 0\n".repeat(8);
+    let text = format!(
+        "package main\n\nvar verbose = false\n\nfunc first() {{\n{filler}\tif verbose {{\n\t}}\n}}\n\nfunc second() {{\n\tverbose := 1\n\t_ = verbose\n}}\n"
+    );
+    let edited = text.replacen("var verbose", "var debug", 1);
+    check(
+        "a.go",
+        &[&text, &edited],
+        expect![[r#"
+            rename, group of 1
+            package main
+
+            var debug = false
+
+            func first() {
+            	_ = 0
+            	_ = 0
+            	_ = 0
+            	_ = 0
+            	_ = 0
+            	_ = 0
+            	_ = 0
+            	_ = 0
+            	if debug {
+            	}
+            }
+
+            func second() {
+            	verbose := 1
+            	_ = verbose
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn python_string_rename_follows_the_same_literal_only() {
+    let text = "def parse(arg):\n    if arg == \"--history-max\":\n        return 1\n    if arg.startswith(\"--history-max=\"):\n        return 2\n    return \"max\"\n";
+    let edited = text.replacen("\"--history-max\"", "\"--history-size\"", 1);
+    check(
+        "a.py",
+        &[text, &edited],
+        expect![[r#"
+            rename, group of 1
+            def parse(arg):
+                if arg == "--history-size":
+                    return 1
+                if arg.startswith("--history-size="):
+                    return 2
+                return "max"
+        "#]],
+    );
+}
+
+#[test]
+fn a_name_that_is_also_a_word_in_a_string_stays_in_the_string() {
+    let text = "def report(count):\n    print(\"count of items\", count)\n    return count\n";
+    let edited = text.replacen("def report(count)", "def report(total)", 1);
+    check(
+        "a.py",
+        &[text, &edited],
+        expect![[r#"
+            rename, group of 2
+            def report(total):
+                print("count of items", total)
+                return total
+        "#]],
+    );
+}
+
+#[test]
+fn an_identifier_that_is_a_prefix_of_another_is_renamed_alone() {
+    let text = "fn main() {\n    let item = 1;\n    let items = vec![item];\n    let item_count = items.len() + item;\n}\n";
+    let edited = text.replacen("let item = 1", "let entry = 1", 1);
+    check(
+        "a.rs",
+        &[text, &edited],
+        expect![[r#"
+            rename, group of 2
+            fn main() {
+                let entry = 1;
+                let items = vec![entry];
+                let item_count = items.len() + entry;
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn typescript_local_and_field_with_the_same_name_stay_apart() {
+    let text =
+        "function f(o: { size: number }) {\n  const size = o.size;\n  return size + o.size;\n}\n";
+    let edited = text.replacen("const size", "const length", 1);
+    check(
+        "a.ts",
+        &[text, &edited],
+        expect![[r#"
+            rename, group of 1
+            function f(o: { size: number }) {
+              const length = o.size;
+              return length + o.size;
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn a_rewrite_that_swaps_in_an_existing_name_is_not_a_rename() {
+    let text = "fn f(pager: &str, custom: Option<String>) {\n    let chosen = custom;\n    open(chosen, pager);\n    close(chosen);\n}\n";
+    // `chosen` becomes `pager`, a name the function already uses: a restructuring.
+    let edited = text.replacen("let chosen = custom;", "let pager = custom.as_deref();", 1);
+    check("a.rs", &[text, &edited], expect!["no proposal\n"]);
+}
+
+#[test]
+fn a_second_rename_after_an_accepted_one_is_proposed() {
+    let text = "def summarize(values):\n    count = 0\n    for value in values:\n        count += value\n    print(\"sum:\", count)\n    return count\n";
+    let renamed = text.replacen("count = 0", "total = 0", 1);
+    let accepted = text.replace("count", "total");
+    let cleared = accepted.replacen("total = 0", " = 0", 1);
+    let again = accepted.replacen("total = 0", "acc = 0", 1);
+    // Accepting seals the history before the accepted edit; the next rename joins its event.
+    let snapshot = super::snapshot::snapshot_after_events(
+        "a.py",
+        &[text, &renamed, &accepted, &cleared, &again],
+        &[2],
+    );
+    let proposals = propose(&snapshot);
+    // (Without a seal, the three edits are one event whose diff renames `count` to `acc` once
+    // and to `total` three times: the intermediate name is lost, and nothing follows.)
+    for sealed in [&[3][..], &[2, 3]] {
+        let snapshot = super::snapshot::snapshot_after_events(
+            "a.py",
+            &[text, &renamed, &accepted, &cleared, &again],
+            sealed,
+        );
+        assert!(!propose(&snapshot).is_empty(), "sealed before {sealed:?}");
+    }
+    let first = proposals.first().expect("a proposal");
+    let after = apply_edits(&again, &first.edits).expect("edits apply");
+    assert_eq!(after, text.replace("count", "acc"));
+}
+
+#[test]
+fn a_member_of_an_imported_module_pointed_elsewhere_is_not_a_rename() {
+    let text = "import collections.abc as cabc\n\n\ndef rows() -> cabc.Iterator[int]:\n    yield 1\n\n\ndef cols() -> cabc.Iterator[int]:\n    yield 2\n\n\ndef cells() -> cabc.Iterator[int]:\n    yield 3\n";
+    let one = text.replacen("rows() -> cabc.Iterator", "rows() -> cabc.Generator", 1);
+    let two = one.replacen("cols() -> cabc.Iterator", "cols() -> cabc.Generator", 1);
+    let snapshot = snapshot_after_texts("a.py", &[text, &one, &two]);
+    let proposals = propose(&snapshot);
+    // (The repeat engine may still offer the same line change, as a repeated edit.)
+    assert!(
+        proposals
+            .iter()
+            .all(|proposal| proposal.source != crate::engine::suggestion::SuggestionSource::Rename),
+        "{proposals:?}"
+    );
 }
