@@ -57,7 +57,12 @@ fn apply(engine: &Engine, suggestion: &Suggestion, version: i32) {
 
 /// `count` -> `total` in the declaration: the engine proposes the next use.
 fn renamed(engine: &Engine) {
-    engine.open(URI, "rust", 0, TEXT);
+    renamed_in(engine, TEXT);
+}
+
+/// `count` -> `total` in the declaration of `text` (whose line 1 is `    let count = 1;`).
+fn renamed_in(engine: &Engine, text: &str) {
+    engine.open(URI, "rust", 0, text);
     engine.change(URI, 1, &[change((1, 8), (1, 13), "total")], PositionEncoding::Utf16).unwrap();
 }
 
@@ -93,7 +98,11 @@ async fn accepting_an_unknown_id_is_not_counted() {
 
 /// The suggestion of the rename, remembered as delivered to a client.
 async fn delivered_rename(engine: &Engine) -> Suggestion {
-    renamed(engine);
+    delivered_rename_in(engine, TEXT).await
+}
+
+async fn delivered_rename_in(engine: &Engine, text: &str) -> Suggestion {
+    renamed_in(engine, text);
     let suggestion = engine.suggestion(URI, Some(1), WAIT).await.unwrap().expect("a rename");
     let rope =
         engine.with_documents(|documents| documents.get(URI).unwrap().document.rope().clone());
@@ -125,8 +134,14 @@ async fn an_accept_after_the_edit_counts_once() {
 
 #[tokio::test]
 async fn a_change_into_a_delivered_result_is_its_accept() {
+    // The second use is more than 6 lines below the first, so it is a hunk of its own.
+    let text = format!(
+        "fn main() {{\n    let count = 1;\n    consume(count);\n{}    consume(count + 1);\n}}\n",
+        "    step();\n".repeat(8)
+    );
     let engine = Engine::new(settings());
-    let first = delivered_rename(&engine).await;
+    let first = delivered_rename_in(&engine, &text).await;
+    assert_eq!(first.edits().len(), 1, "{first:?}");
     apply(&engine, &first, 2);
     assert_eq!(engine.feedback_stats().accepted, 1);
     assert!(engine.accept(first.id), "the command arriving later");
