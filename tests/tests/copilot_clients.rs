@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 const URI: &str = "file:///project/src/counter.rs";
 /// Non-ASCII text before the occurrences: `é` is 2 bytes and 1 UTF-16 unit, `😀` 4 bytes and 2.
-const TEXT: &str = "fn main() {\n    let count = 1;\n    consume(\"é\", count);\n    consume(\"😀\", count + 1);\n}\n";
+/// The two uses are more than 6 lines apart, so each is a hunk (a suggestion) of its own.
+const TEXT: &str = "fn main() {\n    let count = 1;\n    consume(\"é\", count);\n    step();\n    step();\n    step();\n    step();\n    step();\n    step();\n    step();\n    consume(\"😀\", count + 1);\n}\n";
 
 /// What sidekick.nvim and copilot-lsp send at `initialize` (copilot-lsp's `lsp/copilot_ls.lua`).
 fn copilot_options() -> Value {
@@ -173,7 +174,7 @@ async fn an_accept_after_the_edit_is_recorded_and_the_chain_goes_on() -> Result<
     assert_eq!(accept(&mut client, &edit["command"]).await?, json!(true));
     assert_eq!(accepted_count(&mut client).await?, 1);
     let next = only_edit(&inline_edit(&mut client, 2, 2).await?)?;
-    assert_eq!(next["range"], range((3, 18), (3, 23)), "{next}");
+    assert_eq!(next["range"], range((10, 18), (10, 23)), "{next}");
     // An unknown id is still no accept.
     let unknown = json!({"command": "nextedit.accept", "arguments": [999_999]});
     assert_eq!(accept(&mut client, &unknown).await?, json!(false));
@@ -196,7 +197,7 @@ async fn a_change_into_a_delivered_suggestion_counts_as_its_accept() -> Result<(
     client.change(URI, 4, (2, 17, 2, 22), "total").await?;
     assert_eq!(accepted_count(&mut client).await?, 1);
     let next = only_edit(&inline_edit(&mut client, 4, 2).await?)?;
-    assert_eq!(next["range"], range((3, 18), (3, 23)), "{next}");
+    assert_eq!(next["range"], range((10, 18), (10, 23)), "{next}");
     // The command arriving after all is not counted twice.
     assert_eq!(accept(&mut client, &edit["command"]).await?, json!(true));
     assert_eq!(accepted_count(&mut client).await?, 1);

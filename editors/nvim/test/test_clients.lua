@@ -35,14 +35,17 @@ local function complaints()
   return found
 end
 
+-- The uses of `count` are more than 6 lines apart, so each is a hunk (one suggestion) of its own.
 local NAMES = {
   'def summarize(values):',
   '    count = 0',
   '    for value in values:',
   '        note = "café"; count += value',
-  '    print("sûm →", count)',
-  '    return count',
 }
+for _ = 1, 7 do table.insert(NAMES, '    step()') end
+table.insert(NAMES, '    print("sûm →", count)')
+for _ = 1, 7 do table.insert(NAMES, '    step()') end
+table.insert(NAMES, '    return count')
 local CALLS = {
   'def first():',
   '    result = compute_total(values, strict)',
@@ -187,12 +190,12 @@ H.test(kind .. ': a rename after non-ASCII text is shown, accepted exactly, reco
   H.wait_until('line 4 renamed', function() return lines()[4] == '        note = "café"; total += value' end, 5000)
   H.wait_until('the accept recorded', function() return accepted() >= 1 end, 5000)
   -- The next occurrence follows, after `"sûm →"` (non-ASCII again).
-  suggestion = wait_for_suggestion('the next suggestion on line 5', 4)
+  suggestion = wait_for_suggestion('the next suggestion on line 12', 11)
   H.eq(19, suggestion.character, 'the next suggestion\'s column in UTF-16 units')
   accept()
-  H.wait_until('line 5 renamed', function() return lines()[5] == '    print("sûm →", total)' end, 5000)
+  H.wait_until('line 12 renamed', function() return lines()[12] == '    print("sûm →", total)' end, 5000)
   H.wait_until('both accepts recorded', function() return accepted() == 2 end, 5000)
-  wait_for_suggestion('the last suggestion on line 6', 5)
+  wait_for_suggestion('the last suggestion on line 20', 19)
   accept()
   local expected = vim.deepcopy(NAMES)
   for index, line in ipairs(expected) do
