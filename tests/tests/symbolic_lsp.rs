@@ -42,14 +42,13 @@ async fn a_rename_is_offered_one_by_one_and_all_at_once() -> Result<()> {
         .await?;
     let edits = inline["edits"].as_array().cloned().unwrap_or_default();
     let range = |line: u32| json!({"start": {"line": line, "character": 12}, "end": {"line": line, "character": 17}});
-    // The whole hunk, both occurrences below the binding, as one edit spanning them (the way
-    // Copilot answers on this method).
-    assert_eq!(edits.len(), 1, "{inline}");
-    let spanning =
-        json!({"start": {"line": 2, "character": 12}, "end": {"line": 3, "character": 17}});
-    assert_eq!(edits[0]["range"], spanning, "{inline}");
-    assert_eq!(edits[0]["text"], "total);\n    consume(total", "{inline}");
-    assert_eq!(edits[0]["source"], "rename");
+    // The whole hunk: both occurrences below the binding.
+    assert_eq!(edits.len(), 2, "{inline}");
+    for (edit, line) in edits.iter().zip([2, 3]) {
+        assert_eq!(edit["text"], "total");
+        assert_eq!(edit["range"], range(line));
+        assert_eq!(edit["source"], "rename");
+    }
 
     let actions = client
         .call(

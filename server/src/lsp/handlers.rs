@@ -268,23 +268,33 @@ pub async fn copilot_inline_edit(
         Err(RequestError::UnknownDocument) => return Err(unknown_document(&uri)),
     };
     let Some(located) = Located::new(state, suggestion) else { return Ok(none()) };
-    // One edit for the whole suggestion, the way Copilot answers: a client that applies only the
-    // first edit of the answer (copilot-lsp) applies all of it.
-    let Some(edit) = spanning_edit(&located.rope, located.suggestion.edits()) else {
-        return Ok(none());
-    };
     let summary = located.summary();
     let suggestion = &located.suggestion;
-    let edit = proto::text_edit_to_lsp(&located.rope, &edit, state.encoding());
-    Ok(ext::InlineEditResult {
-        edits: vec![ext::InlineEdit {
+    // A Copilot-style client gets one edit for the whole suggestion, the way Copilot answers: it
+    // may apply only the first edit of the answer (copilot-lsp does). Our own plugins apply every
+    // edit and draw each change, so they get the minimal edits.
+    let edits = if state.copilot_client.load(Ordering::SeqCst) {
+        let Some(edit) = spanning_edit(&located.rope, suggestion.edits()) else {
+            return Ok(none());
+        };
+        vec![proto::text_edit_to_lsp(&located.rope, &edit, state.encoding())]
+    } else {
+        located.lsp_edits(state, false)
+    };
+    let edits = edits
+        .into_iter()
+        .map(|edit| ext::InlineEdit {
             text: edit.new_text,
             range: edit.range,
-            text_document: ext::InlineEditDocument { uri, version: Some(suggestion.version) },
+            text_document: ext::InlineEditDocument {
+                uri: uri.clone(),
+                version: Some(suggestion.version),
+            },
             command: accept_command(suggestion, format!("Next edit: {summary}")),
             source: suggestion.proposal.source.as_str(),
-        }],
-    })
+        })
+        .collect();
+    Ok(ext::InlineEditResult { edits })
 }
 
 pub async fn inline_completion(
