@@ -113,6 +113,45 @@ pub struct GeneratedText {
     /// backends that do not know.
     pub mean_logprob: f32,
     pub finish: FinishReason,
+    /// Every generated token in order: where it ends in `text` and its log-probability. Empty when
+    /// the backend does not report log-probabilities. Text after the last token's end was not
+    /// generated (a resynchronised draft tail).
+    pub tokens: Vec<TokenLogprob>,
+    /// At the first token where the output left the draft, the log-probability the model gave the
+    /// draft's own token there: how likely copying the region unchanged was. `None` when the
+    /// output never left the draft, the request had no draft, or the backend cannot tell.
+    pub copy_logprob: Option<f32>,
+}
+
+impl GeneratedText {
+    /// A text without log-probabilities (a backend that does not report them).
+    pub fn plain(text: String, finish: FinishReason) -> GeneratedText {
+        GeneratedText { text, mean_logprob: 0.0, finish, tokens: Vec::new(), copy_logprob: None }
+    }
+}
+
+/// One generated token: the byte offset in [`GeneratedText::text`] where it ends, and the
+/// log-probability the model gave it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenLogprob {
+    pub end: usize,
+    pub logprob: f32,
+}
+
+/// Ask how likely each continuation is after one prompt (to rank candidate regions).
+#[derive(Debug, Clone)]
+pub struct ScoreRequest {
+    pub prompt: String,
+    pub continuations: Vec<String>,
+    pub cancel: CancelFlag,
+}
+
+/// The model's log-probability of one continuation after the prompt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContinuationScore {
+    /// The sum of the continuation's token log-probabilities.
+    pub logprob_sum: f64,
+    pub tokens: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,6 +276,16 @@ pub trait ModelBackend: Send + Sync {
     fn count_tokens(&self, text: &str) -> usize;
 
     fn info(&self) -> ModelInfo;
+
+    /// The log-probability of each of `request.continuations` after `request.prompt`, in order.
+    /// `Ok(None)` when this backend cannot score text (the ranker then goes without).
+    fn score(
+        &self,
+        request: ScoreRequest,
+    ) -> BoxFuture<Result<Option<Vec<ContinuationScore>>, ModelError>> {
+        drop(request);
+        Box::pin(async { Ok(None) })
+    }
 
     /// False once the backend can no longer serve requests (its thread died).
     fn is_alive(&self) -> bool {

@@ -86,7 +86,7 @@ impl ScriptedBackend {
         let (text, finish) = apply_limits(&raw, &request.stop, max_tokens);
         let generated_tokens = count_scripted_tokens(&text);
         Generation {
-            candidates: vec![GeneratedText { text, mean_logprob: 0.0, finish }],
+            candidates: vec![GeneratedText::plain(text, finish)],
             stats: GenerationStats {
                 prompt_tokens,
                 generated_tokens,

@@ -14,7 +14,10 @@
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
-use super::{BoxFuture, Generation, GenerationRequest, ModelBackend, ModelError, ModelInfo};
+use super::{
+    BoxFuture, ContinuationScore, Generation, GenerationRequest, ModelBackend, ModelError,
+    ModelInfo, ScoreRequest,
+};
 
 /// Loads a fresh backend (blocking; the supervisor calls it on its own thread).
 pub type BackendLoader = dyn Fn() -> Result<Arc<dyn ModelBackend>, ModelError> + Send + Sync;
@@ -211,6 +214,16 @@ impl ModelBackend for SupervisedBackend {
 
     fn info(&self) -> ModelInfo {
         self.shared.current().info()
+    }
+
+    fn score(
+        &self,
+        request: ScoreRequest,
+    ) -> BoxFuture<Result<Option<Vec<ContinuationScore>>, ModelError>> {
+        if self.shared.state().restarting {
+            return Box::pin(async { Err(ModelError::Restarting) });
+        }
+        self.shared.current().score(request)
     }
 }
 

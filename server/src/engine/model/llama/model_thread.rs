@@ -401,7 +401,13 @@ impl<'m, 'c> Session<'m, 'c> {
                 (outcome.logprob_sum / outcome.tokens.len() as f64) as f32
             };
             let finish = outcome.finish.unwrap_or(FinishReason::EndOfText);
-            candidates.push(GeneratedText { text: outcome.text, mean_logprob, finish });
+            candidates.push(GeneratedText {
+                text: outcome.text,
+                mean_logprob,
+                finish,
+                tokens: Vec::new(),
+                copy_logprob: None,
+            });
         }
         stats.decode_time = decode_started.elapsed();
         Ok(candidates)

@@ -282,7 +282,7 @@ fn into_generation(
             {
                 text.push_str(stop);
             }
-            GeneratedText { text, mean_logprob: 0.0, finish }
+            GeneratedText::plain(text, finish)
         })
         .collect();
     Ok(Generation { candidates, stats })
