@@ -130,6 +130,11 @@ impl PromptFormat for FimFormat {
         })
     }
 
+    fn answer(&self, new_region: &str, built: &BuiltPrompt) -> String {
+        let stop = built.stop.first().map_or("", String::as_str);
+        format!("{new_region}{stop}")
+    }
+
     fn parse(&self, output: &str, built: &BuiltPrompt) -> Result<String, ParseError> {
         let (body, _) = strip_stop(output, &built.stop);
         if let Some(token) = find_reserved(body, self.style.reserved()) {

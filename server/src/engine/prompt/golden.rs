@@ -1017,3 +1017,50 @@ fn a_document_with_a_special_token() {
     "#]]
     .assert_debug_eq(&refused);
 }
+
+/// Every format reads its own answer back: `parse(answer(new))` is `new`, for the unchanged
+/// region (where the answer is the draft), a changed line, a line added at the end and a region
+/// that loses its last line. The window formats answer in whole lines, so the region keeps its
+/// own final line break.
+#[test]
+fn every_format_reads_its_own_answer_back() {
+    let mut failures = Vec::new();
+    for source in [CIRCLE, CIRCLE.trim_end()] {
+        let ctx = context(source, 1, Vec::new());
+        for kind in PromptFormatKind::ALL {
+            let format = format_with_style(kind, None);
+            let built = format.build(&ctx, &count_tokens, &PromptBudget::default()).unwrap();
+            let region = built.region_text.clone();
+            let mut variants = vec![
+                region.replace("self.r", "self.radius"),
+                format!("{region}    # done\n"),
+                format!("{region}extra"),
+            ];
+            if kind == PromptFormatKind::Fim {
+                assert!(built.draft.is_empty());
+                variants.push(" * 1.0".to_owned());
+            } else {
+                assert_eq!(format.answer(&region, &built), built.draft, "{kind}");
+                variants.push(region.clone());
+                if let Some((kept, _)) = region.trim_end().rsplit_once('\n') {
+                    variants.push(format!("{kept}\n"));
+                }
+            }
+            for new in variants {
+                let answer = format.answer(&new, &built);
+                let mut expected = new.trim_end_matches('\n').to_owned();
+                if kind == PromptFormatKind::Fim || region.ends_with('\n') {
+                    expected = new.clone();
+                }
+                if kind != PromptFormatKind::Fim && region.ends_with('\n') && !new.ends_with('\n') {
+                    expected.push('\n');
+                }
+                match format.parse(&answer, &built) {
+                    Ok(parsed) if parsed == expected => {}
+                    other => failures.push(format!("{kind}: {new:?} -> {answer:?} -> {other:?}")),
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -160,13 +160,17 @@ impl PromptFormat for InstinctFormat {
             prompt: format!("{head}{related}\n\n\n### User Edits:\n\n{history}{tail}"),
             stop: vec![IM_END.to_owned(), END_OF_TEXT.to_owned()],
             region,
-            draft: format!("{}{IM_END}", without_newline(&region_text)),
+            draft: answer_text(&region_text),
             region_text,
             max_tokens,
         })
     }
 
     /// The answer is the bare new region; markers the model should not have written are dropped.
+    fn answer(&self, new_region: &str, _built: &BuiltPrompt) -> String {
+        answer_text(new_region)
+    }
+
     fn parse(&self, output: &str, built: &BuiltPrompt) -> Result<String, ParseError> {
         let (body, _) = strip_stop(output, &built.stop);
         let mut text = String::with_capacity(body.len());
@@ -194,6 +198,11 @@ impl PromptFormat for InstinctFormat {
         }
         Ok(text)
     }
+}
+
+/// What the model writes to turn the region into `new_region`, stop marker included.
+fn answer_text(new_region: &str) -> String {
+    format!("{}{IM_END}", without_newline(new_region))
 }
 
 #[cfg(test)]

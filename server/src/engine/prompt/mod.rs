@@ -350,6 +350,12 @@ pub trait PromptFormat {
     /// Turns the model's output (ending with a stop string when generation stopped on one) into the
     /// new text of `built.region`.
     fn parse(&self, output: &str, built: &BuiltPrompt) -> Result<String, ParseError>;
+
+    /// The answer that turns `built.region` into `new_region`, in this format's output shape and
+    /// with its stop marker: the completion of a training pair, and what the ranker scores. The
+    /// answer for `built.region_text` itself is `built.draft` (except FIM, which has no draft).
+    /// `parse` reads it back as `new_region`.
+    fn answer(&self, new_region: &str, built: &BuiltPrompt) -> String;
 }
 
 /// Special tokens of the model families we support, spelled as their tokenizers parse them. They

@@ -120,10 +120,14 @@ impl PromptFormat for PlainFormat {
             prompt: format!("{HEADER}{CHANGE}\n{history}{tail}"),
             stop: vec![END.to_owned()],
             region,
-            draft: format!("{}{END}", with_newline(&region_text)),
+            draft: answer_text(&region_text),
             region_text,
             max_tokens,
         })
+    }
+
+    fn answer(&self, new_region: &str, _built: &BuiltPrompt) -> String {
+        answer_text(new_region)
     }
 
     fn parse(&self, output: &str, built: &BuiltPrompt) -> Result<String, ParseError> {
@@ -172,6 +176,11 @@ fn render_event(event: &HistoryEvent) -> String {
 
 fn with_newline(text: &str) -> String {
     if text.is_empty() || text.ends_with('\n') { text.to_owned() } else { format!("{text}\n") }
+}
+
+/// What the model writes to turn the region into `new_region`, stop marker included.
+fn answer_text(new_region: &str) -> String {
+    format!("{}{END}", with_newline(new_region))
 }
 
 #[cfg(test)]

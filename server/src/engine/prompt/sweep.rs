@@ -154,10 +154,14 @@ impl PromptFormat for SweepFormat {
                 END_OF_TEXT.to_owned(),
             ],
             region,
-            draft: format!("{}{FILE_SEPARATOR}", part(&region_text)),
+            draft: answer_text(&region_text),
             region_text,
             max_tokens,
         })
+    }
+
+    fn answer(&self, new_region: &str, _built: &BuiltPrompt) -> String {
+        answer_text(new_region)
     }
 
     fn parse(&self, output: &str, built: &BuiltPrompt) -> Result<String, ParseError> {
@@ -183,6 +187,11 @@ impl PromptFormat for SweepFormat {
         }
         Ok(text)
     }
+}
+
+/// What the model writes to turn the region into `new_region`, stop marker included.
+fn answer_text(new_region: &str) -> String {
+    format!("{}{FILE_SEPARATOR}", part(new_region))
 }
 
 #[cfg(test)]

@@ -80,10 +80,14 @@ impl PromptFormat for ZetaFormat {
             prompt: format!("{head}{history}{separator}{tail}"),
             stop: vec![REGION_END.to_owned()],
             region,
-            draft: region_draft(&region_text),
+            draft: answer_text(&region_text),
             region_text,
             max_tokens,
         })
+    }
+
+    fn answer(&self, new_region: &str, _built: &BuiltPrompt) -> String {
+        answer_text(new_region)
     }
 
     fn parse(&self, output: &str, built: &BuiltPrompt) -> Result<String, ParseError> {
@@ -169,6 +173,11 @@ pub(super) fn parse_marked_region(output: &str, region_text: &str) -> Result<Str
         return Err(ParseError::Repetition);
     }
     Ok(body)
+}
+
+/// What the model writes to turn the region into `new_region`, stop marker included.
+fn answer_text(new_region: &str) -> String {
+    region_draft(new_region)
 }
 
 #[cfg(test)]

@@ -138,10 +138,14 @@ impl PromptFormat for Zeta2Format {
             prompt: format!("{suffix}{FIM_PREFIX}{related}{history}{current}{FIM_MIDDLE}"),
             stop: vec![END_MARKER.to_owned(), END_OF_SENTENCE.to_owned()],
             region,
-            draft: format!("{}{END_MARKER}", ensure_trailing_newline(&region_text)),
+            draft: answer_text(&region_text),
             region_text,
             max_tokens,
         })
+    }
+
+    fn answer(&self, new_region: &str, _built: &BuiltPrompt) -> String {
+        answer_text(new_region)
     }
 
     fn parse(&self, output: &str, built: &BuiltPrompt) -> Result<String, ParseError> {
@@ -185,6 +189,11 @@ fn section(mut text: String) -> String {
         text.push('\n');
     }
     text
+}
+
+/// What the model writes to turn the region into `new_region`, stop marker included.
+fn answer_text(new_region: &str) -> String {
+    format!("{}{END_MARKER}", ensure_trailing_newline(new_region))
 }
 
 #[cfg(test)]
