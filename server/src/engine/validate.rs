@@ -5,6 +5,7 @@ use std::ops::Range;
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
 use crate::syntax::count_errors_in_range;
+use crate::text::sequence::{changed_line_span, sequence_changes};
 use crate::text::{EditEvent, TextEdit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +66,7 @@ pub fn check(input: &CheckInput<'_>, edits: &[TextEdit]) -> Result<(), Rejection
     if edits.is_empty() || new_text == input.text {
         return Err(Rejection::NoOp);
     }
-    if reverts_last_edit(input, edits) || partly_reverts_last_edit(input, edits) {
+    if reverses_last_edit(input, &new_text) {
         return Err(Rejection::RevertsLastEdit);
     }
     if let Some(region) = &input.region
@@ -85,93 +86,89 @@ pub fn check(input: &CheckInput<'_>, edits: &[TextEdit]) -> Result<(), Rejection
     Ok(())
 }
 
-/// Whether the edits bring the last event's lines back to what they were before it.
-fn reverts_last_edit(input: &CheckInput<'_>, edits: &[TextEdit]) -> bool {
+/// Whether the edits undo part of the last event ([`is_reversal`], with the event's text before it
+/// as `previous`). Only the lines around the event and the edits are compared: outside them the
+/// three texts agree, and the line diff of a whole large file would be slow.
+fn reverses_last_edit(input: &CheckInput<'_>, new_text: &str) -> bool {
     let Some(event) = input.last_event else { return false };
-    let old = event.old_text();
-    let new = event.new_text();
-    if old == new {
-        return false;
-    }
-    // The event's lines in the current text: the event is the newest, so they are where `after`
-    // has them, as long as the text is still `after`.
+    // The event is the newest, so the text is still what it left, unless it is out of date.
     if event.after.len_bytes() != input.text.len() {
         return false;
     }
-    let rope = &event.after;
-    let start = rope.line_to_byte(event.after_lines.start.min(rope.len_lines()));
-    let end = if event.after_lines.end >= rope.len_lines() {
-        rope.len_bytes()
-    } else {
-        rope.line_to_byte(event.after_lines.end)
-    };
-    if input.text.get(start..end) != Some(new.as_str()) {
-        return false;
-    }
-    if edits.iter().any(|edit| edit.range.start < start || edit.range.end > end) {
-        return false;
-    }
-    let local: Vec<TextEdit> = edits
-        .iter()
-        .map(|edit| {
-            TextEdit::new(edit.range.start - start..edit.range.end - start, edit.new_text.clone())
-        })
-        .collect();
-    apply_edits(&new, &local).is_some_and(|region| region == old)
+    let previous = event.before.to_string();
+    let [previous, before, predicted] = line_window([&previous, input.text, new_text], 3);
+    is_reversal(previous, before, predicted)
 }
 
-/// Whether an edit at the last event's lines deletes a line the user just added (without
-/// rewriting it), or adds back a line the user just deleted (lines compared trimmed; lines without a letter or digit don't count).
-fn partly_reverts_last_edit(input: &CheckInput<'_>, edits: &[TextEdit]) -> bool {
-    let Some(event) = input.last_event else { return false };
-    let rope = &event.after;
-    if rope.len_bytes() != input.text.len() {
-        return false;
+/// The three texts without the whole lines they share at the start and at the end, keeping
+/// `context` shared lines on each side.
+fn line_window<'a>(texts: [&'a str; 3], context: usize) -> [&'a str; 3] {
+    let [a, b, c] = texts;
+    let (prefix_ab, suffix_ab) = crate::text::common_affixes(a, b);
+    let (prefix_bc, suffix_bc) = crate::text::common_affixes(b, c);
+    let prefix = prefix_ab.min(prefix_bc);
+    let shortest = a.len().min(b.len()).min(c.len());
+    let suffix = suffix_ab.min(suffix_bc).min(shortest - prefix);
+    // Cut the shared head at a line start, `context` lines above the first changed line.
+    let head = &b[..prefix];
+    let head_starts: Vec<usize> =
+        std::iter::once(0).chain(head.match_indices('\n').map(|(index, _)| index + 1)).collect();
+    let cut_head = head_starts[head_starts.len().saturating_sub(context + 1)];
+    // Cut the shared tail at a line start, `context` lines below the last changed line.
+    let tail = &b[b.len() - suffix..];
+    let tail_starts: Vec<usize> = tail.match_indices('\n').map(|(index, _)| index + 1).collect();
+    let cut_tail = tail_starts.get(context).map_or(0, |start| tail.len() - start);
+    [a, b, c].map(|text| &text[cut_head..text.len() - cut_tail])
+}
+
+/// Whether a prediction undoes part of the user's last edit. The last edit turned `previous` into
+/// `before`; the prediction turns `before` into `predicted`. It is a reversal when the prediction
+/// gives back `previous` exactly, or when one of its changes touches the lines of the last edit
+/// and there deletes a line that the last edit added or adds back a line that it deleted (lines
+/// compared trimmed; lines without any letter or digit, such as `}`, do not count). Code moved
+/// elsewhere by the next edit is not a reversal, because the change must be at the same place.
+///
+/// This is the evaluation's reversal metric and the server's check, one definition for both.
+pub fn is_reversal(previous: &str, before: &str, predicted: &str) -> bool {
+    if predicted == previous && predicted != before {
+        return true;
     }
-    let region_start = rope.line_to_byte(event.after_lines.start.min(rope.len_lines()));
-    let region_end = if event.after_lines.end >= rope.len_lines() {
-        rope.len_bytes()
-    } else {
-        rope.line_to_byte(event.after_lines.end)
-    };
-    let (old, new) = (event.old_text(), event.new_text());
-    let added_by_user = line_difference(&new, &old);
-    let removed_by_user = line_difference(&old, &new);
-    if added_by_user.is_empty() && removed_by_user.is_empty() {
-        return false;
-    }
-    edits.iter().any(|edit| {
-        let touches = edit.range.start <= region_end && edit.range.end >= region_start;
+    let Some((edit_start, edit_end)) = changed_line_span(before, previous) else { return false };
+    let added_by_user = line_set_difference(before, previous);
+    let removed_by_user = line_set_difference(previous, before);
+    let before_lines: Vec<&str> = before.split('\n').collect();
+    let predicted_lines: Vec<&str> = predicted.split('\n').collect();
+    for (a_start, a_end, b_start, b_end) in sequence_changes(&before_lines, &predicted_lines) {
+        let touches = (a_start < edit_end && a_end > edit_start)
+            || (a_start == a_end && edit_start <= a_start && a_start <= edit_end);
         if !touches {
-            return false;
+            continue;
         }
-        let span = line_span(input.text, edit.range.clone());
-        let before = &input.text[span.clone()];
-        let after = format!(
-            "{}{}{}",
-            &input.text[span.start..edit.range.start],
-            edit.new_text,
-            &input.text[edit.range.end..span.end]
-        );
-        let deleted = line_difference(before, &after);
-        let inserted = line_difference(&after, before);
-        // Rewriting a line the user just added is how edits continue; deleting it outright isn't.
-        let removes_lines = deleted.len() > inserted.len();
-        (removes_lines && deleted.iter().any(|line| added_by_user.contains(line)))
-            || inserted.iter().any(|line| removed_by_user.contains(line))
-    })
+        let deletes_added = before_lines[a_start..a_end]
+            .iter()
+            .any(|line| is_significant(line) && added_by_user.contains(line.trim()));
+        let restores_removed = predicted_lines[b_start..b_end]
+            .iter()
+            .any(|line| is_significant(line) && removed_by_user.contains(line.trim()));
+        if deletes_added || restores_removed {
+            return true;
+        }
+    }
+    false
 }
 
-/// Trimmed lines with a letter or digit that occur more often in `a` than in `b`.
-fn line_difference<'a>(a: &'a str, b: &'a str) -> Vec<&'a str> {
+fn is_significant(line: &str) -> bool {
+    line.chars().any(char::is_alphanumeric)
+}
+
+/// Trimmed significant lines that occur more often in `a` than in `b`.
+fn line_set_difference<'a>(a: &'a str, b: &'a str) -> std::collections::HashSet<&'a str> {
     let mut counts: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
-    for line in a.lines().map(str::trim).filter(|line| line.chars().any(char::is_alphanumeric)) {
-        *counts.entry(line).or_default() += 1;
+    for line in a.split('\n').filter(|line| is_significant(line)) {
+        *counts.entry(line.trim()).or_default() += 1;
     }
-    for line in b.lines().map(str::trim) {
-        if let Some(count) = counts.get_mut(line) {
-            *count -= 1;
-        }
+    for line in b.split('\n').filter(|line| is_significant(line)) {
+        *counts.entry(line.trim()).or_default() -= 1;
     }
     counts.into_iter().filter(|(_, count)| *count > 0).map(|(line, _)| line).collect()
 }
@@ -421,6 +418,55 @@ mod tests {
         // Changing something else on a line next to it is not.
         let at = text.find("count * 2").unwrap();
         assert_eq!(check_edits(&text, &history, None, &[TextEdit::new(at..at + 5, "c")]), Ok(()));
+    }
+
+    #[test]
+    fn reversals() {
+        let previous = "fn a() {\n    one();\n}\n\nfn b() {\n    two();\n}\n";
+        // The user changed `one()` into `three()`.
+        let before = "fn a() {\n    three();\n}\n\nfn b() {\n    two();\n}\n";
+        assert!(is_reversal(previous, before, previous));
+        assert!(is_reversal(
+            previous,
+            before,
+            "fn a() {\n    one();\n    three();\n}\n\nfn b() {\n    two();\n}\n"
+        ));
+        assert!(is_reversal(previous, before, "fn a() {\n}\n\nfn b() {\n    two();\n}\n"));
+        // Changing code elsewhere, or the same line in another place, is not.
+        assert!(!is_reversal(
+            previous,
+            before,
+            "fn a() {\n    three();\n}\n\nfn b() {\n    three();\n}\n"
+        ));
+        assert!(!is_reversal(
+            previous,
+            before,
+            "fn a() {\n    three();\n}\n\nfn b() {\n    two();\n    one();\n}\n"
+        ));
+        // A blank line that was added and is removed again is a reversal only as a full undo.
+        assert!(is_reversal("a\nb\n", "a\n\nb\n", "a\nb\n"));
+    }
+
+    #[test]
+    fn the_line_window_keeps_the_changed_lines_and_their_context() {
+        let lines = |range: std::ops::Range<usize>| -> String {
+            range.map(|index| format!("line {index}\n")).collect()
+        };
+        let b = lines(0..20);
+        let a = b.replace("line 9\n", "old 9\n");
+        let c = b.replace("line 11\n", "new 11\n");
+        let [wa, wb, wc] = line_window([&a, &b, &c], 2);
+        assert_eq!(wb, lines(7..14));
+        assert_eq!(wa, wb.replace("line 9\n", "old 9\n"));
+        assert_eq!(wc, wb.replace("line 11\n", "new 11\n"));
+        // The reversal verdict is the same on the window as on the whole texts.
+        let undo = b.replace("line 9\n", "old 9\n");
+        assert!(is_reversal(&a, &b, &undo));
+        let [wa, wb, wundo] = line_window([&a, &b, &undo], 3);
+        assert!(is_reversal(wa, wb, wundo));
+        // Identical texts and texts without line breaks stay whole.
+        assert_eq!(line_window(["x", "x", "x"], 3), ["x", "x", "x"]);
+        assert_eq!(line_window(["ab", "ac", "ad"], 3), ["ab", "ac", "ad"]);
     }
 
     #[test]

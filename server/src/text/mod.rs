@@ -7,6 +7,7 @@ pub mod history;
 pub mod position;
 #[doc(hidden)]
 pub mod reference;
+pub mod sequence;
 pub mod uri;
 pub mod words;
 
