@@ -405,8 +405,8 @@ impl<'m, 'c> Session<'m, 'c> {
                 text: outcome.text,
                 mean_logprob,
                 finish,
-                tokens: Vec::new(),
-                copy_logprob: None,
+                tokens: outcome.token_logprobs,
+                copy_logprob: outcome.copy_logprob,
             });
         }
         stats.decode_time = decode_started.elapsed();
