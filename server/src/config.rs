@@ -119,6 +119,9 @@ pub struct PredictSettings {
     pub resync_tokens: u32,
     /// How long a next-edit request waits for a pending prediction.
     pub request_timeout_ms: u64,
+    /// A suggestion is shown only when the ranker's confidence in it (0..1) reaches this; a model
+    /// backend without log-probabilities is not gated.
+    pub min_confidence: f32,
 }
 
 impl Default for PredictSettings {
@@ -133,6 +136,7 @@ impl Default for PredictSettings {
             languages: Vec::new(),
             resync_tokens: 8,
             request_timeout_ms: 10_000,
+            min_confidence: 0.0,
         }
     }
 }

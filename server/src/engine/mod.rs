@@ -12,6 +12,7 @@ pub mod feedback;
 pub mod model;
 pub mod pipeline;
 pub mod prompt;
+pub mod rank;
 pub mod scheduler;
 pub mod suggestion;
 pub mod symbolic;

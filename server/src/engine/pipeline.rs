@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::documents::DocumentSnapshot;
+use super::rank::{self, Candidate, Scoring};
 use super::suggestion::{self, Proposal};
 use super::validate::{self, CheckInput};
 use super::{CancelFlag, Engine, EngineEvent, MessageLevel, ModelSlot, context, diff, model};
@@ -60,16 +61,20 @@ impl Engine {
         if !language_enabled(&settings, &snapshot) {
             return None;
         }
-        let mut candidates = Vec::new();
+        let mut candidates: Vec<Candidate> = Vec::new();
         if settings.symbolic.enabled {
             let started = Instant::now();
             let symbolic = symbolic_proposals(&snapshot);
             tracing::debug!(elapsed = ?started.elapsed(), count = symbolic.len(), "symbolic engine");
-            candidates
-                .extend(symbolic.into_iter().filter(|p| p.score >= settings.symbolic.min_score));
+            candidates.extend(
+                symbolic
+                    .into_iter()
+                    .filter(|p| p.score >= settings.symbolic.min_score)
+                    .map(|proposal| Candidate { proposal, edit: None }),
+            );
         }
         let symbolic_wins =
-            candidates.iter().any(|p| p.score >= settings.symbolic.prefer_over_model);
+            candidates.iter().any(|c| c.proposal.score >= settings.symbolic.prefer_over_model);
         // A proposal below `prefer_over_model` (a rename while the new name may still be being
         // typed) waits for the debounce even without a model: the next keystroke supersedes it.
         // Without a model and without a proposal there is nothing to wait for.
@@ -81,23 +86,29 @@ impl Engine {
             if cancel.is_cancelled() {
                 return None;
             }
-            candidates.extend(self.model_proposals(&snapshot, &settings, cancel).await);
+            let (model_candidates, scoring) =
+                self.model_proposals(&snapshot, &settings, cancel).await;
+            candidates.extend(model_candidates);
+            let best = self.rank_and_check(&snapshot, &settings, candidates, scoring).await;
+            return best.map(|proposal| (proposal, snapshot));
         }
-        let best = self.rank_and_check(&snapshot, candidates);
+        let best = self.rank_and_check(&snapshot, &settings, candidates, None).await;
         best.map(|proposal| (proposal, snapshot))
     }
 
-    /// Model proposals: context -> prompt -> model -> parse -> diff -> checks.
+    /// Model proposals, one per hunk of each candidate, with the edit confidence of the
+    /// candidate it came from: context -> prompt -> model -> parse -> diff -> checks. Also what
+    /// the ranker needs to score hunks with the model.
     async fn model_proposals(
         &self,
         snapshot: &DocumentSnapshot,
         settings: &Settings,
         cancel: &CancelFlag,
-    ) -> Vec<Proposal> {
-        let ModelSlot::Ready(backend) = self.model() else { return Vec::new() };
+    ) -> (Vec<Candidate>, Option<Scoring>) {
+        let ModelSlot::Ready(backend) = self.model() else { return (Vec::new(), None) };
         if snapshot.history.last().is_none() {
             // Nothing to go on before the user's first edit.
-            return Vec::new();
+            return (Vec::new(), None);
         }
         if !backend.is_alive() {
             let message = model::ModelError::BackendDead.to_string();
@@ -106,12 +117,12 @@ impl Engine {
                 level: MessageLevel::Warning,
                 message: format!("nextedit: {message}"),
             });
-            return Vec::new();
+            return (Vec::new(), None);
         }
         let Some(ModelRequest { format, built, context_text, request }) =
             self.model_request(snapshot, settings, backend.as_ref(), cancel)
         else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
         let generation = match backend.generate(request).await {
             Ok(generation) => generation,
@@ -124,7 +135,7 @@ impl Engine {
                 if let Some(status) = self.shared.model.generation_failed(&error) {
                     self.notify(EngineEvent::ModelStatus(status));
                 }
-                return Vec::new();
+                return (Vec::new(), None);
             }
         };
         if !generation.stats.cancelled
@@ -134,7 +145,7 @@ impl Engine {
             self.notify(EngineEvent::ModelStatus(status));
         }
         if generation.stats.cancelled || cancel.is_cancelled() {
-            return Vec::new();
+            return (Vec::new(), None);
         }
         tracing::debug!(stats = ?generation.stats, "model generation");
         *lock(&self.shared.last_generation) = Some(generation.stats.clone());
@@ -146,6 +157,7 @@ impl Engine {
             region: Some(built.region.clone()),
         };
         let mut proposals = Vec::new();
+        let generated = generation.candidates.len();
         for candidate in generation.candidates {
             if !prompt::is_complete(&candidate.finish) {
                 // Cut off by the token limit: the missing tail would read as a deletion.
@@ -170,14 +182,32 @@ impl Engine {
                 continue;
             }
             let score = candidate.mean_logprob.exp().clamp(0.0, 1.0);
-            proposals.push(Proposal {
-                edits,
-                source: suggestion::SuggestionSource::Model,
-                score,
-                group: Vec::new(),
-            });
+            let edit = rank::edit_confidence(
+                &candidate.text,
+                &built.draft,
+                &candidate.tokens,
+                candidate.copy_logprob,
+            );
+            tracing::debug!(?edit, "model proposal");
+            for hunk in symbolic::group_into_hunks(&context_text, edits) {
+                let proposal = Proposal {
+                    edits: hunk,
+                    source: suggestion::SuggestionSource::Model,
+                    score,
+                    group: Vec::new(),
+                };
+                proposals.push(Candidate { proposal, edit });
+            }
         }
-        proposals
+        let scoring = Scoring {
+            backend,
+            format,
+            built,
+            text: context_text,
+            generated,
+            cancel: cancel.clone(),
+        };
+        (proposals, Some(scoring))
     }
 
     /// Builds the generation request for a snapshot, or `None` when there is nothing to ask.
@@ -265,17 +295,19 @@ impl Engine {
         Some(ModelRequest { format, built, context_text: ctx.text, request })
     }
 
-    /// Drops proposals that fail the checks or were rejected, and returns the best of the rest.
-    fn rank_and_check(
+    /// Drops proposals that fail the checks or were rejected, ranks the rest (see [`rank`]), and
+    /// returns the best if its confidence reaches `predict.min_confidence`.
+    async fn rank_and_check(
         &self,
         snapshot: &DocumentSnapshot,
-        mut candidates: Vec<Proposal>,
+        settings: &Settings,
+        candidates: Vec<Candidate>,
+        scoring: Option<Scoring>,
     ) -> Option<Proposal> {
         if candidates.is_empty() {
             return None;
         }
         let text = snapshot.rope.to_string();
-        rank(&mut candidates);
         let input = CheckInput {
             text: &text,
             tree: snapshot.tree.as_ref(),
@@ -283,11 +315,9 @@ impl Engine {
             last_event: snapshot.history.last(),
             region: None,
         };
-        for proposal in &mut candidates {
-            proposal.edits = suggestion::minimize_edits(&text, &proposal.edits);
-            proposal.group = suggestion::minimize_edits(&text, &proposal.group);
-        }
-        candidates.into_iter().find(|proposal| {
+        let mut hunks = rank::deduplicate(&text, candidates);
+        hunks.retain(|hunk| {
+            let proposal = &hunk.proposal;
             if self.shared.feedback.is_rejected(&snapshot.uri, &text, &proposal.edits) {
                 return false;
             }
@@ -302,31 +332,42 @@ impl Engine {
                     false
                 }
             }
-        })
+        });
+        if hunks.is_empty() {
+            return None;
+        }
+        let generated = scoring.as_ref().map_or(1, |scoring| scoring.generated);
+        if let Some(scoring) = scoring.as_ref().filter(|scoring| scoring.text == text)
+            && hunks.iter().any(|hunk| !hunk.model.is_empty())
+        {
+            let started = Instant::now();
+            rank::score_hunks(scoring, &mut hunks).await;
+            tracing::debug!(elapsed = ?started.elapsed(), hunks = hunks.len(), "scored the hunks");
+        }
+        rank::combine(&mut hunks, generated);
+        rank::sort(&mut hunks);
+        let best = hunks.into_iter().next()?;
+        tracing::debug!(
+            source = best.proposal.source.as_str(),
+            confidence = ?best.confidence,
+            likelihood = ?best.likelihood,
+            agreement = best.model.len(),
+            "best proposal"
+        );
+        if !rank::passes(&best, settings.predict.min_confidence) {
+            return None;
+        }
+        let mut proposal = best.proposal;
+        if let Some(confidence) = best.confidence {
+            proposal.score = confidence;
+        }
+        Some(proposal)
     }
 }
 
 /// Symbolic proposals (rename propagation, repeated edits).
 fn symbolic_proposals(snapshot: &DocumentSnapshot) -> Vec<Proposal> {
     symbolic::propose(snapshot)
-}
-
-/// Sorts proposals best first: symbolic before model, then by score, then the smaller change.
-pub(super) fn rank(candidates: &mut [Proposal]) {
-    candidates
-        .sort_by(|a, b| rank_key(b).partial_cmp(&rank_key(a)).unwrap_or(std::cmp::Ordering::Equal));
-}
-
-fn rank_key(proposal: &Proposal) -> (u8, f32, i64) {
-    let source_rank = match proposal.source {
-        suggestion::SuggestionSource::Rename => 2,
-        suggestion::SuggestionSource::Repeat => 1,
-        suggestion::SuggestionSource::Model => 0,
-    };
-    // On a tie, the smaller change first.
-    let size: usize =
-        proposal.edits.iter().map(|edit| edit.range.len() + edit.new_text.len()).sum();
-    (source_rank, proposal.score, -(size as i64))
 }
 
 pub(super) fn language_enabled(settings: &Settings, snapshot: &DocumentSnapshot) -> bool {

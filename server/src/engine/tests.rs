@@ -205,15 +205,20 @@ async fn a_stale_result_is_dropped() {
 
 #[test]
 fn ranking_puts_symbolic_before_model_then_score() {
-    let mut candidates = vec![
+    let candidates = [
         proposal(SuggestionSource::Model, 0.99, "model high"),
         proposal(SuggestionSource::Repeat, 0.7, "repeat"),
         proposal(SuggestionSource::Model, 0.5, "model low"),
         proposal(SuggestionSource::Rename, 0.6, "rename"),
         proposal(SuggestionSource::Model, 0.5, "model low but longer"),
     ];
-    pipeline::rank(&mut candidates);
-    let order: Vec<&str> = candidates.iter().map(|p| p.edits[0].new_text.as_str()).collect();
+    let candidates =
+        candidates.into_iter().map(|proposal| rank::Candidate { proposal, edit: None }).collect();
+    let mut hunks = rank::deduplicate("", candidates);
+    rank::combine(&mut hunks, 3);
+    rank::sort(&mut hunks);
+    let order: Vec<&str> =
+        hunks.iter().map(|hunk| hunk.proposal.edits[0].new_text.as_str()).collect();
     assert_eq!(order, ["rename", "repeat", "model high", "model low", "model low but longer"]);
 }
 

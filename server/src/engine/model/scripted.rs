@@ -8,12 +8,23 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::{
-    BoxFuture, FinishReason, GeneratedText, Generation, GenerationRequest, GenerationStats,
-    ModelBackend, ModelError, ModelInfo,
+    BoxFuture, ContinuationScore, FinishReason, GeneratedText, Generation, GenerationRequest,
+    GenerationStats, ModelBackend, ModelError, ModelInfo, ScoreRequest, TokenLogprob,
 };
 use crate::engine::prompt::PromptFormatKind;
 
 type Script = dyn Fn(&GenerationRequest) -> String + Send + Sync;
+type Scorer = dyn Fn(&str, &str) -> f64 + Send + Sync;
+
+/// Scripted log-probabilities: every generated token that lies in the part of the output that
+/// differs from the request's draft (after their common prefix and suffix) gets `changed`, every
+/// other token `copied`; when the output differs from the draft, `copy_logprob` is `copy`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScriptedLogprobs {
+    pub changed: f32,
+    pub copied: f32,
+    pub copy: f32,
+}
 
 pub struct ScriptedBackend {
     script: Box<Script>,
@@ -23,6 +34,11 @@ pub struct ScriptedBackend {
     requests: Mutex<Vec<GenerationRequest>>,
     /// Cleared by [`ScriptedBackend::kill`]: then it fails like a llama backend whose thread died.
     alive: AtomicBool,
+    logprobs: Option<ScriptedLogprobs>,
+    /// `(prompt, continuation) -> logprob sum` for [`ModelBackend::score`]; `None` answers
+    /// `Ok(None)` like a backend that cannot score.
+    scorer: Option<Box<Scorer>>,
+    scored: Mutex<Vec<ScoreRequest>>,
 }
 
 impl ScriptedBackend {
@@ -45,7 +61,32 @@ impl ScriptedBackend {
             token_limit: None,
             requests: Mutex::new(Vec::new()),
             alive: AtomicBool::new(true),
+            logprobs: None,
+            scorer: None,
+            scored: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Reports per-token log-probabilities and the copy log-probability (see
+    /// [`ScriptedLogprobs`]).
+    pub fn with_logprobs(mut self, logprobs: ScriptedLogprobs) -> ScriptedBackend {
+        self.logprobs = Some(logprobs);
+        self
+    }
+
+    /// Answers [`ModelBackend::score`] with `scorer(prompt, continuation)` as the log-probability
+    /// sum of each continuation.
+    pub fn with_scorer(
+        mut self,
+        scorer: impl Fn(&str, &str) -> f64 + Send + Sync + 'static,
+    ) -> ScriptedBackend {
+        self.scorer = Some(Box::new(scorer));
+        self
+    }
+
+    /// The score requests seen so far, oldest first.
+    pub fn score_requests(&self) -> Vec<ScoreRequest> {
+        crate::locks::lock(&self.scored).clone()
     }
 
     /// The prompt format [`ModelBackend::info`] reports (`plain` by default).
@@ -85,8 +126,18 @@ impl ScriptedBackend {
             self.token_limit.map_or(request.max_tokens, |limit| limit.min(request.max_tokens));
         let (text, finish) = apply_limits(&raw, &request.stop, max_tokens);
         let generated_tokens = count_scripted_tokens(&text);
+        let mut candidate = GeneratedText::plain(text, finish);
+        if let Some(logprobs) = self.logprobs {
+            let draft = request.draft.as_deref().unwrap_or_default();
+            (candidate.tokens, candidate.copy_logprob) =
+                scripted_logprobs(&candidate.text, draft, logprobs);
+            if !candidate.tokens.is_empty() {
+                candidate.mean_logprob = candidate.tokens.iter().map(|t| t.logprob).sum::<f32>()
+                    / candidate.tokens.len() as f32;
+            }
+        }
         Generation {
-            candidates: vec![GeneratedText::plain(text, finish)],
+            candidates: vec![candidate],
             stats: GenerationStats {
                 prompt_tokens,
                 generated_tokens,
@@ -125,9 +176,72 @@ impl ModelBackend for ScriptedBackend {
         }
     }
 
+    fn score(
+        &self,
+        request: ScoreRequest,
+    ) -> BoxFuture<Result<Option<Vec<ContinuationScore>>, ModelError>> {
+        crate::locks::lock(&self.scored).push(request.clone());
+        let scores = self.scorer.as_ref().map(|scorer| {
+            request
+                .continuations
+                .iter()
+                .map(|continuation| ContinuationScore {
+                    logprob_sum: scorer(&request.prompt, continuation),
+                    tokens: count_scripted_tokens(continuation),
+                })
+                .collect()
+        });
+        Box::pin(async move { Ok(scores) })
+    }
+
     fn is_alive(&self) -> bool {
         self.alive.load(Ordering::SeqCst)
     }
+}
+
+/// The end of every scripted token of `text` (see [`count_scripted_tokens`]); white space other
+/// than line breaks belongs to the token after it.
+pub fn scripted_token_ends(text: &str) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((index, char)) = chars.next() {
+        let word = |c: char| c.is_alphanumeric() || c == '_';
+        if word(char) {
+            let mut end = index + char.len_utf8();
+            while let Some(&(next, c)) = chars.peek().filter(|&&(_, c)| word(c)) {
+                end = next + c.len_utf8();
+                chars.next();
+            }
+            ends.push(end);
+        } else if !char.is_whitespace() || char == '\n' {
+            ends.push(index + char.len_utf8());
+        }
+    }
+    ends
+}
+
+fn scripted_logprobs(
+    text: &str,
+    draft: &str,
+    logprobs: ScriptedLogprobs,
+) -> (Vec<TokenLogprob>, Option<f32>) {
+    let (prefix, suffix) = crate::text::common_affixes(draft, text);
+    let changed = prefix..text.len() - suffix;
+    let mut start = 0;
+    let tokens = scripted_token_ends(text)
+        .into_iter()
+        .map(|end| {
+            let inside = if changed.is_empty() {
+                start <= changed.start && changed.start < end
+            } else {
+                start < changed.end && end > changed.start
+            };
+            start = end;
+            let logprob = if inside && text != draft { logprobs.changed } else { logprobs.copied };
+            TokenLogprob { end, logprob }
+        })
+        .collect();
+    (tokens, (text != draft).then_some(logprobs.copy))
 }
 
 /// One token per word, per punctuation character and per line break.
@@ -215,6 +329,7 @@ pub fn scripted_backend(outputs: Vec<String>) -> Arc<dyn ModelBackend> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::CancelFlag;
     use super::*;
 
     fn block_on<T>(future: BoxFuture<T>) -> T {
@@ -259,6 +374,40 @@ mod tests {
         let generation = block_on(backend.generate(request)).unwrap();
         assert!(generation.stats.cancelled);
         assert!(generation.candidates.is_empty());
+    }
+
+    #[test]
+    fn reports_logprobs_of_the_changed_tokens_and_scores() {
+        let logprobs = ScriptedLogprobs { changed: -2.0, copied: -0.1, copy: -3.0 };
+        let backend = ScriptedBackend::new(vec!["let total = 1;".to_owned()])
+            .with_logprobs(logprobs)
+            .with_scorer(|_, continuation| -(continuation.len() as f64));
+        let mut request = GenerationRequest::greedy("prompt", 100);
+        request.draft = Some("let count = 1;".to_owned());
+        let generation = block_on(backend.generate(request)).unwrap();
+        let candidate = &generation.candidates[0];
+        let ends: Vec<usize> = candidate.tokens.iter().map(|token| token.end).collect();
+        assert_eq!(ends, vec![3, 9, 11, 13, 14]);
+        let values: Vec<f32> = candidate.tokens.iter().map(|token| token.logprob).collect();
+        assert_eq!(values, vec![-0.1, -2.0, -0.1, -0.1, -0.1]);
+        assert_eq!(candidate.copy_logprob, Some(-3.0));
+        let request = ScoreRequest {
+            prompt: "p".to_owned(),
+            continuations: vec!["ab".to_owned(), "abcd".to_owned()],
+            cancel: CancelFlag::default(),
+        };
+        let scores = block_on(backend.score(request)).unwrap().unwrap();
+        assert_eq!(scores[0].logprob_sum, -2.0);
+        assert_eq!(scores[1].logprob_sum, -4.0);
+        assert_eq!(backend.score_requests().len(), 1);
+        // Without a scorer, the backend cannot score.
+        let plain = ScriptedBackend::new(Vec::new());
+        let request = ScoreRequest {
+            prompt: "p".to_owned(),
+            continuations: vec!["a".to_owned()],
+            cancel: CancelFlag::default(),
+        };
+        assert_eq!(block_on(plain.score(request)).unwrap(), None);
     }
 
     #[test]
