@@ -301,3 +301,90 @@ async fn loading_without_a_backend_reports_off() {
         "{events:?}"
     );
 }
+
+/// The suggestion for a model that adds `done();` after the user added a line in the function, with these log-probabilities and scores, at this `min_confidence`.
+async fn model_suggestion(
+    logprobs: Option<super::model::scripted::ScriptedLogprobs>,
+    scorer: Option<fn(&str, &str) -> f64>,
+    min_confidence: f32,
+) -> (Option<Suggestion>, Arc<ScriptedBackend>) {
+    // The region is the function's last line.
+    let mut backend = ScriptedBackend::from_fn(|request| {
+        request.draft.clone().unwrap_or_default().replacen("}", "    done();\n}", 1)
+    });
+    if let Some(logprobs) = logprobs {
+        backend = backend.with_logprobs(logprobs);
+    }
+    if let Some(scorer) = scorer {
+        backend = backend.with_scorer(scorer);
+    }
+    let backend = Arc::new(backend);
+    let mut settings = settings();
+    settings.predict.min_confidence = min_confidence;
+    let engine = Engine::new(settings);
+    engine.set_model(ModelSlot::Ready(backend.clone()));
+    engine.open(URI, "rust", 0, TEXT);
+    engine
+        .change(URI, 1, &[change((4, 0), (4, 0), "    step();\n")], PositionEncoding::Utf16)
+        .unwrap();
+    (engine.suggestion(URI, Some(1), WAIT).await.unwrap(), backend)
+}
+
+#[tokio::test]
+async fn a_confident_edit_is_shown_and_an_unconfident_one_is_not() {
+    use super::model::scripted::ScriptedLogprobs;
+    let confident = ScriptedLogprobs { changed: -0.05, copied: -0.01, copy: -4.0 };
+    let (suggestion, _) = model_suggestion(Some(confident), None, 0.5).await;
+    let suggestion = suggestion.expect("a confident edit is shown");
+    assert!(suggestion.edits()[0].new_text.contains("done();"), "{suggestion:?}");
+    assert!(suggestion.proposal.score > 0.9, "{suggestion:?}");
+    // The same edit, but the model barely preferred it to copying the line.
+    let unconfident = ScriptedLogprobs { changed: -2.5, copied: -0.01, copy: -0.2 };
+    let (suggestion, _) = model_suggestion(Some(unconfident), None, 0.5).await;
+    assert_eq!(suggestion, None);
+    // Without log-probabilities there is nothing to gate on.
+    let (suggestion, _) = model_suggestion(None, None, 0.5).await;
+    assert!(suggestion.is_some());
+}
+
+#[tokio::test]
+async fn the_models_likelihood_of_the_hunk_against_no_change_moves_the_confidence() {
+    use super::model::scripted::ScriptedLogprobs;
+    let logprobs = ScriptedLogprobs { changed: -0.3, copied: -0.01, copy: -2.0 };
+    // The answer with the edit is far more likely than the unchanged one.
+    let likes_it: fn(&str, &str) -> f64 =
+        |_, answer| if answer.contains("done();") { -1.0 } else { -9.0 };
+    let (liked, backend) = model_suggestion(Some(logprobs), Some(likes_it), 0.0).await;
+    let requests = backend.score_requests();
+    assert_eq!(requests.len(), 1, "one score request for the unchanged answer and the hunk");
+    assert_eq!(requests[0].continuations.len(), 2);
+    assert!(!requests[0].continuations[0].contains("done();"));
+    assert!(requests[0].continuations[1].contains("done();"));
+    let dislikes_it: fn(&str, &str) -> f64 =
+        |_, answer| if answer.contains("done();") { -9.0 } else { -1.0 };
+    let (disliked, _) = model_suggestion(Some(logprobs), Some(dislikes_it), 0.0).await;
+    let (liked, disliked) = (liked.unwrap().proposal.score, disliked.unwrap().proposal.score);
+    assert!(liked > 0.6 && disliked < 0.1, "{liked} {disliked}");
+}
+
+/// What the model's suggestion is when it inserts `line` before the closing brace after the user
+/// deleted `consume(count + 1);` (the region is the function's last line).
+async fn after_deleting_a_line(line: &'static str) -> Option<Suggestion> {
+    let backend = Arc::new(ScriptedBackend::from_fn(move |request| {
+        request.draft.clone().unwrap_or_default().replacen("}", &format!("{line}}}"), 1)
+    }));
+    let engine = Engine::new(settings());
+    engine.set_model(ModelSlot::Ready(backend.clone()));
+    engine.open(URI, "rust", 0, TEXT);
+    engine.change(URI, 1, &[change((3, 0), (4, 0), "")], PositionEncoding::Utf16).unwrap();
+    let suggestion = engine.suggestion(URI, Some(1), WAIT).await.unwrap();
+    assert!(!backend.requests().is_empty(), "the model was asked");
+    suggestion
+}
+
+#[tokio::test]
+async fn a_model_edit_that_restores_a_line_the_user_deleted_is_dropped() {
+    assert_eq!(after_deleting_a_line("    consume(count + 1);\n").await, None);
+    // Another line at the same place is a suggestion.
+    assert!(after_deleting_a_line("    consume(count * 2);\n").await.is_some());
+}
