@@ -246,7 +246,7 @@ pub enum ModelError {
         instead: &'static str,
     },
     /// The request was cancelled before it started (the built-in backends report cancellation
-    /// during decoding through [`GenerationStats::cancelled`]).
+    /// during decoding through [`GenerationStats::cancelled`]), or a score request was cancelled.
     #[error("the generation was cancelled")]
     Cancelled,
     /// The prompt and the output do not fit the context window.
@@ -278,7 +278,8 @@ pub trait ModelBackend: Send + Sync {
     fn info(&self) -> ModelInfo;
 
     /// The log-probability of each of `request.continuations` after `request.prompt`, in order.
-    /// `Ok(None)` when this backend cannot score text (the ranker then goes without).
+    /// `Ok(None)` when this backend cannot score text (the ranker then goes without), and
+    /// [`ModelError::Cancelled`] when `request.cancel` fired before the scores were complete.
     fn score(
         &self,
         request: ScoreRequest,
