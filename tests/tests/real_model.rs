@@ -344,3 +344,31 @@ fn scores_prefer_the_likely_continuation_and_match_generation() {
         ScoreRequest { prompt, continuations: vec![copied.clone()], cancel: cancel.clone() };
     assert_eq!(block_on(backend.score(request)), Err(ModelError::Cancelled));
 }
+
+#[test]
+fn a_greedy_request_for_several_candidates_gets_distinct_ones_deterministically() {
+    let backend = shared_backend();
+    let prompt = "// A small command-line tool.\nfn main() {\n";
+    let greedy = generate(backend.as_ref(), GenerationRequest::greedy(prompt, 16));
+    let request = |seed: u64| {
+        let mut request = GenerationRequest::greedy(prompt, 16);
+        request.candidates = 4;
+        request.sampling.seed = seed;
+        request
+    };
+    let texts = |generation: &Generation| -> Vec<String> {
+        generation.candidates.iter().map(|candidate| candidate.text.clone()).collect()
+    };
+    let first = generate(backend.as_ref(), request(7));
+    let first_texts = texts(&first);
+    assert_eq!(first_texts[0], text(&greedy), "the first candidate is the greedy one");
+    assert!((2..=4).contains(&first_texts.len()), "{first_texts:?}");
+    for (index, candidate) in first_texts.iter().enumerate() {
+        assert!(!first_texts[..index].contains(candidate), "duplicates: {first_texts:?}");
+    }
+    for candidate in &first.candidates {
+        check_token_logprobs(candidate);
+    }
+    assert_eq!(texts(&generate(backend.as_ref(), request(7))), first_texts, "same seed");
+    assert_ne!(texts(&generate(backend.as_ref(), request(1000))), first_texts, "another seed");
+}

@@ -78,7 +78,10 @@ pub struct GenerationRequest {
     /// parsers can tell a finished answer from a truncated one).
     pub stop: Vec<String>,
     pub sampling: Sampling,
-    /// How many candidates to generate. Greedy decoding yields one whatever this says.
+    /// How many candidates to generate; identical texts are returned once, so there may be fewer.
+    /// The llama backend decodes the first of a greedy request greedily and samples the others
+    /// (see [`decode::candidate_sampling`]); the openai backend asks for several only when
+    /// sampling.
     pub candidates: usize,
     /// The output expected when nothing changes (the editable region in the format's output
     /// shape): the source of prompt-lookup draft tokens and of the tail spliced back in on

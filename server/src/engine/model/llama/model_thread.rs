@@ -389,25 +389,27 @@ impl<'m, 'c> Session<'m, 'c> {
             Some(draft) => tokenize(self.model, draft, false).iter().map(|token| token.0).collect(),
             None => Vec::new(),
         };
-        let candidate_count =
-            if request.sampling.is_greedy() { 1 } else { request.candidates.max(1) };
+        // Several candidates even for a greedy request: the first greedy, the others sampled
+        // (see `candidate_sampling`); the same text twice counts once.
+        let attempts = request.candidates.max(1);
         let decode_started = Instant::now();
-        let mut candidates = Vec::with_capacity(candidate_count);
-        for index in 0..candidate_count {
+        let mut candidates: Vec<GeneratedText> = Vec::with_capacity(attempts);
+        for index in 0..attempts {
             if index > 0 {
                 self.truncate(head.len())?;
             }
+            let sampling = decode::candidate_sampling(&request.sampling, index);
             let options = DecodeOptions {
                 max_tokens: request.max_tokens,
                 stop: &request.stop,
-                sampling: request.sampling,
+                sampling,
                 draft: &draft,
                 speculate: request.draft.is_some(),
                 resync_tokens: request.resync_tokens,
                 policy: self.policy,
                 cancelled,
             };
-            let mut rng = Rng::new(request.sampling.seed.wrapping_add(index as u64));
+            let mut rng = Rng::new(sampling.seed);
             let outcome = decode::decode(self, head.len(), last[0], &options, &mut rng)?;
             self.kv_tokens.extend_from_slice(&outcome.kv_appended);
             stats.generated_tokens += outcome.tokens.len();
@@ -419,6 +421,9 @@ impl<'m, 'c> Session<'m, 'c> {
                 stats.cancelled = true;
                 stats.decode_time = decode_started.elapsed();
                 return Ok(Vec::new());
+            }
+            if candidates.iter().any(|candidate| candidate.text == outcome.text) {
+                continue;
             }
             let mean_logprob = if outcome.tokens.is_empty() {
                 0.0
