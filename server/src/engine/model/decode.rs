@@ -111,6 +111,32 @@ impl Rng {
     }
 }
 
+/// The temperature of the extra candidates of a greedy request. Below 1 the distribution is
+/// sharpened: where the model is sure (copying the unchanged lines, most of a region) the samples
+/// still follow the greedy text, and they only branch where a few tokens are close (which is where
+/// the edit is). At 1 or above, a small model sampling a region of a hundred tokens or more
+/// almost always derails somewhere in the copy, and such candidates only cost time.
+pub const CANDIDATE_TEMPERATURE: f32 = 0.6;
+
+/// The nucleus of the extra candidates of a greedy request: it cuts the long tail of unlikely
+/// tokens that a rare draw would otherwise pick.
+pub const CANDIDATE_TOP_P: f32 = 0.95;
+
+/// How candidate `index` of a request is decoded. A greedy request's first candidate is greedy
+/// and the others are sampled at [`CANDIDATE_TEMPERATURE`]; a sampled request samples every
+/// candidate at its own settings. Candidate `index` draws with the seed `sampling.seed + index`,
+/// so a request's candidates are the same every time for the same seed.
+pub fn candidate_sampling(sampling: &Sampling, index: usize) -> Sampling {
+    let seed = sampling.seed.wrapping_add(index as u64);
+    if !sampling.is_greedy() {
+        return Sampling { seed, ..*sampling };
+    }
+    if index == 0 {
+        return Sampling { seed, ..Sampling::GREEDY };
+    }
+    Sampling { temperature: CANDIDATE_TEMPERATURE, top_k: 0, top_p: CANDIDATE_TOP_P, seed }
+}
+
 /// Chooses a token from logits: the argmax when greedy, else a sample after temperature, top-k and
 /// top-p. Returns the token and its log-probability under the unmodified distribution.
 pub fn choose_token(logits: &[f32], sampling: &Sampling, rng: &mut Rng) -> (Token, f32) {
@@ -814,6 +840,18 @@ pub(crate) mod tests {
             assert!((logprob - token_logprob(&logits, token)).abs() < 1e-5);
         }
         assert_eq!(token_logprob(&logits, 1000), f32::NEG_INFINITY);
+    }
+
+    #[test]
+    fn a_greedy_request_samples_its_extra_candidates_with_their_own_seeds() {
+        let greedy = Sampling { seed: 40, ..Sampling::GREEDY };
+        assert_eq!(candidate_sampling(&greedy, 0), Sampling { seed: 40, ..Sampling::GREEDY });
+        let second = candidate_sampling(&greedy, 2);
+        assert!(!second.is_greedy());
+        assert_eq!(second.temperature, CANDIDATE_TEMPERATURE);
+        assert_eq!(second.seed, 42);
+        let sampled = Sampling { temperature: 1.2, top_k: 5, top_p: 0.5, seed: u64::MAX };
+        assert_eq!(candidate_sampling(&sampled, 1), Sampling { seed: 0, ..sampled });
     }
 
     #[test]
