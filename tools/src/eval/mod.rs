@@ -42,6 +42,8 @@ pub struct EvalArgs {
     pub server: Option<PathBuf>,
     pub server_args: Vec<String>,
     pub limit: Option<usize>,
+    /// Only every n-th case of each file (the first, the n+1-th, ...): a fixed sample.
+    pub every: Option<usize>,
     pub filter: Option<String>,
     pub progress: bool,
     pub verify_sync: bool,
@@ -59,6 +61,7 @@ impl Default for EvalArgs {
             server: None,
             server_args: Vec::new(),
             limit: None,
+            every: None,
             filter: None,
             progress: true,
             verify_sync: false,
@@ -144,6 +147,9 @@ pub struct EvalCommand {
     /// Only the first N cases
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Only every N-th case of each file (its 1st, N+1-th, ...): the same fixed sample each time
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub every: Option<u64>,
     /// Only cases whose id contains TEXT
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
@@ -202,6 +208,7 @@ impl crate::cli::ToolCommand for EvalCommand {
             server: self.server,
             server_args: self.server_args,
             limit: self.limit,
+            every: self.every.map(|every| every as usize),
             filter: self.filter,
             progress: !self.no_progress,
             verify_sync: self.verify_sync,
@@ -382,12 +389,33 @@ pub fn progress_bar(total: u64) -> indicatif::ProgressBar {
     bar
 }
 
+/// The 1st, `every + 1`-th, ... case of each file, in order.
+pub fn every_nth_of_each_file(cases: Vec<LoadedCase>, every: usize) -> Vec<LoadedCase> {
+    let mut index_in_file = 0;
+    let mut previous: Option<PathBuf> = None;
+    cases
+        .into_iter()
+        .filter(|loaded| {
+            if previous.as_ref() != Some(&loaded.source) {
+                previous = Some(loaded.source.clone());
+                index_in_file = 0;
+            }
+            let keep = index_in_file % every.max(1) == 0;
+            index_in_file += 1;
+            keep
+        })
+        .collect()
+}
+
 /// Runs an evaluation with any server launcher; `run_eval` uses the `nextedit` process.
 pub fn run_eval_with(
     args: &EvalArgs,
     launcher: &dyn ServerLauncher,
 ) -> anyhow::Result<Vec<RunSummary>> {
     let mut cases = load_cases(&args.cases)?;
+    if let Some(every) = args.every {
+        cases = every_nth_of_each_file(cases, every);
+    }
     if let Some(filter) = &args.filter {
         cases.retain(|loaded| loaded.case.id.contains(filter.as_str()));
     }

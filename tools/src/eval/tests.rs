@@ -766,3 +766,23 @@ fn replays_through_a_server_process_and_restarts_it_after_a_crash() {
     let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
     assert_eq!(log.matches("fake server started").count(), 2, "{log}");
 }
+
+#[test]
+fn every_nth_case_is_taken_from_each_file() {
+    let loaded = |file: &str, id: &str| crate::eval::cases::LoadedCase {
+        case: case(id, "rust", "other", "", &[], ""),
+        source: PathBuf::from(file),
+    };
+    let cases = vec![
+        loaded("a.jsonl", "a0"),
+        loaded("a.jsonl", "a1"),
+        loaded("a.jsonl", "a2"),
+        loaded("b.jsonl", "b0"),
+        loaded("b.jsonl", "b1"),
+        loaded("b.jsonl", "b2"),
+        loaded("b.jsonl", "b3"),
+    ];
+    let sample = crate::eval::every_nth_of_each_file(cases, 2);
+    let ids: Vec<&str> = sample.iter().map(|loaded| loaded.case.id.as_str()).collect();
+    assert_eq!(ids, ["a0", "a2", "b0", "b2"]);
+}
