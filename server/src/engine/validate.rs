@@ -102,7 +102,7 @@ fn reverses_last_edit(input: &CheckInput<'_>, new_text: &str) -> bool {
 
 /// The three texts without the whole lines they share at the start and at the end, keeping
 /// `context` shared lines on each side.
-fn line_window<'a>(texts: [&'a str; 3], context: usize) -> [&'a str; 3] {
+fn line_window(texts: [&str; 3], context: usize) -> [&str; 3] {
     let [a, b, c] = texts;
     let (prefix_ab, suffix_ab) = crate::text::common_affixes(a, b);
     let (prefix_bc, suffix_bc) = crate::text::common_affixes(b, c);
