@@ -112,9 +112,12 @@ pub struct Pair {
     pub region: std::ops::Range<usize>,
 }
 
+/// One change of a `didChange`: the byte range it replaces and the new text.
+pub type ByteChange = (usize, usize, String);
+
 /// The byte-level changes of one `didChange` per history diff (one change per hunk, each in the
 /// text left by the one before), as an editor sends them; and the text they start from.
-pub fn history_changes(case: &Case) -> anyhow::Result<(String, Vec<Vec<(usize, usize, String)>>)> {
+pub fn history_changes(case: &Case) -> anyhow::Result<(String, Vec<Vec<ByteChange>>)> {
     let replay = case.replay()?;
     let mut current = replay.initial.clone();
     let mut notifications = Vec::new();

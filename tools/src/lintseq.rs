@@ -111,7 +111,10 @@ fn candidates<'tree>(root: Node<'tree>) -> Vec<Node<'tree>> {
         let mut cursor = node.walk();
         let list_like = is_list_kind(node.kind());
         for child in node.named_children(&mut cursor) {
-            if list_like && !child.is_error() && !child.is_missing() && child.byte_range().len() > 0
+            if list_like
+                && !child.is_error()
+                && !child.is_missing()
+                && !child.byte_range().is_empty()
             {
                 found.push(child);
             }
