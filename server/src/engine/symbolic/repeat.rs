@@ -498,6 +498,7 @@ fn similar_lines(
         .collect();
     let low = cursor_line.saturating_sub(SIMILAR_LINE_WINDOW);
     let high = (cursor_line + SIMILAR_LINE_WINDOW).min(lines.len());
+    let mut found = Vec::new();
     for index in low..high {
         if overlaps(&(index..index + 1), own) {
             continue;
@@ -519,7 +520,12 @@ fn similar_lines(
             continue;
         }
         let edit = TextEdit::new(lines[index].clone(), rewritten);
-        out.push(Candidate { edits: vec![edit], score: SCORE_SIMILAR_LINE, line: index });
+        found.push(Candidate { edits: vec![edit], score: SCORE_SIMILAR_LINE, line: index });
+    }
+    // A shape that many lines have (`name?: string | undefined` in a list of declarations) says
+    // too little about which of them the user means to change next.
+    if found.len() <= MAX_MATCHES {
+        out.extend(found);
     }
 }
 
