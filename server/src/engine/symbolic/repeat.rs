@@ -623,6 +623,7 @@ fn same_context(
     let replacement = &new[new_start..new_end];
     let low = cursor_line.saturating_sub(SIMILAR_LINE_WINDOW);
     let high = (cursor_line + SIMILAR_LINE_WINDOW).min(lines.len());
+    let mut found = Vec::new();
     for index in low..high {
         if overlaps(&(index..index + 1), own) {
             continue;
@@ -648,12 +649,16 @@ fn same_context(
             }
             let base = lines[index].start;
             let range = base + span_start + before_len..base + span_end - after_len;
-            out.push(Candidate {
+            found.push(Candidate {
                 edits: vec![TextEdit::new(range, replacement)],
                 score: SCORE_SAME_CONTEXT,
                 line: index,
             });
         }
+    }
+    // Context that many places share is boilerplate, as for similar lines.
+    if found.len() <= MAX_MATCHES {
+        out.extend(found);
     }
 }
 
