@@ -22,8 +22,11 @@ fn request() -> GenerationRequest {
     request
 }
 
+/// A token's text, its log-probability and the alternatives listed with it.
+type CannedToken<'a> = (&'a str, f64, &'a [(&'a str, f64)]);
+
 /// One chunk per token in llama.cpp's server shape.
-fn content_events(tokens: &[(&str, f64, &[(&str, f64)])]) -> Vec<Value> {
+fn content_events(tokens: &[CannedToken<'_>]) -> Vec<Value> {
     let mut events: Vec<Value> = tokens
         .iter()
         .map(|(text, logprob, alternatives)| {
