@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use nextedit::engine::model::llama::CRASH_PROMPT;
 use nextedit::engine::model::synthetic::{REWRITE_TOKENS, rewrite_prompt, synthetic_code};
 use nextedit::engine::model::{
-    FinishReason, Generation, GenerationRequest, LlamaConfig, LoadProgress, ModelBackend,
-    ModelError, llama_backend, load_llama, load_llama_blocking, test_model_path,
+    CancelFlag, ContinuationScore, FinishReason, GeneratedText, Generation, GenerationRequest,
+    LlamaConfig, LoadProgress, ModelBackend, ModelError, ScoreRequest, llama_backend, load_llama,
+    load_llama_blocking, test_model_path,
 };
 use nextedit::engine::prompt::PromptFormatKind;
 
@@ -228,4 +229,146 @@ fn oversized_prompts_are_refused() {
     let backend = shared_backend();
     let result = block_on(backend.generate(GenerationRequest::greedy(synthetic_code(0, 200), 16)));
     assert!(matches!(result, Err(ModelError::PromptTooLong { .. })), "{result:?}");
+}
+
+/// Checks that `tokens` cover the generated text in order with log-probabilities, and returns
+/// where the generated part ends.
+fn check_token_logprobs(candidate: &GeneratedText) -> usize {
+    let tokens = &candidate.tokens;
+    assert!(!tokens.is_empty(), "{candidate:?}");
+    assert!(tokens.windows(2).all(|pair| pair[0].end <= pair[1].end), "{tokens:?}");
+    assert!(tokens[0].end > 0, "{tokens:?}");
+    assert!(tokens.iter().all(|token| candidate.text.is_char_boundary(token.end)), "{tokens:?}");
+    assert!(tokens.iter().all(|token| token.logprob <= 0.0), "{tokens:?}");
+    tokens.last().unwrap().end
+}
+
+#[test]
+fn generated_tokens_report_their_ends_and_log_probabilities() {
+    let backend = shared_backend();
+    let request = GenerationRequest::greedy(rewrite_prompt(), 60);
+    let plain = generate(backend.as_ref(), request.clone());
+    let candidate = &plain.candidates[0];
+    assert_eq!(candidate.finish, FinishReason::Length);
+    assert_eq!(candidate.tokens.len(), plain.stats.generated_tokens);
+    assert_eq!(check_token_logprobs(candidate), candidate.text.len());
+    let mean = candidate.tokens.iter().map(|token| token.logprob).sum::<f32>()
+        / candidate.tokens.len() as f32;
+    assert!((mean - candidate.mean_logprob).abs() < 1e-4, "{mean} {}", candidate.mean_logprob);
+    assert_eq!(candidate.copy_logprob, None);
+
+    // With the output as the draft, accepted draft tokens carry the logprobs of their
+    // verification rows: the same numbers up to llama.cpp's batched arithmetic.
+    let mut speculative = request.clone();
+    speculative.draft = Some(candidate.text.clone());
+    let speculative = generate(backend.as_ref(), speculative);
+    let drafted = &speculative.candidates[0];
+    assert_eq!(drafted.text, candidate.text);
+    assert!(speculative.stats.draft_tokens_accepted > 0, "{:?}", speculative.stats);
+    assert_eq!(check_token_logprobs(drafted), drafted.text.len());
+    let ends = |candidate: &GeneratedText| -> Vec<usize> {
+        candidate.tokens.iter().map(|token| token.end).collect()
+    };
+    assert_eq!(ends(drafted), ends(candidate));
+    for (fast, slow) in drafted.tokens.iter().zip(&candidate.tokens) {
+        assert!((fast.logprob - slow.logprob).abs() < 0.05, "{fast:?} {slow:?}");
+    }
+    assert_eq!(drafted.copy_logprob, None, "the output never left the draft");
+
+    // A draft whose second line the model would not write: the copy probability at the
+    // divergence is far below the probability of what the model wrote there.
+    let mut lines: Vec<&str> = candidate.text.split_inclusive('\n').collect();
+    lines[1] = "    // a line the model did not write\n";
+    let mut stale = request.clone();
+    stale.draft = Some(lines.concat());
+    stale.resync_tokens = Some(8);
+    let resynced = generate(backend.as_ref(), stale);
+    let resynced = &resynced.candidates[0];
+    assert_eq!(resynced.text, candidate.text);
+    let generated = check_token_logprobs(resynced);
+    assert!(generated < resynced.text.len(), "a spliced tail follows the generated tokens");
+    let copy = resynced.copy_logprob.expect("the output left the draft");
+    let diverged = lines[0].len() + 4;
+    let chosen = resynced.tokens.iter().find(|token| token.end > diverged).unwrap();
+    assert!(copy < chosen.logprob - 2.0, "copy {copy}, chosen {chosen:?}");
+}
+
+fn score(
+    backend: &dyn ModelBackend,
+    prompt: &str,
+    continuations: &[&str],
+) -> Vec<ContinuationScore> {
+    let request = ScoreRequest {
+        prompt: prompt.to_owned(),
+        continuations: continuations.iter().map(|text| text.to_string()).collect(),
+        cancel: CancelFlag::default(),
+    };
+    block_on(backend.score(request))
+        .unwrap_or_else(|error| panic!("{error}"))
+        .expect("the llama backend scores text")
+}
+
+#[test]
+fn scores_prefer_the_likely_continuation_and_match_generation() {
+    let backend = shared_backend();
+    let prompt = rewrite_prompt();
+    let generation = generate(backend.as_ref(), GenerationRequest::greedy(prompt.clone(), 40));
+    let greedy = &generation.candidates[0];
+
+    // A continuation that copies text from the prompt, and the same characters garbled.
+    let copied = synthetic_code(7, 1);
+    let garbled: String =
+        copied.split_inclusive(' ').map(|word| word.chars().rev().collect::<String>()).collect();
+    let scores = score(backend.as_ref(), &prompt, &[&greedy.text, &copied, &garbled, ""]);
+    assert_eq!(scores.len(), 4);
+    let per_token = |score: &ContinuationScore| score.logprob_sum / score.tokens as f64;
+    assert!(per_token(&scores[1]) > per_token(&scores[2]) + 1.0, "{scores:?}");
+    assert!(scores.iter().all(|score| score.logprob_sum <= 0.0), "{scores:?}");
+    assert_eq!(scores[3], ContinuationScore { logprob_sum: 0.0, tokens: 0 });
+
+    // The greedy text scores what generation reported for its tokens.
+    assert_eq!(scores[0].tokens, greedy.tokens.len());
+    let generated: f64 = greedy.tokens.iter().map(|token| f64::from(token.logprob)).sum();
+    let tolerance = 0.02 * greedy.tokens.len() as f64;
+    assert!((scores[0].logprob_sum - generated).abs() < tolerance, "{scores:?} {generated}");
+
+    // Scoring leaves the cache holding the prompt: the next generation is unchanged.
+    let again = generate(backend.as_ref(), GenerationRequest::greedy(prompt.clone(), 40));
+    assert_eq!(text(&again), greedy.text);
+    assert_eq!(again.stats.reused_prompt_tokens + 1, again.stats.prompt_tokens);
+
+    // A cancelled request answers Cancelled.
+    let cancel = CancelFlag::default();
+    cancel.cancel();
+    let request =
+        ScoreRequest { prompt, continuations: vec![copied.clone()], cancel: cancel.clone() };
+    assert_eq!(block_on(backend.score(request)), Err(ModelError::Cancelled));
+}
+
+#[test]
+fn a_greedy_request_for_several_candidates_gets_distinct_ones_deterministically() {
+    let backend = shared_backend();
+    let prompt = "// A small command-line tool.\nfn main() {\n";
+    let greedy = generate(backend.as_ref(), GenerationRequest::greedy(prompt, 16));
+    let request = |seed: u64| {
+        let mut request = GenerationRequest::greedy(prompt, 16);
+        request.candidates = 4;
+        request.sampling.seed = seed;
+        request
+    };
+    let texts = |generation: &Generation| -> Vec<String> {
+        generation.candidates.iter().map(|candidate| candidate.text.clone()).collect()
+    };
+    let first = generate(backend.as_ref(), request(7));
+    let first_texts = texts(&first);
+    assert_eq!(first_texts[0], text(&greedy), "the first candidate is the greedy one");
+    assert!((2..=4).contains(&first_texts.len()), "{first_texts:?}");
+    for (index, candidate) in first_texts.iter().enumerate() {
+        assert!(!first_texts[..index].contains(candidate), "duplicates: {first_texts:?}");
+    }
+    for candidate in &first.candidates {
+        check_token_logprobs(candidate);
+    }
+    assert_eq!(texts(&generate(backend.as_ref(), request(7))), first_texts, "same seed");
+    assert_ne!(texts(&generate(backend.as_ref(), request(1000))), first_texts, "another seed");
 }

@@ -18,7 +18,7 @@
 //! produced after the divergence, match the draft at or after the divergence point, the rest of the
 //! draft is appended without running the model.
 
-use super::{FinishReason, ModelError, Sampling};
+use super::{FinishReason, ModelError, Sampling, TokenLogprob};
 
 pub type Token = i32;
 
@@ -77,7 +77,12 @@ pub struct DecodeOutcome {
     /// The output text, cut after a stop string, with any spliced draft tail.
     pub text: String,
     pub finish: Option<FinishReason>,
+    /// The sum of the log-probabilities of `tokens`.
     pub logprob_sum: f64,
+    /// One entry per token of `tokens`: where it ends in `text` and its log-probability.
+    pub token_logprobs: Vec<TokenLogprob>,
+    /// At the first output token that left the draft, the log-probability of the draft's token.
+    pub copy_logprob: Option<f32>,
     pub draft_proposed: usize,
     pub draft_accepted: usize,
     pub spliced_tokens: usize,
@@ -106,6 +111,32 @@ impl Rng {
     }
 }
 
+/// The temperature of the extra candidates of a greedy request. Below 1 the distribution is
+/// sharpened: where the model is sure (copying the unchanged lines, most of a region) the samples
+/// still follow the greedy text, and they only branch where a few tokens are close (which is where
+/// the edit is). At 1 or above, a small model sampling a region of a hundred tokens or more
+/// almost always derails somewhere in the copy, and such candidates only cost time.
+pub const CANDIDATE_TEMPERATURE: f32 = 0.6;
+
+/// The nucleus of the extra candidates of a greedy request: it cuts the long tail of unlikely
+/// tokens that a rare draw would otherwise pick.
+pub const CANDIDATE_TOP_P: f32 = 0.95;
+
+/// How candidate `index` of a request is decoded. A greedy request's first candidate is greedy
+/// and the others are sampled at [`CANDIDATE_TEMPERATURE`]; a sampled request samples every
+/// candidate at its own settings. Candidate `index` draws with the seed `sampling.seed + index`,
+/// so a request's candidates are the same every time for the same seed.
+pub fn candidate_sampling(sampling: &Sampling, index: usize) -> Sampling {
+    let seed = sampling.seed.wrapping_add(index as u64);
+    if !sampling.is_greedy() {
+        return Sampling { seed, ..*sampling };
+    }
+    if index == 0 {
+        return Sampling { seed, ..Sampling::GREEDY };
+    }
+    Sampling { temperature: CANDIDATE_TEMPERATURE, top_k: 0, top_p: CANDIDATE_TOP_P, seed }
+}
+
 /// Chooses a token from logits: the argmax when greedy, else a sample after temperature, top-k and
 /// top-p. Returns the token and its log-probability under the unmodified distribution.
 pub fn choose_token(logits: &[f32], sampling: &Sampling, rng: &mut Rng) -> (Token, f32) {
@@ -113,7 +144,7 @@ pub fn choose_token(logits: &[f32], sampling: &Sampling, rng: &mut Rng) -> (Toke
         logits.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (index, &logit)| {
             if logit > best.1 { (index, logit) } else { best }
         });
-    let log_sum = max + logits.iter().map(|&logit| (logit - max).exp()).sum::<f32>().ln();
+    let log_sum = log_sum_exp(logits, max);
     if sampling.is_greedy() || logits.is_empty() {
         return (argmax as Token, logits.get(argmax).map_or(0.0, |&logit| logit - log_sum));
     }
@@ -154,6 +185,21 @@ pub fn choose_token(logits: &[f32], sampling: &Sampling, rng: &mut Rng) -> (Toke
         threshold -= weight;
     }
     (chosen as Token, logits[chosen] - log_sum)
+}
+
+/// `ln(sum(exp(logits)))`, given the largest logit.
+fn log_sum_exp(logits: &[f32], max: f32) -> f32 {
+    max + logits.iter().map(|&logit| (logit - max).exp()).sum::<f32>().ln()
+}
+
+/// The log-probability of `token` under the softmax of `logits` (the raw logits: no temperature).
+/// Negative infinity for a token outside the vocabulary.
+pub fn token_logprob(logits: &[f32], token: Token) -> f32 {
+    let Some(&logit) = usize::try_from(token).ok().and_then(|index| logits.get(index)) else {
+        return f32::NEG_INFINITY;
+    };
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    logit - log_sum_exp(logits, max)
 }
 
 /// Tracks where the output stands relative to the draft.
@@ -278,6 +324,12 @@ pub fn decode(
     let mut outcome = DecodeOutcome::default();
     let mut tracker = DraftTracker::new(options.draft, options.policy);
     let mut bytes: Vec<u8> = Vec::new();
+    // Where each token of `outcome.tokens` ends in `bytes`, and its log-probability.
+    let mut token_ends: Vec<usize> = Vec::new();
+    let mut logprobs: Vec<f32> = Vec::new();
+    // The output has matched the draft token for token so far (the copy probability is taken at
+    // the first token where it stops doing so).
+    let mut copying = !options.draft.is_empty();
     let mut kv_len = kv_len;
     let mut pending = pending;
     let max_stop_len = options.stop.iter().map(String::len).max().unwrap_or(0);
@@ -314,9 +366,22 @@ pub fn decode(
         let mut accepted = 0;
         let mut next_pending = None;
         for row in 0..=draft.len() {
-            let (token, logprob) = choose_token(model.logits(row), &options.sampling, rng);
-            outcome.logprob_sum += f64::from(logprob);
-            new_tokens.push(token);
+            let logits = model.logits(row);
+            let (token, logprob) = choose_token(logits, &options.sampling, rng);
+            // Row `row` chooses output token number `outcome.tokens.len() + row`: every earlier
+            // choice of this batch was an accepted draft token, which is kept unless generation
+            // ends, and then nothing after it matters.
+            if copying {
+                match options.draft.get(outcome.tokens.len() + row) {
+                    Some(&expected) if expected == token => {}
+                    Some(&expected) => {
+                        outcome.copy_logprob = Some(token_logprob(logits, expected));
+                        copying = false;
+                    }
+                    None => copying = false,
+                }
+            }
+            new_tokens.push((token, logprob));
             if row < draft.len() && draft[row] == token {
                 accepted += 1;
             } else {
@@ -334,16 +399,19 @@ pub fn decode(
         kv_len += accepted;
 
         let mut finished = false;
-        for &token in &new_tokens {
+        for &(token, logprob) in &new_tokens {
             if model.is_end_of_generation(token) {
                 outcome.finish = Some(FinishReason::EndOfText);
                 finished = true;
                 break;
             }
             outcome.tokens.push(token);
+            outcome.logprob_sum += f64::from(logprob);
             tracker.observe(token, outcome.tokens.len());
             let checked_from = bytes.len().saturating_sub(max_stop_len);
             bytes.extend_from_slice(&model.piece(token));
+            token_ends.push(bytes.len());
+            logprobs.push(logprob);
             if let Some(end) = find_stop(&bytes, checked_from, options.stop) {
                 bytes.truncate(end.0);
                 outcome.finish = Some(FinishReason::Stop(end.1));
@@ -384,8 +452,53 @@ pub fn decode(
         };
         pending = next_pending;
     }
-    outcome.text = String::from_utf8_lossy(&bytes).into_owned();
+    // A stop string can end inside the last token.
+    for end in &mut token_ends {
+        *end = (*end).min(bytes.len());
+    }
+    let (text, text_ends) = text_and_offsets(&bytes, &token_ends);
+    outcome.text = text;
+    outcome.token_logprobs = text_ends
+        .into_iter()
+        .zip(logprobs)
+        .map(|(end, logprob)| TokenLogprob { end, logprob })
+        .collect();
     Ok(outcome)
+}
+
+/// The text of `bytes` as [`String::from_utf8_lossy`] makes it, and each of the sorted `offsets`
+/// into `bytes` mapped into that text: an offset inside a character (a token can end in the middle
+/// of a multi-byte character) or inside an invalid sequence moves to the end of that character or
+/// of its replacement character, so every mapped offset is a character boundary.
+fn text_and_offsets(bytes: &[u8], offsets: &[usize]) -> (String, Vec<usize>) {
+    let mut text = String::with_capacity(bytes.len());
+    // (end in `bytes`, end in `text`) of every character.
+    let mut char_ends: Vec<(usize, usize)> = Vec::with_capacity(bytes.len());
+    let mut raw_end = 0;
+    for chunk in bytes.utf8_chunks() {
+        for character in chunk.valid().chars() {
+            raw_end += character.len_utf8();
+            text.push(character);
+            char_ends.push((raw_end, text.len()));
+        }
+        if !chunk.invalid().is_empty() {
+            raw_end += chunk.invalid().len();
+            text.push(char::REPLACEMENT_CHARACTER);
+            char_ends.push((raw_end, text.len()));
+        }
+    }
+    let mapped = offsets
+        .iter()
+        .map(|&offset| {
+            let index = char_ends.partition_point(|&(raw, _)| raw < offset);
+            match (offset, char_ends.get(index)) {
+                (0, _) => 0,
+                (_, Some(&(_, text_end))) => text_end,
+                (_, None) => text.len(),
+            }
+        })
+        .collect();
+    (text, mapped)
 }
 
 /// The end of the first stop string found in `bytes` at or after `from`, and the stop string.
@@ -641,6 +754,104 @@ pub(crate) mod tests {
         let outcome = decode(&mut model, 0, prompt[0], &options, &mut Rng::new(0)).unwrap();
         assert!(outcome.cancelled);
         assert_eq!(model.evals, 0);
+    }
+
+    /// Checks the invariants of `token_logprobs` and returns the logprobs.
+    fn check_token_logprobs(outcome: &DecodeOutcome) -> Vec<f32> {
+        assert_eq!(outcome.token_logprobs.len(), outcome.tokens.len());
+        let ends: Vec<usize> = outcome.token_logprobs.iter().map(|token| token.end).collect();
+        assert!(ends.windows(2).all(|pair| pair[0] < pair[1]), "{ends:?}");
+        assert!(ends.iter().all(|&end| outcome.text.is_char_boundary(end)));
+        let logprobs: Vec<f32> = outcome.token_logprobs.iter().map(|token| token.logprob).collect();
+        assert!(logprobs.iter().all(|&logprob| logprob <= 0.0), "{logprobs:?}");
+        let sum: f64 = logprobs.iter().map(|&logprob| f64::from(logprob)).sum();
+        assert!((sum - outcome.logprob_sum).abs() < 1e-3, "{sum} {}", outcome.logprob_sum);
+        logprobs
+    }
+
+    #[test]
+    fn every_generated_token_has_its_end_and_logprob_with_or_without_speculation() {
+        let target = REGION.replace("fn area(w: f64", "fn area(width: f64");
+        let (plain, _) = run(&target, REGION, false, None, &["[[END]]"]);
+        let (speculative, _) = run(&target, REGION, true, None, &["[[END]]"]);
+        // Byte tokens: token `i` ends at byte `i + 1`, and the last one ends the text.
+        let plain_logprobs = check_token_logprobs(&plain);
+        assert_eq!(plain.token_logprobs.last().unwrap().end, plain.text.len());
+        assert_eq!(plain.token_logprobs[4].end, 5);
+        // Accepted draft tokens carry the logprob of their verification row: the same numbers.
+        assert_eq!(check_token_logprobs(&speculative), plain_logprobs);
+        assert_eq!(speculative.token_logprobs, plain.token_logprobs);
+        // The toy model gives the wanted byte logit 10 and the 255 others 0.
+        let wanted = 10.0 - (10.0f32.exp() + 255.0).ln();
+        assert!(plain_logprobs.iter().all(|&logprob| (logprob - wanted).abs() < 1e-4));
+    }
+
+    #[test]
+    fn a_resynchronised_tail_has_no_tokens() {
+        let target = REGION.replace("fn area(w: f64", "fn area(width: f64");
+        let (resynced, _) = run(&target, REGION, true, Some(16), &["[[END]]"]);
+        check_token_logprobs(&resynced);
+        let generated = resynced.token_logprobs.last().unwrap().end;
+        assert_eq!(generated, resynced.tokens.len());
+        assert!(generated + 50 < resynced.text.len(), "{generated}");
+    }
+
+    #[test]
+    fn the_copy_logprob_is_taken_where_the_output_first_leaves_the_draft() {
+        let copy = 0.0 - (10.0f32.exp() + 255.0).ln();
+        let target = REGION.replace("fn area(w: f64", "fn area(width: f64");
+        for speculate in [false, true] {
+            let (changed, _) = run(&target, REGION, speculate, None, &["[[END]]"]);
+            let logprob = changed.copy_logprob.expect("the output left the draft");
+            assert!((logprob - copy).abs() < 1e-4, "{logprob}");
+        }
+        // Ending early leaves the draft too: the draft's token was the copy.
+        let (short, _) = run(&REGION[..20], REGION, true, None, &["[[END]]"]);
+        assert_eq!(short.text, &REGION[..20]);
+        assert!((short.copy_logprob.unwrap() - copy).abs() < 1e-4);
+        // Unchanged output, or no draft: nothing to report.
+        let (unchanged, _) = run(REGION, REGION, true, None, &["[[END]]"]);
+        assert_eq!(unchanged.copy_logprob, None);
+        let (undrafted, _) = run(&target, "", false, None, &["[[END]]"]);
+        assert_eq!(undrafted.copy_logprob, None);
+    }
+
+    #[test]
+    fn offsets_map_into_the_lossy_text_at_character_boundaries() {
+        // "é" is two bytes: an offset between them moves to the end of the character.
+        let (text, offsets) = text_and_offsets("aé€".as_bytes(), &[0, 1, 2, 3, 5, 6]);
+        assert_eq!(text, "aé€");
+        assert_eq!(offsets, [0, 1, 3, 3, 6, 6]);
+        // An invalid byte becomes one replacement character (three bytes).
+        let (text, offsets) = text_and_offsets(b"a\xffb", &[1, 2, 3]);
+        assert_eq!(text, "a\u{FFFD}b");
+        assert_eq!(offsets, [1, 4, 5]);
+    }
+
+    #[test]
+    fn sampled_tokens_report_the_logprob_of_the_raw_logits() {
+        let mut logits = vec![0.0f32; 100];
+        logits[7] = 3.0;
+        logits[8] = 2.5;
+        let sampling = Sampling { temperature: 2.0, top_k: 0, top_p: 1.0, seed: 3 };
+        let mut rng = Rng::new(3);
+        for _ in 0..20 {
+            let (token, logprob) = choose_token(&logits, &sampling, &mut rng);
+            assert!((logprob - token_logprob(&logits, token)).abs() < 1e-5);
+        }
+        assert_eq!(token_logprob(&logits, 1000), f32::NEG_INFINITY);
+    }
+
+    #[test]
+    fn a_greedy_request_samples_its_extra_candidates_with_their_own_seeds() {
+        let greedy = Sampling { seed: 40, ..Sampling::GREEDY };
+        assert_eq!(candidate_sampling(&greedy, 0), Sampling { seed: 40, ..Sampling::GREEDY });
+        let second = candidate_sampling(&greedy, 2);
+        assert!(!second.is_greedy());
+        assert_eq!(second.temperature, CANDIDATE_TEMPERATURE);
+        assert_eq!(second.seed, 42);
+        let sampled = Sampling { temperature: 1.2, top_k: 5, top_p: 0.5, seed: u64::MAX };
+        assert_eq!(candidate_sampling(&sampled, 1), Sampling { seed: 0, ..sampled });
     }
 
     #[test]

@@ -78,7 +78,10 @@ pub struct GenerationRequest {
     /// parsers can tell a finished answer from a truncated one).
     pub stop: Vec<String>,
     pub sampling: Sampling,
-    /// How many candidates to generate. Greedy decoding yields one whatever this says.
+    /// How many candidates to generate; identical texts are returned once, so there may be fewer.
+    /// The llama backend decodes the first of a greedy request greedily and samples the others
+    /// (see [`decode::candidate_sampling`]); the openai backend asks for several only when
+    /// sampling.
     pub candidates: usize,
     /// The output expected when nothing changes (the editable region in the format's output
     /// shape): the source of prompt-lookup draft tokens and of the tail spliced back in on
@@ -246,7 +249,7 @@ pub enum ModelError {
         instead: &'static str,
     },
     /// The request was cancelled before it started (the built-in backends report cancellation
-    /// during decoding through [`GenerationStats::cancelled`]).
+    /// during decoding through [`GenerationStats::cancelled`]), or a score request was cancelled.
     #[error("the generation was cancelled")]
     Cancelled,
     /// The prompt and the output do not fit the context window.
@@ -278,7 +281,8 @@ pub trait ModelBackend: Send + Sync {
     fn info(&self) -> ModelInfo;
 
     /// The log-probability of each of `request.continuations` after `request.prompt`, in order.
-    /// `Ok(None)` when this backend cannot score text (the ranker then goes without).
+    /// `Ok(None)` when this backend cannot score text (the ranker then goes without), and
+    /// [`ModelError::Cancelled`] when `request.cancel` fired before the scores were complete.
     fn score(
         &self,
         request: ScoreRequest,

@@ -23,8 +23,8 @@ use crate::engine::model::decode::{
 };
 use crate::engine::model::gguf::check_gguf;
 use crate::engine::model::{
-    BoxFuture, FinishReason, GeneratedText, Generation, GenerationRequest, GenerationStats,
-    LoadProgress, ModelBackend, ModelError, ModelInfo,
+    BoxFuture, ContinuationScore, FinishReason, GeneratedText, Generation, GenerationRequest,
+    GenerationStats, LoadProgress, ModelBackend, ModelError, ModelInfo, ScoreRequest,
 };
 use crate::engine::prompt::{ModelMetadata, PROBED_SPECIAL_TOKENS, detect};
 
@@ -92,6 +92,10 @@ enum Job {
         request: GenerationRequest,
         reply: tokio::sync::oneshot::Sender<Result<Generation, ModelError>>,
     },
+    Score {
+        request: ScoreRequest,
+        reply: tokio::sync::oneshot::Sender<Result<Option<Vec<ContinuationScore>>, ModelError>>,
+    },
 }
 
 struct LlamaHandle {
@@ -112,6 +116,17 @@ impl ModelBackend for LlamaHandle {
 
     fn count_tokens(&self, text: &str) -> usize {
         tokenize(&self.model, text, false).len()
+    }
+
+    fn score(
+        &self,
+        request: ScoreRequest,
+    ) -> BoxFuture<Result<Option<Vec<ContinuationScore>>, ModelError>> {
+        let (reply, receiver) = tokio::sync::oneshot::channel();
+        if self.jobs.send(Job::Score { request, reply }).is_err() {
+            return Box::pin(async { Err(ModelError::BackendDead) });
+        }
+        Box::pin(async move { receiver.await.unwrap_or(Err(ModelError::BackendDead)) })
     }
 
     fn info(&self) -> ModelInfo {
@@ -238,6 +253,10 @@ fn model_thread(
                 let result = session.generate(&request, &|| reply.is_closed());
                 let _ = reply.send(result);
             }
+            Job::Score { request, reply } => {
+                let result = session.score(&request, &|| reply.is_closed());
+                let _ = reply.send(result.map(Some));
+            }
         }
     }
 }
@@ -274,6 +293,12 @@ pub fn model_metadata(model: &LlamaModel) -> ModelMetadata {
         other_names,
     }
 }
+
+/// Rows of logits per batch when scoring. Every row is a vocabulary-sized vector in llama.cpp's
+/// output buffer (a megabyte for Gemma 3's 262k tokens), which grows to the largest batch it has
+/// seen; generation verifies at most `max_draft + 1` rows (33 by default), so scoring in batches
+/// of that size needs no more memory than generation does.
+const SCORE_BATCH_ROWS: usize = 32;
 
 /// The model thread's state: the context, its batch and the mirror of the KV cache.
 struct Session<'m, 'c> {
@@ -364,25 +389,27 @@ impl<'m, 'c> Session<'m, 'c> {
             Some(draft) => tokenize(self.model, draft, false).iter().map(|token| token.0).collect(),
             None => Vec::new(),
         };
-        let candidate_count =
-            if request.sampling.is_greedy() { 1 } else { request.candidates.max(1) };
+        // Several candidates even for a greedy request: the first greedy, the others sampled
+        // (see `candidate_sampling`); the same text twice counts once.
+        let attempts = request.candidates.max(1);
         let decode_started = Instant::now();
-        let mut candidates = Vec::with_capacity(candidate_count);
-        for index in 0..candidate_count {
+        let mut candidates: Vec<GeneratedText> = Vec::with_capacity(attempts);
+        for index in 0..attempts {
             if index > 0 {
                 self.truncate(head.len())?;
             }
+            let sampling = decode::candidate_sampling(&request.sampling, index);
             let options = DecodeOptions {
                 max_tokens: request.max_tokens,
                 stop: &request.stop,
-                sampling: request.sampling,
+                sampling,
                 draft: &draft,
                 speculate: request.draft.is_some(),
                 resync_tokens: request.resync_tokens,
                 policy: self.policy,
                 cancelled,
             };
-            let mut rng = Rng::new(request.sampling.seed.wrapping_add(index as u64));
+            let mut rng = Rng::new(sampling.seed);
             let outcome = decode::decode(self, head.len(), last[0], &options, &mut rng)?;
             self.kv_tokens.extend_from_slice(&outcome.kv_appended);
             stats.generated_tokens += outcome.tokens.len();
@@ -395,6 +422,9 @@ impl<'m, 'c> Session<'m, 'c> {
                 stats.decode_time = decode_started.elapsed();
                 return Ok(Vec::new());
             }
+            if candidates.iter().any(|candidate| candidate.text == outcome.text) {
+                continue;
+            }
             let mean_logprob = if outcome.tokens.is_empty() {
                 0.0
             } else {
@@ -405,12 +435,90 @@ impl<'m, 'c> Session<'m, 'c> {
                 text: outcome.text,
                 mean_logprob,
                 finish,
-                tokens: Vec::new(),
-                copy_logprob: None,
+                tokens: outcome.token_logprobs,
+                copy_logprob: outcome.copy_logprob,
             });
         }
         stats.decode_time = decode_started.elapsed();
         Ok(candidates)
+    }
+
+    /// Scores each continuation after the prompt: the prompt is prefilled once (reusing the cached
+    /// prefix, as for generation), then each continuation is evaluated on top of it in batches
+    /// with logits for every row, and its KV cells are removed again, so the cache ends up holding
+    /// the prompt minus its last token, ready for a generation with the same prompt.
+    fn score(
+        &mut self,
+        request: &ScoreRequest,
+        reply_dropped: &dyn Fn() -> bool,
+    ) -> Result<Vec<ContinuationScore>, ModelError> {
+        let cancelled = || request.cancel.is_cancelled() || reply_dropped();
+        if cancelled() {
+            return Err(ModelError::Cancelled);
+        }
+        let prompt: Vec<Token> =
+            tokenize(self.model, &request.prompt, true).iter().map(|token| token.0).collect();
+        let Some((&last, head)) = prompt.split_last() else {
+            return Err(ModelError::Decode("the prompt is empty".to_owned()));
+        };
+        let continuations: Vec<Vec<Token>> = request
+            .continuations
+            .iter()
+            .map(|text| tokenize(self.model, text, false).iter().map(|token| token.0).collect())
+            .collect();
+        let longest = continuations.iter().map(Vec::len).max().unwrap_or(0);
+        let context_size = self.context_size();
+        if prompt.len() + longest > context_size {
+            return Err(ModelError::PromptTooLong {
+                prompt_tokens: prompt.len() + longest,
+                context_size,
+            });
+        }
+        let result = self.score_tokens(head, last, &continuations, &cancelled);
+        if result.is_err() {
+            // The cache no longer matches the mirror; start from scratch next time.
+            self.context.clear_kv_cache();
+            self.kv_tokens.clear();
+        }
+        result
+    }
+
+    fn score_tokens(
+        &mut self,
+        head: &[Token],
+        last: Token,
+        continuations: &[Vec<Token>],
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Vec<ContinuationScore>, ModelError> {
+        self.prefill(head, cancelled)?;
+        if cancelled() {
+            return Err(ModelError::Cancelled);
+        }
+        let mut scores = Vec::with_capacity(continuations.len());
+        for continuation in continuations {
+            // The inputs are the last prompt token and the continuation but its last token; row
+            // `i` of the logits predicts continuation token `i`.
+            let mut inputs = Vec::with_capacity(continuation.len());
+            inputs.push(last);
+            inputs.extend_from_slice(&continuation[..continuation.len().saturating_sub(1)]);
+            let mut logprob_sum = 0.0f64;
+            let mut position = 0;
+            while position < continuation.len() {
+                if cancelled() {
+                    TokenModel::truncate(self, head.len())?;
+                    return Err(ModelError::Cancelled);
+                }
+                let end = (position + SCORE_BATCH_ROWS).min(continuation.len());
+                self.eval(head.len() + position, &inputs[position..end], 0)?;
+                for (row, &target) in continuation[position..end].iter().enumerate() {
+                    logprob_sum += f64::from(decode::token_logprob(self.logits(row), target));
+                }
+                position = end;
+            }
+            TokenModel::truncate(self, head.len())?;
+            scores.push(ContinuationScore { logprob_sum, tokens: continuation.len() });
+        }
+        Ok(scores)
     }
 
     /// Makes the cache hold exactly `tokens`, keeping the common prefix with what it holds.

@@ -15,12 +15,18 @@
 //! - `config`: [`OpenAiConfig`], [`ApiKey`], endpoints and the format guess;
 //! - [`wire`]: the JSON shapes sent and read;
 //! - [`sse`]: the server-sent events parser;
-//! - `stream`: one generation (send, status, events, candidates) and its retries.
+//! - [`logprobs`]: the servers' log-probability shapes, aligned with the text, and echo scores;
+//! - `stream`: one generation (send, status, events, candidates) and its retries;
+//! - `score`: continuation scores from an echoed prompt, where the server supports it.
 //!
 //! The HTTP client (reqwest) is behind the `openai` cargo feature (on by default). Without it,
 //! the configuration remains and [`load_openai`] fails with [`ModelError::NotBuilt`].
 
 mod config;
+#[cfg(feature = "openai")]
+pub mod logprobs;
+#[cfg(feature = "openai")]
+mod score;
 #[cfg(feature = "openai")]
 pub mod sse;
 #[cfg(feature = "openai")]
@@ -58,10 +64,10 @@ mod client {
 
     use super::config::api_base;
     use super::wire::ModelList;
-    use super::{ApiKey, OpenAiConfig, estimate_tokens, guess_format, stream};
+    use super::{ApiKey, OpenAiConfig, estimate_tokens, guess_format, score, stream};
     use crate::engine::model::{
-        BoxFuture, Generation, GenerationRequest, GenerationStats, ModelBackend, ModelError,
-        ModelInfo,
+        BoxFuture, ContinuationScore, Generation, GenerationRequest, GenerationStats, ModelBackend,
+        ModelError, ModelInfo, ScoreRequest,
     };
     use crate::engine::prompt::PromptFormatKind;
 
@@ -121,6 +127,8 @@ mod client {
             client,
             chat,
             send_hints: AtomicBool::new(true),
+            send_logprobs: AtomicBool::new(true),
+            scores: AtomicBool::new(true),
             info,
             shown_endpoint: shown,
         };
@@ -175,6 +183,10 @@ mod client {
         pub(super) chat: bool,
         /// Cleared when the server refuses the optional fields.
         pub(super) send_hints: AtomicBool,
+        /// Cleared when the server refuses `logprobs`.
+        pub(super) send_logprobs: AtomicBool,
+        /// Cleared when the server cannot score text (no `echo` with log-probabilities).
+        pub(super) scores: AtomicBool,
         pub(super) in_flight: Semaphore,
         pub(super) info: ModelInfo,
         pub(super) shown_endpoint: String,
@@ -220,6 +232,20 @@ mod client {
 
         fn count_tokens(&self, text: &str) -> usize {
             estimate_tokens(text)
+        }
+
+        fn score(
+            &self,
+            request: ScoreRequest,
+        ) -> BoxFuture<Result<Option<Vec<ContinuationScore>>, ModelError>> {
+            let inner = self.inner.clone();
+            Box::pin(async move {
+                let cancel = request.cancel.clone();
+                tokio::select! {
+                    result = score::score(&inner, &request) => result,
+                    () = cancel.cancelled() => Err(ModelError::Cancelled),
+                }
+            })
         }
 
         fn info(&self) -> ModelInfo {

@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::logprobs::{StreamedToken, align_tokens, streamed_tokens};
 use super::sse::EventStream;
 use super::wire::{CompletionRequest, StreamChunk, server_error_detail};
 use super::{Inner, error_text, estimate_tokens};
@@ -16,6 +17,8 @@ enum AttemptError {
     Retry(String),
     /// The server refused the optional fields; try again at once without them.
     RefusedHints,
+    /// The server refused `logprobs`; try again at once without.
+    RefusedLogprobs,
     Fatal(String),
 }
 
@@ -52,7 +55,14 @@ pub(super) async fn generate_with_retries(
                     "the inference server refused `prediction`/`cache_prompt`; sending requests without them"
                 );
             }
-            Err(AttemptError::RefusedHints) => {
+            Err(AttemptError::RefusedLogprobs)
+                if inner.send_logprobs.swap(false, Ordering::Relaxed) =>
+            {
+                tracing::info!(
+                    "the inference server refused `logprobs` (or broke off before any text); sending requests without them (no confidence gating)"
+                );
+            }
+            Err(AttemptError::RefusedHints | AttemptError::RefusedLogprobs) => {
                 return Err(ModelError::Remote(format!(
                     "the inference server at {} refused the request",
                     inner.shown_endpoint
@@ -76,10 +86,11 @@ async fn attempt_once(
     request: &GenerationRequest,
 ) -> Result<Generation, AttemptError> {
     let hints = inner.config.hints && inner.send_hints.load(Ordering::Relaxed);
+    let logprobs = inner.send_logprobs.load(Ordering::Relaxed);
     let started = Instant::now();
-    let response = send(inner, request, hints).await?;
-    let response = classify_status(inner, response, hints).await?;
-    let streamed = read_events(inner, response, request).await?;
+    let response = send(inner, request, hints, logprobs).await?;
+    let response = classify_status(inner, response, hints, logprobs).await?;
+    let streamed = read_events(inner, response, request, logprobs).await?;
     into_generation(inner, streamed, request, started)
 }
 
@@ -89,9 +100,10 @@ async fn send(
     inner: &Inner,
     request: &GenerationRequest,
     hints: bool,
+    logprobs: bool,
 ) -> Result<reqwest::Response, AttemptError> {
-    let body =
-        CompletionRequest::new(request, inner.model.get().map(String::as_str), inner.chat, hints);
+    let model = inner.model.get().map(String::as_str);
+    let body = CompletionRequest::new(request, model, inner.chat, hints, logprobs);
     let path = if body.is_chat() { "chat/completions" } else { "completions" };
     let mut builder = inner
         .client
@@ -120,17 +132,22 @@ async fn send(
 }
 
 /// Passes a successful answer on. Overload (429, 5xx) is worth another attempt; a 400 or 422 that
-/// names the optional fields means the server refuses them; anything else is final.
+/// names the optional fields (or `logprobs`) means the server refuses them; anything else is
+/// final.
 async fn classify_status(
     inner: &Inner,
     response: reqwest::Response,
     hints: bool,
+    logprobs: bool,
 ) -> Result<reqwest::Response, AttemptError> {
     let status = response.status();
     if status.is_success() {
         return Ok(response);
     }
     let text = response.text().await.unwrap_or_default();
+    if logprobs && (status.as_u16() == 400 || status.as_u16() == 422) && text.contains("logprobs") {
+        return Err(AttemptError::RefusedLogprobs);
+    }
     if hints
         && (status.as_u16() == 400 || status.as_u16() == 422)
         && (text.contains("prediction") || text.contains("cache_prompt"))
@@ -173,6 +190,10 @@ impl Streamed {
             }
             let output = &mut self.outputs[index];
             let text = choice.text();
+            if output.finish.is_none() {
+                let tokens = choice.logprobs.as_ref().and_then(streamed_tokens);
+                output.add_tokens(tokens, !text.is_empty());
+            }
             if !text.is_empty() && output.finish.is_none() {
                 self.first_token.get_or_insert_with(Instant::now);
                 self.chunks += 1;
@@ -204,6 +225,7 @@ async fn read_events(
     inner: &Inner,
     mut response: reqwest::Response,
     request: &GenerationRequest,
+    logprobs: bool,
 ) -> Result<Streamed, AttemptError> {
     let broke_off = |detail: &str| {
         AttemptError::Fatal(format!(
@@ -226,6 +248,11 @@ async fn read_events(
         if streamed.all_finished(wanted) {
             return Ok(streamed);
         }
+    }
+    // A server that breaks off before any text when asked for log-probabilities (llama-cpp-python
+    // without `logits_all` fails inside its stream) is asked again without them.
+    if logprobs && streamed.chunks == 0 {
+        return Err(AttemptError::RefusedLogprobs);
     }
     // A connection closed without `[DONE]` is a cut answer, not a short one.
     Err(broke_off("the stream ended early"))
@@ -282,20 +309,47 @@ fn into_generation(
             {
                 text.push_str(stop);
             }
-            GeneratedText::plain(text, finish)
+            let streamed_tokens = if output.logprobs_complete { &output.tokens[..] } else { &[] };
+            let (tokens, copy_logprob) =
+                align_tokens(&text, streamed_tokens, request.draft.as_deref());
+            let mean_logprob = if tokens.is_empty() {
+                0.0
+            } else {
+                tokens.iter().map(|token| token.logprob).sum::<f32>() / tokens.len() as f32
+            };
+            GeneratedText { text, mean_logprob, finish, tokens, copy_logprob }
         })
         .collect();
     Ok(Generation { candidates, stats })
 }
 
 /// One candidate's text as it streams in.
-#[derive(Default)]
 struct Output {
     text: String,
     finish: Option<FinishReason>,
+    /// The tokens the server reported with their log-probabilities.
+    tokens: Vec<StreamedToken>,
+    /// Every chunk with text came with log-probabilities (a server that sends them for some
+    /// chunks only gives no usable ones).
+    logprobs_complete: bool,
+}
+
+impl Default for Output {
+    fn default() -> Output {
+        Output { text: String::new(), finish: None, tokens: Vec::new(), logprobs_complete: true }
+    }
 }
 
 impl Output {
+    /// Records a chunk's tokens (`None` when it had none); `has_text` says whether it had text.
+    fn add_tokens(&mut self, tokens: Option<Vec<StreamedToken>>, has_text: bool) {
+        match tokens {
+            Some(tokens) => self.tokens.extend(tokens),
+            None if has_text => self.logprobs_complete = false,
+            None => {}
+        }
+    }
+
     /// Appends streamed text, ending the candidate at the first stop string (kept at the end).
     fn push(&mut self, text: &str, stops: &[String]) {
         let search_from =

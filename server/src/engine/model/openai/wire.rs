@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::logprobs::TOP_LOGPROBS;
 use crate::engine::model::GenerationRequest;
 
 /// The body of a streamed completion request. Fields that do not apply are left out, not sent as
@@ -44,6 +45,12 @@ pub struct CompletionRequest<'a> {
     /// A hint: OpenAI's predicted output, the editable region as it is now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prediction: Option<Prediction<'a>>,
+    /// Log-probabilities of the generated tokens: the number of alternatives per token for
+    /// `/completions`, `true` for `/chat/completions` (which takes the number in `top_logprobs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,16 +69,19 @@ pub struct Prediction<'a> {
 
 impl<'a> CompletionRequest<'a> {
     /// The body for `request`. `chat` asks for a chat request, which it becomes when the prompt is
-    /// a chat template (see [`chat_messages`]); `hints` adds `cache_prompt` and `prediction`.
+    /// a chat template (see [`chat_messages`]); `hints` adds `cache_prompt` and `prediction`;
+    /// `logprobs` asks for the tokens' log-probabilities with [`TOP_LOGPROBS`] alternatives.
     pub fn new(
         request: &'a GenerationRequest,
         model: Option<&'a str>,
         chat: bool,
         hints: bool,
+        logprobs: bool,
     ) -> CompletionRequest<'a> {
         let sampling = &request.sampling;
         let sampled = !sampling.is_greedy();
         let messages = if chat { chat_messages(&request.prompt) } else { None };
+        let is_chat = messages.is_some();
         CompletionRequest {
             model,
             prompt: if messages.is_none() { Some(&request.prompt) } else { None },
@@ -90,6 +100,9 @@ impl<'a> CompletionRequest<'a> {
                 .as_deref()
                 .filter(|_| hints)
                 .map(|content| Prediction { kind: "content", content }),
+            logprobs: logprobs
+                .then(|| if is_chat { Value::Bool(true) } else { Value::from(TOP_LOGPROBS) }),
+            top_logprobs: (logprobs && is_chat).then_some(TOP_LOGPROBS),
         }
     }
 
@@ -145,6 +158,10 @@ pub struct StreamChoice {
     /// `length` when the token limit ended the candidate; `stop` or another reason otherwise.
     #[serde(default)]
     pub finish_reason: Option<String>,
+    /// The log-probabilities of this chunk's tokens, in one of the shapes
+    /// [`super::logprobs::streamed_tokens`] reads; kept raw so that an unknown shape is no error.
+    #[serde(default)]
+    pub logprobs: Option<Value>,
 }
 
 impl StreamChoice {
@@ -244,7 +261,8 @@ mod tests {
     use crate::engine::model::Sampling;
 
     fn body(request: &GenerationRequest, model: Option<&str>, chat: bool, hints: bool) -> String {
-        serde_json::to_string_pretty(&CompletionRequest::new(request, model, chat, hints)).unwrap()
+        serde_json::to_string_pretty(&CompletionRequest::new(request, model, chat, hints, false))
+            .unwrap()
     }
 
     #[test]
@@ -296,7 +314,7 @@ mod tests {
         );
         request.sampling = Sampling { temperature: 0.5, top_k: 0, top_p: 0.75, seed: 7 };
         request.candidates = 3;
-        let built = CompletionRequest::new(&request, Some("m"), true, false);
+        let built = CompletionRequest::new(&request, Some("m"), true, false, false);
         assert!(built.is_chat());
         expect_test::expect![[r#"
             {
@@ -321,6 +339,21 @@ mod tests {
         .assert_eq(&body(&request, Some("m"), true, false));
         request.sampling.top_k = 40;
         assert!(body(&request, Some("m"), true, false).contains("\"top_k\": 40"));
+    }
+
+    #[test]
+    fn log_probabilities_are_asked_for_in_each_endpoints_own_way() {
+        let request = GenerationRequest::greedy("fn main() {", 8);
+        let completion = CompletionRequest::new(&request, None, false, false, true);
+        let completion = serde_json::to_value(&completion).unwrap();
+        assert_eq!(completion["logprobs"], serde_json::json!(TOP_LOGPROBS));
+        assert!(completion.get("top_logprobs").is_none());
+        let chat_request =
+            GenerationRequest::greedy("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", 8);
+        let chat = CompletionRequest::new(&chat_request, None, true, false, true);
+        let chat = serde_json::to_value(&chat).unwrap();
+        assert_eq!(chat["logprobs"], serde_json::json!(true));
+        assert_eq!(chat["top_logprobs"], serde_json::json!(TOP_LOGPROBS));
     }
 
     #[test]
