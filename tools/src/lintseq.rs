@@ -11,31 +11,15 @@ use serde_json::json;
 use tree_sitter::Node;
 
 use crate::eval::cases::{Case, CaseCursor};
+use nextedit::engine::model::decode::Rng;
 use nextedit::syntax::count_errors_in_range;
 use nextedit::syntax::parse_str;
 use nextedit::text::affixes::common_affixes;
 use nextedit_grammars::LanguageInfo;
 
-/// A small deterministic generator (SplitMix64), so that a seed gives the same sequences on every
-/// machine.
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> SplitMix64 {
-        SplitMix64(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, bound: usize) -> usize {
-        (self.next_u64() % bound.max(1) as u64) as usize
-    }
+/// A number below `bound` (0 when `bound` is 0).
+fn below(rng: &mut Rng, bound: usize) -> usize {
+    (rng.next_u64() % bound.max(1) as u64) as usize
 }
 
 /// A stable seed for one file from the run's seed and the file's path (FNV-1a).
@@ -149,7 +133,7 @@ pub fn lintseq(
         parse_str(language, text).map(|tree| count_errors_in_range(&tree, 0..text.len()))
     };
     let allowed = errors(text)?;
-    let mut rng = SplitMix64::new(seed);
+    let mut rng = Rng::new(seed);
     let mut states = vec![text.to_owned()];
     let mut rejected = 0;
     while states.len() <= max_steps {
@@ -170,7 +154,7 @@ pub fn lintseq(
             if options.is_empty() {
                 break;
             }
-            let range = options.swap_remove(rng.below(options.len()));
+            let range = options.swap_remove(below(&mut rng, options.len()));
             let mut candidate = current.clone();
             candidate.replace_range(range, "");
             if errors(&candidate).is_some_and(|count| count <= allowed) {
