@@ -42,6 +42,9 @@ pub enum Behaviour {
     /// that answer without its last eight characters and end with `finish_reason: "length"`, like a server
     /// that hit `max_tokens`.
     NextEditModel { from: String, to: String, truncated: bool },
+    /// Stream these events (then `[DONE]`) to a streamed request, and answer `answer` as JSON to
+    /// one that is not streamed.
+    Canned { events: Vec<Value>, answer: Value },
 }
 
 #[derive(Debug, Clone)]
@@ -349,6 +352,22 @@ async fn serve_connection<S: Connection>(
                 } else {
                     stream_answer(&mut stream, &answer, chat).await?;
                 }
+                return Ok(());
+            }
+            Behaviour::Canned { events, answer } => {
+                if request.body["stream"] == Value::Bool(false) {
+                    let body = answer.to_string();
+                    write_response(&mut stream, 200, "application/json", &body, true).await?;
+                    continue;
+                }
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
+                    .await?;
+                for event in events {
+                    stream.write_all(format!("data: {event}\n\n").as_bytes()).await?;
+                }
+                stream.write_all(b"data: [DONE]\n\n").await?;
+                stream.flush().await?;
                 return Ok(());
             }
             Behaviour::Hang => {

@@ -29,6 +29,8 @@ pub struct TestGeneration {
     pub decode_time: Duration,
     pub total_time: Duration,
     pub finish: FinishReason,
+    /// The backend reported the tokens' log-probabilities (which confidence gating needs).
+    pub logprobs: bool,
 }
 
 impl TestGeneration {
@@ -64,6 +66,7 @@ pub async fn doctor_report(backend: &dyn ModelBackend) -> DoctorReport {
             prefill_time: generation.stats.prefill_time,
             decode_time: generation.stats.decode_time,
             total_time: started.elapsed(),
+            logprobs: !candidate.tokens.is_empty(),
             finish: candidate.finish,
         })
     });
@@ -101,7 +104,15 @@ impl fmt::Display for DoctorReport {
                     test.decode_time.as_secs_f64() * 1000.0,
                     test.tokens_per_second(),
                 )?;
-                writeln!(f, "test output: {:?}", format!("{}{}", test.prompt, test.output))
+                writeln!(f, "test output: {:?}", format!("{}{}", test.prompt, test.output))?;
+                if test.logprobs {
+                    writeln!(f, "log-probabilities: reported (confidence gating works)")
+                } else {
+                    writeln!(
+                        f,
+                        "log-probabilities: not reported (suggestions are not gated on confidence)"
+                    )
+                }
             }
             Err(error) => writeln!(f, "test generation failed: {error}"),
         }
@@ -133,7 +144,8 @@ mod tests {
             context size: 18446744073709551615 tokens
             threads: 0
             load time: 0.00 s
-            test output: "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}""#]]
+            test output: "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}"
+            log-probabilities: not reported (suggestions are not gated on confidence)"#]]
         .assert_eq(&text);
     }
 

@@ -10,11 +10,14 @@ pub mod chart_style;
 pub mod cli;
 pub mod doctor;
 pub mod eval;
+pub mod export;
+pub mod lintseq;
 pub mod lsp_client;
 pub mod lsp_framing;
 pub mod mine;
 pub mod model;
 pub mod patch;
+pub mod safety;
 pub mod stats;
 pub mod suggest;
 

@@ -26,6 +26,8 @@ use serde_json::{Value, json};
 
 use crate::eval::cases::{Case, CaseCursor};
 use crate::patch::{FileHunk, apply_file_hunks, parse_git_diff, start_in_buffer};
+use crate::safety::{PathFilter, Skip, SkipReport, has_secret, is_binary, is_generated};
+use nextedit::engine::prompt::PromptFormatKind;
 use nextedit::text::words::{is_identifier, word_tokens};
 
 /// Similarity from which a next edit counts as a repeated pattern.
@@ -42,6 +44,22 @@ pub struct MineArgs {
     pub max_hunks: usize,
     pub reverse: bool,
     pub max_file_bytes: usize,
+    /// Write training pairs in this format instead of cases.
+    pub export: Option<PromptFormatKind>,
+    pub filter: PathFilter,
+    /// At most this many cases (or pairs) per file; 0 for no cap.
+    pub max_per_file: usize,
+    /// The percentage of commits (of files, for synthetic sequences) held out.
+    pub heldout_percent: u32,
+    /// Where the held-out cases go.
+    pub heldout_out: Option<PathBuf>,
+    /// LintSeq-style sequences from the files at `rev` instead of the history.
+    pub synthetic: bool,
+    pub seed: u64,
+    /// The most deletions per file in a synthetic sequence.
+    pub synthetic_steps: usize,
+    /// Where pairs put the cursor.
+    pub cursor: crate::export::CursorPlacement,
 }
 
 /// `nextedit mine`'s command line; [`MineCommand::into_args`] checks it.
@@ -53,7 +71,8 @@ pub struct MineCommand {
     /// Where to write the cases
     #[arg(long, value_name = "FILE", default_value = "cases.jsonl")]
     pub out: PathBuf,
-    /// The revision whose history is mined
+    /// The revision whose history is mined, or a commit range (`v1.0..HEAD`); with
+    /// --synthetic, the revision whose files are used
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub rev: String,
     /// How many commits to look at, newest first
@@ -74,6 +93,40 @@ pub struct MineCommand {
     /// Skip larger files
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_file_bytes: usize,
+    /// Write training pairs for this prompt format (sweep, zeta, zeta2, instinct, fim) instead
+    /// of cases: the prompt the server sends for the case and the answer the model should give
+    #[arg(long, value_name = "FORMAT")]
+    pub export: Option<String>,
+    /// Only files matching this glob (repeatable; `*`, `**`, `?`; no slash: any directory)
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Never files matching this glob (repeatable)
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// At most this many cases or pairs per file (0: no cap)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_per_file: usize,
+    /// Hold out this percentage of commits (never single cases): their cases go to
+    /// --heldout-out, for `nextedit eval`
+    #[arg(long, value_name = "PERCENT", default_value_t = 0)]
+    pub heldout: u32,
+    /// Where held-out cases go (default: next to --out, `.heldout.jsonl`)
+    #[arg(long, value_name = "FILE")]
+    pub heldout_out: Option<PathBuf>,
+    /// LintSeq-style synthetic sequences from the files at --rev, instead of the history
+    #[arg(long)]
+    pub synthetic: bool,
+    /// The seed of --synthetic
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// The most deletions per file with --synthetic
+    #[arg(long, value_name = "N", default_value_t = 48)]
+    pub synthetic_steps: usize,
+    /// With --export, keep every pair at the case's cursor: no pair when the next edit lies
+    /// outside the region the format builds there (by default the cursor then moves to the
+    /// start of the next edit)
+    #[arg(long)]
+    pub keep_cursor: bool,
 }
 
 impl crate::cli::ToolCommand for MineCommand {
@@ -91,7 +144,24 @@ impl crate::cli::ToolCommand for MineCommand {
                 .filter(|ext| !ext.is_empty())
                 .collect()
         });
+        let export = self.export.as_deref().map(crate::export::parse_format).transpose()?;
+        if self.heldout > 90 {
+            return Err("--heldout is a percentage of at most 90".to_owned());
+        }
         Ok(MineArgs {
+            export,
+            filter: PathFilter { include: self.include, exclude: self.exclude },
+            max_per_file: self.max_per_file,
+            heldout_percent: self.heldout,
+            heldout_out: self.heldout_out,
+            synthetic: self.synthetic,
+            seed: self.seed,
+            synthetic_steps: self.synthetic_steps.max(1),
+            cursor: if self.keep_cursor {
+                crate::export::CursorPlacement::Case
+            } else {
+                crate::export::CursorPlacement::CaseOrEdit
+            },
             repo: self.repo,
             out: self.out,
             rev: self.rev,
@@ -334,13 +404,45 @@ pub fn cases_from_file_change(
 
 /// Mines a repository; returns the cases and how many commits gave some.
 pub fn mine_repository(args: &MineArgs) -> anyhow::Result<(Vec<Case>, usize)> {
-    let repo = &args.repo;
+    let mut skipped = SkipReport::default();
+    mine_history(args, &mut skipped)
+}
+
+/// The repository's name: its top directory's.
+fn repository_name(repo: &Path) -> anyhow::Result<String> {
     git(repo, &["rev-parse", "--git-dir"])
         .with_context(|| format!("{} is not a git repository", repo.display()))?;
     let top = git_text(repo, &["rev-parse", "--show-toplevel"])?;
-    let repo_name = Path::new(top.trim())
+    Ok(Path::new(top.trim())
         .file_name()
-        .map_or_else(|| "repo".to_owned(), |name| name.to_string_lossy().into_owned());
+        .map_or_else(|| "repo".to_owned(), |name| name.to_string_lossy().into_owned()))
+}
+
+/// Whether the repository's ignore rules match `path`, asking git once per path.
+struct IgnoreCache<'a> {
+    repo: &'a Path,
+    known: std::collections::HashMap<String, bool>,
+}
+
+impl IgnoreCache<'_> {
+    fn is_ignored(&mut self, path: &str) -> bool {
+        if let Some(&ignored) = self.known.get(path) {
+            return ignored;
+        }
+        let ignored = !crate::safety::ignored_paths(self.repo, &[path.to_owned()]).is_empty();
+        self.known.insert(path.to_owned(), ignored);
+        ignored
+    }
+}
+
+/// Mines the history, counting in `skipped` the files left out for safety or by the filter.
+pub fn mine_history(
+    args: &MineArgs,
+    skipped: &mut SkipReport,
+) -> anyhow::Result<(Vec<Case>, usize)> {
+    let repo = &args.repo;
+    let mut ignore = IgnoreCache { repo, known: std::collections::HashMap::new() };
+    let repo_name = repository_name(repo)?;
     let max_count = format!("--max-count={}", args.max_commits);
     let commits = git_text(repo, &["rev-list", "--no-merges", &max_count, &args.rev])?;
     let mut cases = Vec::new();
@@ -385,8 +487,28 @@ pub fn mine_repository(args: &MineArgs) -> anyhow::Result<(Vec<Case>, usize)> {
         if status != "M" {
             continue;
         }
-        let Ok(old_text) = git_text(repo, &["show", &format!("{parent}:{path}")]) else { continue };
-        if old_text.len() > args.max_file_bytes || old_text.contains('\0') {
+        if !args.filter.allows(path) {
+            skipped.add(Skip::Excluded.as_str());
+            continue;
+        }
+        if ignore.is_ignored(path) {
+            skipped.add(Skip::Ignored.as_str());
+            continue;
+        }
+        let Ok(old_bytes) = git(repo, &["show", &format!("{parent}:{path}")]) else { continue };
+        if is_binary(&old_bytes) {
+            skipped.add(Skip::Binary.as_str());
+            continue;
+        }
+        let Ok(old_text) = String::from_utf8(old_bytes) else {
+            skipped.add(Skip::Binary.as_str());
+            continue;
+        };
+        if old_text.len() > args.max_file_bytes {
+            continue;
+        }
+        if is_generated(path, &old_text) {
+            skipped.add(Skip::Generated.as_str());
             continue;
         }
         let diff = git_text(
@@ -405,6 +527,11 @@ pub fn mine_repository(args: &MineArgs) -> anyhow::Result<(Vec<Case>, usize)> {
         )?;
         let hunks = parse_git_diff(&diff).map_err(anyhow::Error::msg)?;
         if hunks.len() < args.min_hunks || hunks.len() > args.max_hunks {
+            continue;
+        }
+        // Every case text comes from the old file and the diff.
+        if has_secret(&old_text) || has_secret(&diff) {
+            skipped.add(Skip::Secret.as_str());
             continue;
         }
         let subject = git_text(repo, &["log", "-1", "--format=%s", commit]).unwrap_or_default();
@@ -428,25 +555,302 @@ pub fn mine_repository(args: &MineArgs) -> anyhow::Result<(Vec<Case>, usize)> {
     Ok((cases, productive_commits))
 }
 
-/// The `mine` subcommand.
-pub fn run_mine(args: MineArgs) -> anyhow::Result<()> {
-    let (cases, commits) = mine_repository(&args)?;
-    let mut text = String::new();
-    for case in &cases {
-        text.push_str(&serde_json::to_string(case)?);
-        text.push('\n');
+/// LintSeq-style cases from the files at `args.rev` (see [`crate::lintseq`]), and what they took.
+pub fn mine_synthetic(
+    args: &MineArgs,
+    skipped: &mut SkipReport,
+) -> anyhow::Result<(Vec<Case>, SyntheticCounts)> {
+    let repo = &args.repo;
+    let repo_name = repository_name(repo)?;
+    let commit = git_text(repo, &["rev-parse", "--verify", &format!("{}^{{commit}}", args.rev)])?;
+    let commit = commit.trim();
+    let listing = git(repo, &["ls-tree", "-r", "-z", "--name-only", commit])?;
+    let mut paths = Vec::new();
+    for path in listing.split(|byte| *byte == 0).filter(|path| !path.is_empty()) {
+        let path = String::from_utf8_lossy(path).into_owned();
+        let wanted = nextedit_grammars::by_path(&path)
+            .is_some_and(|language| language.has_grammar())
+            && args.extensions.as_ref().is_none_or(|extensions| {
+                Path::new(&path)
+                    .extension()
+                    .and_then(|ext| ext.to_str())
+                    .is_some_and(|ext| extensions.iter().any(|wanted| wanted == ext))
+            });
+        if !wanted {
+            continue;
+        }
+        if !args.filter.allows(&path) {
+            skipped.add(Skip::Excluded.as_str());
+            continue;
+        }
+        paths.push(path);
     }
+    let ignored = crate::safety::ignored_paths(repo, &paths);
+    let mut counts = SyntheticCounts::default();
+    let mut cases = Vec::new();
+    for path in &paths {
+        if ignored.contains(path) {
+            skipped.add(Skip::Ignored.as_str());
+            continue;
+        }
+        let Ok(bytes) = git(repo, &["show", &format!("{commit}:{path}")]) else { continue };
+        if is_binary(&bytes) {
+            skipped.add(Skip::Binary.as_str());
+            continue;
+        }
+        let Ok(text) = String::from_utf8(bytes) else {
+            skipped.add(Skip::Binary.as_str());
+            continue;
+        };
+        if text.len() > args.max_file_bytes {
+            continue;
+        }
+        if is_generated(path, &text) {
+            skipped.add(Skip::Generated.as_str());
+            continue;
+        }
+        if has_secret(&text) {
+            skipped.add(Skip::Secret.as_str());
+            continue;
+        }
+        let Some(language) = nextedit_grammars::by_path(path) else { continue };
+        let seed = crate::lintseq::file_seed(args.seed, path);
+        let Some(sequence) = crate::lintseq::lintseq(language, &text, seed, args.synthetic_steps)
+        else {
+            continue;
+        };
+        counts.files += 1;
+        counts.rejected_states += sequence.rejected;
+        let origin = crate::lintseq::SequenceOrigin {
+            repo_name: &repo_name,
+            commit,
+            path,
+            language: &language.id,
+            seed: args.seed,
+        };
+        let mut new_cases = crate::lintseq::sequence_cases(&sequence, &origin, SYNTHETIC_HISTORY);
+        new_cases.retain(|case| case.replay().is_ok());
+        if !new_cases.is_empty() {
+            counts.sequences += 1;
+            counts.states += sequence.states.len();
+        }
+        cases.extend(new_cases);
+    }
+    Ok((cases, counts))
+}
+
+/// How many earlier steps of a synthetic sequence a case shows as history.
+const SYNTHETIC_HISTORY: usize = 3;
+
+/// What `--synthetic` made.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SyntheticCounts {
+    /// Files taken apart.
+    pub files: usize,
+    /// Files that gave cases.
+    pub sequences: usize,
+    /// States of those sequences, each file itself included.
+    pub states: usize,
+    /// Deletions refused because the result had new syntax errors.
+    pub rejected_states: usize,
+}
+
+/// What decides a case's side of the held-out split: its commit, so that no commit is on both
+/// sides (for a synthetic case, its file).
+pub fn split_key(case: &Case) -> String {
+    let provenance = &case.provenance;
+    if provenance["source"] == "lintseq" {
+        return format!("file:{}", case.file_path);
+    }
+    match provenance["commit"].as_str() {
+        Some(commit) => format!("commit:{commit}"),
+        None => format!("case:{}", case.id),
+    }
+}
+
+/// Whether a case is held out, for `percent` percent of the split keys (a stable hash).
+pub fn is_held_out(case: &Case, percent: u32) -> bool {
+    percent > 0
+        && crate::lintseq::file_seed(0x6e65_7874, &split_key(case)) % 100 < u64::from(percent)
+}
+
+/// What `nextedit mine` wrote, for its report.
+#[derive(Debug, Default)]
+pub struct MineOutput {
+    pub cases: usize,
+    pub heldout_cases: usize,
+    pub pairs: usize,
+    /// Pairs whose cursor moved to the next edit.
+    pub moved_cursor: usize,
+    pub duplicates: usize,
+    pub capped: usize,
+    pub pair_skips: std::collections::BTreeMap<&'static str, usize>,
+    pub bytes: usize,
+    pub export_seconds: f64,
+}
+
+/// Writes `cases` (the training side) as cases or, with `--export`, as pairs; returns the counts.
+fn write_training(
+    args: &MineArgs,
+    cases: &[Case],
+    skipped: &mut SkipReport,
+) -> anyhow::Result<MineOutput> {
+    let mut output = MineOutput::default();
+    let mut per_file: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut below_cap = |path: &str, output: &mut MineOutput| -> bool {
+        let count = per_file.entry(path.to_owned()).or_insert(0);
+        if args.max_per_file > 0 && *count >= args.max_per_file {
+            output.capped += 1;
+            return false;
+        }
+        *count += 1;
+        true
+    };
+    let mut text = String::new();
+    match args.export {
+        None => {
+            for case in cases {
+                if below_cap(&case.file_path, &mut output) {
+                    text.push_str(&serde_json::to_string(case)?);
+                    text.push('\n');
+                    output.cases += 1;
+                }
+            }
+        }
+        Some(format) => {
+            let settings = nextedit::config::Settings::default();
+            let mut seen = std::collections::HashSet::new();
+            let started = std::time::Instant::now();
+            for case in cases {
+                let pair = match crate::export::export_pair(case, format, &settings, args.cursor) {
+                    Ok(pair) => pair,
+                    Err(skip) => {
+                        *output.pair_skips.entry(skip.as_str()).or_insert(0) += 1;
+                        continue;
+                    }
+                };
+                let line = serde_json::to_string(&pair.json)?;
+                // A last check on everything written: the prompt may hold other files' text.
+                if has_secret(&pair.prompt) || has_secret(&pair.completion) {
+                    skipped.add(Skip::Secret.as_str());
+                    continue;
+                }
+                let key = (pair.prompt, pair.completion);
+                if !seen.insert(key) {
+                    output.duplicates += 1;
+                    continue;
+                }
+                if !below_cap(&case.file_path, &mut output) {
+                    continue;
+                }
+                text.push_str(&line);
+                text.push('\n');
+                output.pairs += 1;
+                if pair.json["provenance"]["cursor"]["moved_to_edit"] == true {
+                    output.moved_cursor += 1;
+                }
+            }
+            output.export_seconds = started.elapsed().as_secs_f64();
+        }
+    }
+    output.bytes = text.len();
     std::fs::write(&args.out, text)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
-    let mut by_category = std::collections::BTreeMap::new();
-    for case in &cases {
-        *by_category.entry(case.category.as_str()).or_insert(0) += 1;
+    Ok(output)
+}
+
+/// Where held-out cases go: `--heldout-out`, else `--out` with `.heldout.jsonl`.
+pub fn heldout_path(args: &MineArgs) -> PathBuf {
+    args.heldout_out.clone().unwrap_or_else(|| {
+        let stem = args
+            .out
+            .file_stem()
+            .map_or_else(|| "cases".into(), |stem| stem.to_string_lossy().into_owned());
+        args.out.with_file_name(format!("{stem}.heldout.jsonl"))
+    })
+}
+
+/// The `mine` subcommand.
+pub fn run_mine(args: MineArgs) -> anyhow::Result<()> {
+    let mut skipped = SkipReport::default();
+    let mut summary = String::new();
+    let cases = if args.synthetic {
+        let (cases, counts) = mine_synthetic(&args, &mut skipped)?;
+        summary.push_str(&format!(
+            "synthetic: {} files, {} sequences, {} states, {} states rejected (new syntax errors), {} cases\n",
+            counts.files,
+            counts.sequences,
+            counts.states,
+            counts.rejected_states,
+            cases.len()
+        ));
+        cases
+    } else {
+        let (cases, commits) = mine_history(&args, &mut skipped)?;
+        summary.push_str(&format!("{} cases from {commits} commits\n", cases.len()));
+        cases
+    };
+    let (heldout, training): (Vec<Case>, Vec<Case>) =
+        cases.into_iter().partition(|case| is_held_out(case, args.heldout_percent));
+    let output = write_training(&args, &training, &mut skipped)?;
+    match args.export {
+        Some(format) => {
+            let rate = output.pairs as f64 / output.export_seconds.max(1e-9);
+            summary.push_str(&format!(
+                "{} {format} pairs written to {} ({} bytes; {:.0} pairs/s)\n",
+                output.pairs,
+                args.out.display(),
+                output.bytes,
+                rate
+            ));
+            if output.moved_cursor > 0 {
+                summary.push_str(&format!(
+                    "  {} of them with the cursor moved to the next edit (outside the region at the case's cursor)\n",
+                    output.moved_cursor
+                ));
+            }
+            for (reason, count) in &output.pair_skips {
+                summary.push_str(&format!("  no pair for {count} cases: {reason}\n"));
+            }
+            if output.duplicates > 0 {
+                summary.push_str(&format!("  dropped {} duplicate pairs\n", output.duplicates));
+            }
+        }
+        None => {
+            let mut by_category = std::collections::BTreeMap::new();
+            for case in &training {
+                *by_category.entry(case.category.as_str()).or_insert(0) += 1;
+            }
+            summary.push_str(&format!(
+                "{} cases written to {}\n",
+                output.cases,
+                args.out.display()
+            ));
+            for (category, count) in by_category {
+                summary.push_str(&format!("  {category}: {count}\n"));
+            }
+        }
     }
-    let mut summary =
-        format!("{} cases from {commits} commits written to {}\n", cases.len(), args.out.display());
-    for (category, count) in by_category {
-        summary.push_str(&format!("  {category}: {count}\n"));
+    if output.capped > 0 {
+        summary.push_str(&format!("  left out {} over --max-per-file\n", output.capped));
     }
+    if args.heldout_percent > 0 {
+        let path = heldout_path(&args);
+        let mut text = String::new();
+        for case in &heldout {
+            text.push_str(&serde_json::to_string(case)?);
+            text.push('\n');
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        let keys: BTreeSet<String> = heldout.iter().map(split_key).collect();
+        summary.push_str(&format!(
+            "{} held-out cases ({} commits or files) written to {}\n",
+            heldout.len(),
+            keys.len(),
+            path.display()
+        ));
+    }
+    summary.push_str(&skipped.render("files or cases"));
     crate::print_stdout(&summary)?;
     Ok(())
 }
@@ -642,6 +1046,263 @@ mod tests {
             compared += 1;
         }
         assert!(compared >= 12, "only {compared} cases compared");
+    }
+
+    /// A planted credential: it must never reach any output.
+    const PLANTED_SECRET: &str = "ghp_Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0LmNb";
+
+    /// A repository with renames, repeated edits, rewrites, a reverted and redone change, a
+    /// planted secret, an ignored file and a generated file.
+    fn training_repository(dir: &Path) {
+        run_git(dir, &["init", "-q", "-b", "main"]);
+        std::fs::write(dir.join(".gitignore"), "secrets/\n").unwrap();
+        commit_file(dir, "src/lib.rs", &functions(12, "old_helper", &[]), "first");
+        let python: String =
+            (0..30).map(|index| format!("value_{index} = compute({index})\n")).collect();
+        commit_file(dir, "pkg/values.py", &python, "values");
+        // A rename of the helper, three hunks.
+        commit_file(
+            dir,
+            "src/lib.rs",
+            &functions(12, "new_helper", &[1, 5, 9]),
+            "rename the helper",
+        );
+        // A repeated edit in Python, reverted, then made again: identical pairs.
+        let repeated = python
+            .replace("compute(3)", "compute(3, True)")
+            .replace("compute(14)", "compute(14, True)")
+            .replace("compute(25)", "compute(25, True)");
+        commit_file(dir, "pkg/values.py", &repeated, "pass True");
+        commit_file(dir, "pkg/values.py", &python, "revert passing True");
+        commit_file(dir, "pkg/values.py", &repeated, "pass True again");
+        // A file moved (no case), then rewritten in two places.
+        run_git(dir, &["mv", "pkg/values.py", "pkg/numbers.py"]);
+        run_git(dir, &["commit", "-q", "-m", "move"]);
+        let rewritten = repeated
+            .replace("value_2 = compute(2)", "value_2 = compute(2) * 2")
+            .replace("value_20 = compute(20)", "value_20 = compute(20) * 2");
+        commit_file(dir, "pkg/numbers.py", &rewritten, "double two values");
+        // A secret in a two-hunk change.
+        let with_secret = rewritten
+            .replace(
+                "value_5 = compute(5)",
+                &format!("value_5 = compute(5)\nGITHUB_TOKEN = \"{PLANTED_SECRET}\""),
+            )
+            .replace("value_28 = compute(28)", "value_28 = compute(28, True)");
+        commit_file(dir, "pkg/numbers.py", &with_secret, "oops, a token");
+        commit_file(dir, "pkg/numbers.py", &rewritten, "remove the token");
+        // An ignored file (force-added) and a generated one, each changed in two hunks.
+        let ignored: String =
+            (0..30).map(|index| format!("key_{index} = load({index})\n")).collect();
+        std::fs::create_dir_all(dir.join("secrets")).unwrap();
+        std::fs::write(dir.join("secrets/keys.py"), &ignored).unwrap();
+        run_git(dir, &["add", "-f", "secrets/keys.py"]);
+        run_git(dir, &["commit", "-q", "-m", "keys"]);
+        std::fs::write(
+            dir.join("secrets/keys.py"),
+            ignored
+                .replace("load(2)", "load(2, IGNORED_MARK)")
+                .replace("load(22)", "load(22, IGNORED_MARK)"),
+        )
+        .unwrap();
+        run_git(dir, &["add", "-f", "secrets/keys.py"]);
+        run_git(dir, &["commit", "-q", "-m", "keys again"]);
+        let generated = format!(
+            "// Code generated by protoc. DO NOT EDIT.\n{}",
+            functions(10, "old_helper", &[])
+        );
+        commit_file(dir, "src/api.rs", &generated, "generated");
+        commit_file(
+            dir,
+            "src/api.rs",
+            &generated
+                .replace(
+                    "function_2() -> u32 {\n    let value = 2",
+                    "function_2() -> u32 {\n    let value = GENERATED_MARK",
+                )
+                .replace(
+                    "function_8() -> u32 {\n    let value = 8",
+                    "function_8() -> u32 {\n    let value = GENERATED_MARK",
+                ),
+            "regenerated",
+        );
+    }
+
+    fn mine_args(dir: &Path, extra: &[&str]) -> MineArgs {
+        let mut args = vec![dir.to_string_lossy().into_owned()];
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        MineArgs::parse(&args).unwrap()
+    }
+
+    fn json_lines(path: &Path) -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_repository_is_exported_in_every_format_with_the_split_by_commit() {
+        let tempdir = tempfile::tempdir().unwrap();
+        let dir = tempdir.path().join("repo");
+        std::fs::create_dir_all(&dir).unwrap();
+        training_repository(&dir);
+        let mut skipped = SkipReport::default();
+        let (cases, _) = mine_history(&mine_args(&dir, &[]), &mut skipped).unwrap();
+        // The commit that adds the secret and the one that removes it.
+        assert_eq!(skipped.get(Skip::Secret.as_str()), 2, "{skipped:?}");
+        assert_eq!(skipped.get(Skip::Ignored.as_str()), 1, "{skipped:?}");
+        assert_eq!(skipped.get(Skip::Generated.as_str()), 1, "{skipped:?}");
+        let all = serde_json::to_string(&cases).unwrap();
+        for mark in [PLANTED_SECRET, "IGNORED_MARK", "GENERATED_MARK"] {
+            assert!(!all.contains(mark), "{mark} in the cases");
+        }
+        let by_id: std::collections::HashMap<&str, &Case> =
+            cases.iter().map(|case| (case.id.as_str(), case)).collect();
+        let output_dir = tempdir.path().join("out");
+        std::fs::create_dir_all(&output_dir).unwrap();
+        for format in crate::export::EXPORT_FORMATS {
+            let out = output_dir.join(format!("{format}.jsonl"));
+            let heldout = output_dir.join(format!("{format}.heldout.jsonl"));
+            let args = mine_args(
+                &dir,
+                &[
+                    "--export",
+                    format.as_str(),
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--heldout",
+                    "40",
+                    "--heldout-out",
+                    heldout.to_str().unwrap(),
+                ],
+            );
+            run_mine(args).unwrap();
+            let written = std::fs::read_to_string(&out).unwrap()
+                + &std::fs::read_to_string(&heldout).unwrap();
+            assert!(!written.contains(PLANTED_SECRET), "{format}: the planted secret was written");
+            let pairs = json_lines(&out);
+            let heldout_cases = json_lines(&heldout);
+            assert!(
+                !pairs.is_empty() && !heldout_cases.is_empty(),
+                "{format}: {} pairs, {} held out",
+                pairs.len(),
+                heldout_cases.len()
+            );
+            // No commit on both sides of the split.
+            let commits = |lines: &[Value], field: &str| -> BTreeSet<String> {
+                lines
+                    .iter()
+                    .map(|line| line[field]["commit"].as_str().unwrap().to_owned())
+                    .collect()
+            };
+            let training_commits = commits(&pairs, "provenance");
+            assert!(
+                training_commits.is_disjoint(&commits(&heldout_cases, "provenance")),
+                "{format}"
+            );
+            let mut seen = BTreeSet::new();
+            for pair in &pairs {
+                let shape: Vec<&str> =
+                    pair.as_object().unwrap().keys().map(String::as_str).collect();
+                if *format == PromptFormatKind::Instinct {
+                    assert_eq!(shape, ["id", "messages", "provenance"], "{pair}");
+                    let messages = pair["messages"].as_array().unwrap();
+                    assert_eq!(messages.last().unwrap()["role"], "assistant");
+                    assert_eq!(messages[0]["role"], "system");
+                } else {
+                    assert_eq!(shape, ["completion", "id", "prompt", "provenance"], "{pair}");
+                }
+                assert!(
+                    seen.insert(
+                        pair.get("messages").unwrap_or(&pair["prompt"]).to_string()
+                            + &pair["completion"].to_string()
+                    ),
+                    "{format}: a duplicate pair"
+                );
+                let case = by_id[pair["id"].as_str().unwrap()];
+                assert_eq!(pair["provenance"]["case_id"], case.id.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn every_pair_reads_back_as_its_case_edit() {
+        let tempdir = tempfile::tempdir().unwrap();
+        training_repository(tempdir.path());
+        let (cases, _) = mine_repository(&mine_args(tempdir.path(), &[])).unwrap();
+        let settings = nextedit::config::Settings::default();
+        for format in crate::export::EXPORT_FORMATS {
+            let mut pairs = 0;
+            for case in &cases {
+                let Ok(pair) = crate::export::export_pair(
+                    case,
+                    *format,
+                    &settings,
+                    crate::export::CursorPlacement::CaseOrEdit,
+                ) else {
+                    continue;
+                };
+                // As if the model had answered with the completion: the format's parser reads
+                // it back as exactly the case's expected edit.
+                let after = crate::export::pair_result(case, *format, &settings, &pair).unwrap();
+                assert_eq!(after, case.expected_after, "{format} {}", case.id);
+                pairs += 1;
+            }
+            assert!(pairs >= 3, "{format}: only {pairs} pairs");
+        }
+    }
+
+    #[test]
+    fn the_cap_per_file_and_the_globs_hold() {
+        let tempdir = tempfile::tempdir().unwrap();
+        let dir = tempdir.path().join("repo");
+        std::fs::create_dir_all(&dir).unwrap();
+        training_repository(&dir);
+        let out = tempdir.path().join("cases.jsonl");
+        run_mine(mine_args(&dir, &["--out", out.to_str().unwrap(), "--max-per-file", "2"]))
+            .unwrap();
+        let mut per_file = std::collections::BTreeMap::new();
+        for case in json_lines(&out) {
+            *per_file.entry(case["file_path"].as_str().unwrap().to_owned()).or_insert(0) += 1;
+        }
+        assert!(per_file.len() >= 2 && per_file.values().all(|count| *count == 2), "{per_file:?}");
+        run_mine(mine_args(
+            &dir,
+            &["--out", out.to_str().unwrap(), "--include", "pkg/**", "--exclude", "numbers.py"],
+        ))
+        .unwrap();
+        let files: BTreeSet<String> = json_lines(&out)
+            .iter()
+            .map(|case| case["file_path"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(files, BTreeSet::from(["pkg/values.py".to_owned()]));
+    }
+
+    #[test]
+    fn synthetic_sequences_come_from_the_files_at_head() {
+        let tempdir = tempfile::tempdir().unwrap();
+        let dir = tempdir.path().join("repo");
+        std::fs::create_dir_all(&dir).unwrap();
+        training_repository(&dir);
+        let args = mine_args(&dir, &["--synthetic", "--seed", "3"]);
+        let mut skipped = SkipReport::default();
+        let (cases, counts) = mine_synthetic(&args, &mut skipped).unwrap();
+        // src/lib.rs and pkg/numbers.py; the generated and the ignored file are skipped.
+        assert_eq!((counts.files, counts.sequences), (2, 2), "{counts:?}");
+        assert_eq!(skipped.get(Skip::Generated.as_str()), 1);
+        assert_eq!(skipped.get(Skip::Ignored.as_str()), 1);
+        assert!(cases.len() > 10);
+        assert!(counts.states >= cases.len());
+        let (again, _) = mine_synthetic(&args, &mut SkipReport::default()).unwrap();
+        assert_eq!(serde_json::to_string(&cases).unwrap(), serde_json::to_string(&again).unwrap());
+        for case in &cases {
+            case.replay().unwrap();
+            assert_eq!(case.category, "synthetic");
+        }
+        let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+        assert!(cases.iter().any(|case| case.expected_after == lib));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod context;
 pub mod diff;
 pub mod documents;
+mod export;
 pub mod feedback;
 pub mod model;
 pub mod pipeline;

@@ -15,7 +15,7 @@ use crate::locks::lock;
 use crate::text::EditEvent;
 
 /// Everything a model request needs, and what its answer is read against.
-pub(super) struct ModelRequest {
+pub struct ModelRequest {
     pub format: Box<dyn prompt::PromptFormat + Send + Sync>,
     pub built: prompt::BuiltPrompt,
     /// The document text the region offsets of `built` refer to.
@@ -211,7 +211,7 @@ impl Engine {
     }
 
     /// Builds the generation request for a snapshot, or `None` when there is nothing to ask.
-    fn model_request(
+    pub(super) fn model_request(
         &self,
         snapshot: &DocumentSnapshot,
         settings: &Settings,

@@ -157,15 +157,13 @@ fn hunk_range(zero_based_start: usize, len: usize) -> String {
 pub struct History {
     config: HistoryConfig,
     events: VecDeque<EditEvent>,
-    /// The text before the oldest kept event; `None` until the first event.
-    original: Option<Rope>,
     /// The next edit starts a new event (set after an accepted suggestion).
     sealed: bool,
 }
 
 impl History {
     pub fn new(config: HistoryConfig) -> History {
-        History { config, events: VecDeque::new(), original: None, sealed: false }
+        History { config, events: VecDeque::new(), sealed: false }
     }
 
     pub fn events(&self) -> impl DoubleEndedIterator<Item = &EditEvent> + ExactSizeIterator {
@@ -183,7 +181,7 @@ impl History {
 
     /// The text before the oldest kept event, if there was any edit.
     pub fn original(&self) -> Option<&Rope> {
-        self.original.as_ref()
+        self.events.front().map(|event| &event.before)
     }
 
     /// Records one applied change. `before` is the text before it, `after` the text after.
@@ -230,9 +228,6 @@ impl History {
                 return;
             }
         }
-        if self.events.is_empty() {
-            self.original = Some(before.clone());
-        }
         self.events.push_back(EditEvent {
             sequence,
             before: before.clone(),
@@ -245,7 +240,6 @@ impl History {
         });
         while self.events.len() > self.config.capacity {
             self.events.pop_front();
-            self.original = self.events.front().map(|event| event.before.clone());
         }
     }
 

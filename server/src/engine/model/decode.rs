@@ -92,7 +92,8 @@ pub struct DecodeOutcome {
     pub kv_appended: Vec<Token>,
 }
 
-/// A small deterministic random number generator (SplitMix64) for sampling.
+/// A small deterministic random number generator (SplitMix64): a seed gives the same numbers on
+/// every machine (sampling, and the synthetic sequences of `nextedit mine`).
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
 
@@ -101,13 +102,17 @@ impl Rng {
         Rng(seed)
     }
 
-    pub fn next_f64(&mut self) -> f64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0.0..1.0`.
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

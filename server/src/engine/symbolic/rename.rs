@@ -29,7 +29,8 @@ use nextedit_grammars::LanguageInfo;
 use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, Tree};
 
 use super::{
-    EventDiff, Input, edit_distance, group_into_hunks, map_to_current, whole_word_occurrences,
+    EventDiff, HUNK_JOIN_LINES, Input, edit_distance, group_into_hunks, map_to_current,
+    whole_word_occurrences,
 };
 use crate::engine::suggestion::{Proposal, SuggestionSource};
 use crate::syntax::{SyntaxContext, context_at, identifier_at};
@@ -232,8 +233,31 @@ fn pair_candidates(
         // reference is more likely pointed at something new.
         let at_definition = code_nodes.iter().any(is_binding_site);
         let evident = pair.count >= 2 || at_definition;
-        let (found, defines) =
-            code_candidates(input, &code_nodes, (old, new), &pair.sites, fresh && evident)?;
+        // One rename may touch a name in several roles (a property's declaration, the
+        // destructuring shorthand that binds it to a local, the local's uses): each role is
+        // followed on its own. A shorthand place, two roles at once, only links them.
+        let mut classes: Vec<NameClass> = Vec::new();
+        for class in code_nodes.iter().map(name_class) {
+            if class != NameClass::Ambiguous && !classes.contains(&class) {
+                classes.push(class);
+            }
+        }
+        if classes.is_empty() {
+            return None;
+        }
+        let mut found = Vec::new();
+        let mut defines = false;
+        for class in classes {
+            let nodes: Vec<Located<'_>> =
+                code_nodes.iter().filter(|node| name_class(node) == class).cloned().collect();
+            let (class_found, class_defines) =
+                code_candidates(input, &nodes, (old, new), &pair.sites, fresh && evident)?;
+            found.extend(class_found);
+            defines |= class_defines;
+        }
+        found.sort_by_key(|(range, _)| range.start);
+        found.dedup_by(|later, earlier| later.0 == earlier.0);
+        let found = doubt_near_shorthands(input, old, found);
         // A rename made once inside a bigger rewrite is less certain: it counts when it renamed
         // a local binding (to a name its scope does not use yet) or where a name is introduced,
         // to a name that did not exist (a rewrite that swaps in an existing name restructures
@@ -253,6 +277,37 @@ fn pair_candidates(
         candidates.extend(prose_candidates(input, old, new, &prose_sites));
     }
     Some((candidates, typing))
+}
+
+/// Lowers the occurrences near a shorthand use of the old name (`{ count }`, `Foo { count }`) to
+/// doubtful: a shorthand is a member and a local at once, so whether it follows (and how) is the
+/// user's call, and a hunk without it would be half the change.
+fn doubt_near_shorthands(input: &Input<'_>, old: &str, found: Vec<Scored>) -> Vec<Scored> {
+    let starts = whole_word_occurrences(input.text, old);
+    if found.is_empty() || starts.len() > MAX_OCCURRENCES {
+        return found;
+    }
+    let shorthands: Vec<usize> =
+        identifiers_at_starts(input.tree, input.language, &starts, old.len())
+            .iter()
+            .filter(|located| name_class(located) == NameClass::Ambiguous)
+            .map(|located| located.range().start)
+            .filter(|start| !found.iter().any(|(range, _)| range.start == *start))
+            .collect();
+    if shorthands.is_empty() {
+        return found;
+    }
+    let breaks: Vec<usize> = input.text.match_indices('\n').map(|(index, _)| index).collect();
+    let line_of = |byte: usize| breaks.partition_point(|&index| index < byte);
+    let shorthand_lines: Vec<usize> = shorthands.into_iter().map(line_of).collect();
+    found
+        .into_iter()
+        .map(|(range, score)| {
+            let line = line_of(range.start);
+            let near = shorthand_lines.iter().any(|other| other.abs_diff(line) <= HUNK_JOIN_LINES);
+            (range, if near { score.min(SCORE_DOUBTFUL) } else { score })
+        })
+        .collect()
 }
 
 /// One proposal per hunk of candidates (the next hunk after the cursor first, then the ones
@@ -512,9 +567,15 @@ fn code_candidates(
             // Renaming uses of a name defined elsewhere points them at something else while
             // the definition stays, unless a renamed place is a definition or import itself.
             let keep_definitions = !renamed.iter().any(is_binding_site);
+            // A top-level item's name and a name defined inside another item (a trait's or a
+            // class's method of the same name) are two things.
+            let top_level = renamed.iter().any(names_top_level_item);
             occurrences
                 .iter()
                 .filter(|located| !(keep_definitions && is_binding_site(located)))
+                .filter(|located| {
+                    !(top_level && is_binding_site(located) && !names_top_level_item(located))
+                })
                 .map(Located::range)
                 .filter(|range| {
                     !old_definitions.iter().any(|definition| {

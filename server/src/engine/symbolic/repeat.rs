@@ -90,6 +90,8 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
         if block.old.len() <= MAX_BLOCK_LINES && block.new.len() <= MAX_BLOCK_LINES {
             if block.old.is_empty() {
                 same_place(input.text, &lines, block, &own, &mut found);
+            } else if removes_a_duplicate(block) {
+                duplicate_lines(input.text, &lines, &own, &mut found);
             } else {
                 same_lines(input.text, &lines, block, &own, &mut found);
             }
@@ -104,13 +106,31 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     }
     // Similar lines need two examples of one change, newest first: they tell which words vary.
     let mut examples = line_examples(&blocks);
+    let mut previous_blocks = None;
     if examples.len() < 2
         && let Some(previous) = events.next().and_then(event_blocks)
     {
         examples.extend(line_examples(&previous));
+        previous_blocks = Some(previous);
     }
     if let [newest, older, ..] = examples.as_slice() {
         similar_lines(input.text, &lines, (newest, older), &own, cursor_line, &mut candidates);
+        // The last two events made one change in two places (`target?: string` and
+        // `formtarget?: string` typed alike): the places where either one's lines still are
+        // follow equally, the nearest first.
+        if let Some(previous) = &previous_blocks
+            && substantial_blocks(&blocks) < 2
+        {
+            for block in previous {
+                let one_line = match (block.old.as_slice(), block.new.as_slice()) {
+                    ([old], [new]) => Some((old.clone(), new.clone())),
+                    _ => None,
+                };
+                if one_line.is_some_and(|example| one_change(newest, &example)) {
+                    same_lines(input.text, &lines, block, &own, &mut candidates);
+                }
+            }
+        }
     }
     for example in line_examples(&blocks) {
         same_context(input.text, &lines, &example, &own, cursor_line, &mut candidates);
@@ -355,6 +375,41 @@ fn same_lines(
     }
 }
 
+/// Whether the block deletes one line that the line above or below it repeats: the user removed
+/// a duplicate, and the change to repeat is "remove the duplicate", not "remove this text".
+fn removes_a_duplicate(block: &Block) -> bool {
+    let [line] = block.old.as_slice() else { return false };
+    block.new.is_empty()
+        && weight(line) >= MIN_LINES_WEIGHT
+        && (block.above.as_ref() == Some(line) || block.below.as_ref() == Some(line))
+}
+
+/// Lines that repeat the line just above them (the same text and indentation) lose the repeat.
+fn duplicate_lines(
+    text: &str,
+    lines: &[Range<usize>],
+    own: &Range<usize>,
+    out: &mut Vec<Candidate>,
+) {
+    for index in 1..lines.len() {
+        let line = &text[lines[index].clone()];
+        if weight(line) < MIN_LINES_WEIGHT
+            || text[lines[index - 1].clone()] != *line
+            || overlaps(&(index - 1..index + 1), own)
+        {
+            continue;
+        }
+        let end = lines.get(index + 1).map_or(text.len(), |next| next.start);
+        let start =
+            if lines.get(index + 1).is_none() { lines[index - 1].end } else { lines[index].start };
+        out.push(Candidate {
+            edits: vec![TextEdit::new(start..end, "")],
+            score: SCORE_SAME_LINES,
+            line: index,
+        });
+    }
+}
+
 /// A pure insertion between two lines is repeated between the same two lines elsewhere.
 fn same_place(
     text: &str,
@@ -467,30 +522,14 @@ fn similar_lines(
     cursor_line: usize,
     out: &mut Vec<Candidate>,
 ) {
-    let ((old, new), (other_old, other_new)) = examples;
+    if !one_change(examples.0, examples.1) {
+        return;
+    }
+    let ((old, new), (other_old, _)) = examples;
     let old_tokens = tokenize(old);
     let new_tokens = tokenize(new);
     let hunks = diff_tokens(old, &old_tokens, new, &new_tokens);
     let other_old_tokens = tokenize(other_old);
-    let other_new_tokens = tokenize(other_new);
-    let other_hunks = diff_tokens(other_old, &other_old_tokens, other_new, &other_new_tokens);
-    if hunks.is_empty() || hunks != other_hunks || old_tokens.len() < 3 {
-        return;
-    }
-    // The two examples must be one change: same shape, and the same inserted text up to the
-    // renaming between them.
-    let Some(between) = same_shape(old, &old_tokens, other_old, &other_old_tokens, &hunks, None)
-    else {
-        return;
-    };
-    let Some(other_rewritten) =
-        rewrite_line(other_old, &other_old_tokens, new, &new_tokens, &hunks, &between)
-    else {
-        return;
-    };
-    if other_rewritten.trim() != other_new.trim() {
-        return;
-    }
     let fixed: Vec<bool> = old_tokens
         .iter()
         .zip(&other_old_tokens)
@@ -498,6 +537,7 @@ fn similar_lines(
         .collect();
     let low = cursor_line.saturating_sub(SIMILAR_LINE_WINDOW);
     let high = (cursor_line + SIMILAR_LINE_WINDOW).min(lines.len());
+    let mut found = Vec::new();
     for index in low..high {
         if overlaps(&(index..index + 1), own) {
             continue;
@@ -519,8 +559,33 @@ fn similar_lines(
             continue;
         }
         let edit = TextEdit::new(lines[index].clone(), rewritten);
-        out.push(Candidate { edits: vec![edit], score: SCORE_SIMILAR_LINE, line: index });
+        found.push(Candidate { edits: vec![edit], score: SCORE_SIMILAR_LINE, line: index });
     }
+    // A shape that many lines have (`name?: string | undefined` in a list of declarations) says
+    // too little about which of them the user means to change next.
+    if found.len() <= MAX_MATCHES {
+        out.extend(found);
+    }
+}
+
+/// Whether two one-line changes are one change: the same token hunks on lines of the same shape,
+/// and the same inserted text up to the renaming between the two lines.
+fn one_change((old, new): &(String, String), (other_old, other_new): &(String, String)) -> bool {
+    let old_tokens = tokenize(old);
+    let new_tokens = tokenize(new);
+    let hunks = diff_tokens(old, &old_tokens, new, &new_tokens);
+    let other_old_tokens = tokenize(other_old);
+    let other_new_tokens = tokenize(other_new);
+    let other_hunks = diff_tokens(other_old, &other_old_tokens, other_new, &other_new_tokens);
+    if hunks.is_empty() || hunks != other_hunks || old_tokens.len() < 3 {
+        return false;
+    }
+    let Some(between) = same_shape(old, &old_tokens, other_old, &other_old_tokens, &hunks, None)
+    else {
+        return false;
+    };
+    rewrite_line(other_old, &other_old_tokens, new, &new_tokens, &hunks, &between)
+        .is_some_and(|rewritten| rewritten.trim() == other_new.trim())
 }
 
 /// A token change inside one line, repeated where the same tokens occur with the same tokens
@@ -558,6 +623,7 @@ fn same_context(
     let replacement = &new[new_start..new_end];
     let low = cursor_line.saturating_sub(SIMILAR_LINE_WINDOW);
     let high = (cursor_line + SIMILAR_LINE_WINDOW).min(lines.len());
+    let mut found = Vec::new();
     for index in low..high {
         if overlaps(&(index..index + 1), own) {
             continue;
@@ -583,12 +649,16 @@ fn same_context(
             }
             let base = lines[index].start;
             let range = base + span_start + before_len..base + span_end - after_len;
-            out.push(Candidate {
+            found.push(Candidate {
                 edits: vec![TextEdit::new(range, replacement)],
                 score: SCORE_SAME_CONTEXT,
                 line: index,
             });
         }
+    }
+    // Context that many places share is boilerplate, as for similar lines.
+    if found.len() <= MAX_MATCHES {
+        out.extend(found);
     }
 }
 

@@ -1140,3 +1140,98 @@ fn a_member_of_an_imported_module_pointed_elsewhere_is_not_a_rename() {
         "{proposals:?}"
     );
 }
+
+#[test]
+fn rust_top_level_function_rename_leaves_a_trait_method_of_the_same_name() {
+    let text = "fn detect(when: u8) -> u8 {\n    when\n}\n\ntrait Detector {\n    fn detect(&self) -> u8;\n}\n\nfn main() {\n    detect(1);\n}\n";
+    let edited = text.replacen("fn detect(when", "fn scheme(when", 1);
+    check(
+        "a.rs",
+        &[text, &edited],
+        expect![[r#"
+            rename, group of 1
+            fn scheme(when: u8) -> u8 {
+                when
+            }
+
+            trait Detector {
+                fn detect(&self) -> u8;
+            }
+
+            fn main() {
+                scheme(1);
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn typescript_property_and_local_renamed_together_follow_the_other_declarations() {
+    let text = "type Query = {\n  ordreBy: string\n}\n\nfunction run(q: Query) {\n  const { ordreBy } = q\n  use(ordreBy)\n}\n\n\n\n\n\n\n\n\ntype Output = {\n  ordreBy: string\n}\n";
+    let edited = text
+        .replacen("  ordreBy: string\n}\n\nfunction", "  orderBy: string\n}\n\nfunction", 1)
+        .replacen("{ ordreBy } = q", "{ orderBy } = q", 1)
+        .replacen("use(ordreBy)", "use(orderBy)", 1);
+    check(
+        "a.ts",
+        &[text, &edited],
+        expect![[r#"
+            rename, group of 1
+            type Query = {
+              orderBy: string
+            }
+
+            function run(q: Query) {
+              const { orderBy } = q
+              use(orderBy)
+            }
+
+
+
+
+
+
+
+
+            type Output = {
+              orderBy: string
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn a_rename_next_to_a_shorthand_it_cannot_complete_is_doubtful() {
+    let text = "interface Point {\n  horizontal: number\n}\n\nfunction shift(point: Point, horizontal: number) {\n  return { value: point.horizontal, horizontal }\n}\n";
+    let renamed = text.replacen("  horizontal: number\n}", "  x: number\n}", 1);
+    let snapshot = snapshot_after_texts("a.ts", &[text, &renamed]);
+    let proposals = propose(&snapshot);
+    assert!(!proposals.is_empty());
+    assert!(proposals.iter().all(|proposal| proposal.score < 0.6), "{proposals:?}");
+}
+
+#[test]
+fn removing_a_duplicated_line_repeats_on_the_next_duplicate() {
+    let text = "test(() => {\n  expect(await req.text()).toEqual(text)\n  expect(await req.text()).toEqual(text)\n  expect(await req.json()).toEqual(json)\n})\n\ntest(() => {\n  expect(await req.json()).toEqual(json)\n  expect(await req.json()).toEqual(json)\n  expect(await req.text()).toEqual(text)\n})\n";
+    let edited = text.replacen(
+        "  expect(await req.text()).toEqual(text)\n  expect(await req.text())",
+        "  expect(await req.text())",
+        1,
+    );
+    check(
+        "a.ts",
+        &[text, &edited],
+        expect![[r#"
+            repeat
+            test(() => {
+              expect(await req.text()).toEqual(text)
+              expect(await req.json()).toEqual(json)
+            })
+
+            test(() => {
+              expect(await req.json()).toEqual(json)
+              expect(await req.text()).toEqual(text)
+            })
+        "#]],
+    );
+}

@@ -44,18 +44,15 @@ struct ChoiceLogprobs {
 
 #[derive(Debug, Deserialize)]
 struct ContentEntry {
+    #[serde(flatten)]
+    token: ContentToken,
     #[serde(default)]
-    token: Option<String>,
-    #[serde(default)]
-    bytes: Option<Vec<u8>>,
-    #[serde(default)]
-    logprob: Option<f64>,
-    #[serde(default)]
-    top_logprobs: Option<Vec<ContentAlternative>>,
+    top_logprobs: Option<Vec<ContentToken>>,
 }
 
+/// A token in the per-token `content` shape: the chosen one or one of its alternatives.
 #[derive(Debug, Deserialize)]
-struct ContentAlternative {
+struct ContentToken {
     #[serde(default)]
     token: Option<String>,
     #[serde(default)]
@@ -64,10 +61,13 @@ struct ContentAlternative {
     logprob: Option<f64>,
 }
 
-/// A token's bytes: `bytes` when the server sent them (exact, also for a token that ends inside
-/// a character), else the token's text.
-fn token_bytes(bytes: Option<Vec<u8>>, token: Option<String>) -> Option<Vec<u8>> {
-    bytes.or_else(|| token.map(String::into_bytes))
+impl ContentToken {
+    /// The token's bytes (`bytes` when the server sent them: exact, also for a token that ends
+    /// inside a character; else the token's text) and its log-probability.
+    fn into_parts(self) -> Option<(Vec<u8>, f32)> {
+        let bytes = self.bytes.or_else(|| self.token.map(String::into_bytes))?;
+        Some((bytes, self.logprob? as f32))
+    }
 }
 
 /// The tokens of a choice's `logprobs` field, in either shape; `None` when there are none or the
@@ -82,18 +82,10 @@ pub fn streamed_tokens(logprobs: &Value) -> Option<Vec<StreamedToken>> {
                     .top_logprobs
                     .into_iter()
                     .flatten()
-                    .filter_map(|alternative| {
-                        Some((
-                            token_bytes(alternative.bytes, alternative.token)?,
-                            alternative.logprob? as f32,
-                        ))
-                    })
+                    .filter_map(ContentToken::into_parts)
                     .collect();
-                Some(StreamedToken {
-                    bytes: token_bytes(entry.bytes, entry.token)?,
-                    logprob: entry.logprob? as f32,
-                    alternatives,
-                })
+                let (bytes, logprob) = entry.token.into_parts()?;
+                Some(StreamedToken { bytes, logprob, alternatives })
             })
             .collect();
     }

@@ -59,7 +59,7 @@ pub(super) async fn generate_with_retries(
                 if inner.send_logprobs.swap(false, Ordering::Relaxed) =>
             {
                 tracing::info!(
-                    "the inference server refused `logprobs`; sending requests without them (no confidence gating)"
+                    "the inference server refused `logprobs` (or broke off before any text); sending requests without them (no confidence gating)"
                 );
             }
             Err(AttemptError::RefusedHints | AttemptError::RefusedLogprobs) => {
@@ -90,7 +90,7 @@ async fn attempt_once(
     let started = Instant::now();
     let response = send(inner, request, hints, logprobs).await?;
     let response = classify_status(inner, response, hints, logprobs).await?;
-    let streamed = read_events(inner, response, request).await?;
+    let streamed = read_events(inner, response, request, logprobs).await?;
     into_generation(inner, streamed, request, started)
 }
 
@@ -225,6 +225,7 @@ async fn read_events(
     inner: &Inner,
     mut response: reqwest::Response,
     request: &GenerationRequest,
+    logprobs: bool,
 ) -> Result<Streamed, AttemptError> {
     let broke_off = |detail: &str| {
         AttemptError::Fatal(format!(
@@ -247,6 +248,11 @@ async fn read_events(
         if streamed.all_finished(wanted) {
             return Ok(streamed);
         }
+    }
+    // A server that breaks off before any text when asked for log-probabilities (llama-cpp-python
+    // without `logits_all` fails inside its stream) is asked again without them.
+    if logprobs && streamed.chunks == 0 {
+        return Err(AttemptError::RefusedLogprobs);
     }
     // A connection closed without `[DONE]` is a cut answer, not a short one.
     Err(broke_off("the stream ended early"))
