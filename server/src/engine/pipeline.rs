@@ -338,7 +338,7 @@ impl Engine {
         }
         let generated = scoring.as_ref().map_or(1, |scoring| scoring.generated);
         if let Some(scoring) = scoring.as_ref().filter(|scoring| scoring.text == text)
-            && hunks.iter().any(|hunk| !hunk.model.is_empty())
+            && rank::worth_scoring(&hunks)
         {
             let started = Instant::now();
             rank::score_hunks(scoring, &mut hunks).await;

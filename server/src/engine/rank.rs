@@ -168,40 +168,29 @@ pub fn deduplicate(text: &str, candidates: Vec<Candidate>) -> Vec<RankedHunk> {
 
 /// Asks the model how likely the answer with each hunk is against the unchanged answer, for the
 /// hunks inside its region. Hunks it cannot score keep `likelihood: None`.
+///
+/// Only what differs is scored: the answers' common prefix (up to a line start) goes into the
+/// prompt, where the backend's reused prefix makes it free, and each answer is cut a line after
+/// its last difference (the rest copies the region, the same for every answer).
 pub async fn score_hunks(scoring: &Scoring, hunks: &mut [RankedHunk]) {
     let region = scoring.built.region.clone();
     let Some(region_text) = scoring.text.get(region.clone()) else { return };
-    let mut continuations = vec![scoring.format.answer(region_text, &scoring.built)];
+    let mut answers = vec![scoring.format.answer(region_text, &scoring.built)];
     let mut scored = Vec::new();
     for (index, hunk) in hunks.iter().enumerate() {
-        let inside = hunk
-            .proposal
-            .edits
-            .iter()
-            .all(|edit| edit.range.start >= region.start && edit.range.end <= region.end);
-        if !inside || hunk.proposal.edits.is_empty() {
-            continue;
+        if let Some(new_region) = region_with_hunk(region_text, &region, hunk) {
+            answers.push(scoring.format.answer(&new_region, &scoring.built));
+            scored.push(index);
         }
-        let local: Vec<TextEdit> = hunk
-            .proposal
-            .edits
-            .iter()
-            .map(|edit| {
-                TextEdit::new(
-                    edit.range.start - region.start..edit.range.end - region.start,
-                    edit.new_text.clone(),
-                )
-            })
-            .collect();
-        let Some(new_region) = super::validate::apply_edits(region_text, &local) else { continue };
-        continuations.push(scoring.format.answer(&new_region, &scoring.built));
-        scored.push(index);
     }
     if scored.is_empty() {
         return;
     }
+    let (prefix, cut) = differing_span(&answers);
+    let continuations =
+        answers.iter().map(|answer| answer[prefix..answer.len() - cut].to_owned()).collect();
     let request = ScoreRequest {
-        prompt: scoring.built.prompt.clone(),
+        prompt: format!("{}{}", scoring.built.prompt, &answers[0][..prefix]),
         continuations,
         cancel: scoring.cancel.clone(),
     };
@@ -217,6 +206,61 @@ pub async fn score_hunks(scoring: &Scoring, hunks: &mut [RankedHunk]) {
     for (index, score) in scored.into_iter().zip(&scores[1..]) {
         hunks[index].likelihood = Some(score.logprob_sum - unchanged);
     }
+}
+
+/// The region with only this hunk applied, when the hunk lies inside it.
+fn region_with_hunk(region_text: &str, region: &Range<usize>, hunk: &RankedHunk) -> Option<String> {
+    let edits = &hunk.proposal.edits;
+    let inside =
+        edits.iter().all(|edit| edit.range.start >= region.start && edit.range.end <= region.end);
+    if !inside || edits.is_empty() {
+        return None;
+    }
+    let local: Vec<TextEdit> = edits
+        .iter()
+        .map(|edit| {
+            TextEdit::new(
+                edit.range.start - region.start..edit.range.end - region.start,
+                edit.new_text.clone(),
+            )
+        })
+        .collect();
+    super::validate::apply_edits(region_text, &local)
+}
+
+/// Whether scoring could change which hunk is shown: two or more hunks that only the model
+/// proposes (a symbolic hunk ranks first whatever the model thinks of it).
+pub fn worth_scoring(hunks: &[RankedHunk]) -> bool {
+    hunks.iter().filter(|hunk| hunk.symbolic.is_none() && !hunk.model.is_empty()).count() >= 2
+}
+
+/// What of the answers to score: the length of their common prefix, cut back to a line start,
+/// and how much of their common suffix to leave off, keeping the line break that ends their last
+/// difference and one more line.
+fn differing_span(answers: &[String]) -> (usize, usize) {
+    let Some(first) = answers.first() else { return (0, 0) };
+    let first = first.as_bytes();
+    let mut common_prefix = first.len();
+    let mut common_suffix = first.len();
+    for answer in &answers[1..] {
+        let answer = answer.as_bytes();
+        common_prefix =
+            common_prefix.min(first.iter().zip(answer).take_while(|(a, b)| a == b).count());
+        common_suffix = common_suffix
+            .min(first.iter().rev().zip(answer.iter().rev()).take_while(|(a, b)| a == b).count());
+    }
+    let shortest = answers.iter().map(String::len).min().unwrap_or(0);
+    let common_suffix = common_suffix.min(shortest - common_prefix);
+    let prefix =
+        first[..common_prefix].iter().rposition(|&byte| byte == b'\n').map_or(0, |at| at + 1);
+    let tail = &first[first.len() - common_suffix..];
+    let keep = tail
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == b'\n')
+        .nth(1)
+        .map_or(tail.len(), |(at, _)| at + 1);
+    (prefix, common_suffix - keep)
 }
 
 fn sigmoid(value: f64) -> f64 {
@@ -286,9 +330,10 @@ pub fn sort(hunks: &mut [RankedHunk]) {
     hunks.sort_by(|a, b| key(b).partial_cmp(&key(a)).unwrap_or(std::cmp::Ordering::Equal));
 }
 
-/// Whether a hunk may be shown: above `min_confidence`, or without any evidence to gate on.
+/// Whether a hunk may be shown: one the symbolic engine proposes (it passed `symbolic.min_score`),
+/// or a model hunk whose confidence reaches `min_confidence` or that has no evidence to gate on.
 pub fn passes(hunk: &RankedHunk, min_confidence: f32) -> bool {
-    hunk.confidence.is_none_or(|confidence| confidence >= min_confidence)
+    hunk.symbolic.is_some() || hunk.confidence.is_none_or(|confidence| confidence >= min_confidence)
 }
 
 #[cfg(test)]
@@ -376,6 +421,48 @@ mod tests {
         assert_eq!(hunks[0].proposal.source, SuggestionSource::Rename);
         let expected = 1.0 - 0.2 * (1.0 - (-0.7f64).exp() / 2.0);
         assert!((f64::from(hunks[0].confidence.unwrap()) - expected).abs() < 1e-5);
+    }
+
+    #[test]
+    fn only_what_differs_between_the_answers_is_scored() {
+        let answers: Vec<String> = [
+            "fn f() {\n    a();\n}\n\nfn g() {\n    b();\n}\n<stop>",
+            "fn f() {\n    a(1);\n}\n\nfn g() {\n    b();\n}\n<stop>",
+            "fn f() {\n    a();\n    c();\n}\n\nfn g() {\n    b();\n}\n<stop>",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let (prefix, cut) = differing_span(&answers);
+        // The shared first line goes into the prompt; the differing lines, the line break after
+        // them and one more line are scored; the rest is left off.
+        assert_eq!(&answers[0][..prefix], "fn f() {\n");
+        let scored: Vec<&str> =
+            answers.iter().map(|answer| &answer[prefix..answer.len() - cut]).collect();
+        assert_eq!(scored, ["    a();\n}\n", "    a(1);\n}\n", "    a();\n    c();\n}\n"]);
+        // Answers that differ at their very start and end are scored whole.
+        let answers = vec!["a\nb".to_owned(), "c\nd".to_owned()];
+        assert_eq!(differing_span(&answers), (0, 0));
+    }
+
+    #[test]
+    fn scoring_is_asked_for_only_between_model_hunks() {
+        let symbolic = Candidate {
+            proposal: Proposal {
+                edits: vec![TextEdit::new(0..1, "b")],
+                source: SuggestionSource::Rename,
+                score: 0.7,
+                group: Vec::new(),
+            },
+            edit: None,
+        };
+        let one = deduplicate("a", vec![model_hunk("c", confident(-0.5)), symbolic.clone()]);
+        assert!(!worth_scoring(&one));
+        let two = deduplicate("a", vec![model_hunk("c", confident(-0.5)), model_hunk("d", None)]);
+        assert!(worth_scoring(&two));
+        // A symbolic hunk is not gated on the model's confidence.
+        let mut hunks = deduplicate("a", vec![symbolic]);
+        combine(&mut hunks, 1);
+        assert!(passes(&hunks[0], 0.99));
     }
 
     #[test]

@@ -318,9 +318,16 @@ async fn model_suggestion(
     if let Some(scorer) = scorer {
         backend = backend.with_scorer(scorer);
     }
+    if scorer.is_some() {
+        // A second candidate that adds another call: two hunks to choose from, worth scoring.
+        backend = backend.with_candidate(|request| {
+            request.draft.clone().unwrap_or_default().replacen("}", "    other();\n}", 1)
+        });
+    }
     let backend = Arc::new(backend);
     let mut settings = settings();
     settings.predict.min_confidence = min_confidence;
+    settings.predict.candidates = 2;
     let engine = Engine::new(settings);
     engine.set_model(ModelSlot::Ready(backend.clone()));
     engine.open(URI, "rust", 0, TEXT);
@@ -348,23 +355,32 @@ async fn a_confident_edit_is_shown_and_an_unconfident_one_is_not() {
 }
 
 #[tokio::test]
-async fn the_models_likelihood_of_the_hunk_against_no_change_moves_the_confidence() {
+async fn the_models_likelihood_of_each_hunk_against_no_change_chooses_between_candidates() {
     use super::model::scripted::ScriptedLogprobs;
     let logprobs = ScriptedLogprobs { changed: -0.3, copied: -0.01, copy: -2.0 };
-    // The answer with the edit is far more likely than the unchanged one.
+    // The answer with `done();` is far more likely than the unchanged one, `other();` no more.
     let likes_it: fn(&str, &str) -> f64 =
         |_, answer| if answer.contains("done();") { -1.0 } else { -9.0 };
     let (liked, backend) = model_suggestion(Some(logprobs), Some(likes_it), 0.0).await;
     let requests = backend.score_requests();
-    assert_eq!(requests.len(), 1, "one score request for the unchanged answer and the hunk");
-    assert_eq!(requests[0].continuations.len(), 2);
-    assert!(!requests[0].continuations[0].contains("done();"));
-    assert!(requests[0].continuations[1].contains("done();"));
+    assert_eq!(requests.len(), 1, "one score request for the unchanged answer and the hunks");
+    let continuations = &requests[0].continuations;
+    assert_eq!(continuations.len(), 3);
+    assert!(!continuations[0].contains("();"), "{continuations:?}");
+    assert!(continuations[1..].iter().any(|answer| answer.contains("done();")));
+    assert!(continuations[1..].iter().any(|answer| answer.contains("other();")));
+    // Only what differs is scored: the shared start of the answers is part of the prompt.
+    let generated = &backend.requests()[0];
+    assert!(requests[0].prompt.starts_with(&generated.prompt));
+    assert!(continuations.iter().all(|answer| !answer.contains("step();")), "{continuations:?}");
+    let liked = liked.expect("a suggestion");
+    assert!(liked.edits()[0].new_text.contains("done();"), "{liked:?}");
     let dislikes_it: fn(&str, &str) -> f64 =
         |_, answer| if answer.contains("done();") { -9.0 } else { -1.0 };
     let (disliked, _) = model_suggestion(Some(logprobs), Some(dislikes_it), 0.0).await;
-    let (liked, disliked) = (liked.unwrap().proposal.score, disliked.unwrap().proposal.score);
-    assert!(liked > 0.6 && disliked < 0.1, "{liked} {disliked}");
+    let disliked = disliked.expect("a suggestion");
+    assert!(disliked.edits()[0].new_text.contains("other();"), "{disliked:?}");
+    assert!(liked.proposal.score > disliked.proposal.score, "{liked:?} {disliked:?}");
 }
 
 /// What the model's suggestion is when it inserts `line` before the closing brace after the user

@@ -160,6 +160,9 @@ pub struct PredictResult {
 #[derive(Debug, Deserialize)]
 pub struct DebugDocumentArguments {
     pub uri: String,
+    /// A delivered suggestion's id: the result then says its source and confidence.
+    #[serde(default)]
+    pub suggestion: Option<u64>,
 }
 
 /// `nextedit.debugDocument` result.
@@ -169,6 +172,17 @@ pub struct DebugDocumentResult {
     pub version: i32,
     /// The server's feedback counters (all documents), so tests can see an accept recorded.
     pub feedback: FeedbackCounts,
+    /// The suggestion asked for, while it is the document's current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<SuggestionInfo>,
+}
+
+/// What the ranker said about a delivered suggestion, for calibration (`nextedit eval`).
+#[derive(Debug, Serialize)]
+pub struct SuggestionInfo {
+    pub source: &'static str,
+    /// The ranker's confidence (0..1), the number `predict.min_confidence` gates on.
+    pub score: f32,
 }
 
 #[derive(Debug, Serialize)]

@@ -446,6 +446,14 @@ fn debug_document(state: &GlobalState, arguments: &[Value]) -> Result<ext::Debug
             accepted: stats.accepted,
             rejected: stats.rejected,
         },
+        suggestion: arguments
+            .suggestion
+            .and_then(|id| state.engine.suggestion_by_id(id))
+            .filter(|suggestion| suggestion.uri == uri)
+            .map(|suggestion| ext::SuggestionInfo {
+                source: suggestion.proposal.source.as_str(),
+                score: suggestion.proposal.score,
+            }),
     })
 }
 

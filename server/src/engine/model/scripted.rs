@@ -39,6 +39,8 @@ pub struct ScriptedBackend {
     /// `Ok(None)` like a backend that cannot score.
     scorer: Option<Box<Scorer>>,
     scored: Mutex<Vec<ScoreRequest>>,
+    /// Scripts for the second, third, ... candidate when a request asks for several.
+    more_candidates: Vec<Box<Script>>,
 }
 
 impl ScriptedBackend {
@@ -64,7 +66,17 @@ impl ScriptedBackend {
             logprobs: None,
             scorer: None,
             scored: Mutex::new(Vec::new()),
+            more_candidates: Vec::new(),
         }
+    }
+
+    /// Answers a request for several candidates with this script's output as the next one.
+    pub fn with_candidate(
+        mut self,
+        script: impl Fn(&GenerationRequest) -> String + Send + Sync + 'static,
+    ) -> ScriptedBackend {
+        self.more_candidates.push(Box::new(script));
+        self
     }
 
     /// Reports per-token log-probabilities and the copy log-probability (see
@@ -121,23 +133,29 @@ impl ScriptedBackend {
                 GenerationStats { prompt_tokens, cancelled: true, ..GenerationStats::default() };
             return Generation { candidates: Vec::new(), stats };
         }
-        let raw = (self.script)(&request);
         let max_tokens =
             self.token_limit.map_or(request.max_tokens, |limit| limit.min(request.max_tokens));
-        let (text, finish) = apply_limits(&raw, &request.stop, max_tokens);
-        let generated_tokens = count_scripted_tokens(&text);
-        let mut candidate = GeneratedText::plain(text, finish);
-        if let Some(logprobs) = self.logprobs {
-            let draft = request.draft.as_deref().unwrap_or_default();
-            (candidate.tokens, candidate.copy_logprob) =
-                scripted_logprobs(&candidate.text, draft, logprobs);
-            if !candidate.tokens.is_empty() {
-                candidate.mean_logprob = candidate.tokens.iter().map(|t| t.logprob).sum::<f32>()
-                    / candidate.tokens.len() as f32;
+        let scripts = std::iter::once(&self.script).chain(&self.more_candidates);
+        let mut generated_tokens = 0;
+        let mut candidates = Vec::new();
+        for script in scripts.take(request.candidates.max(1)) {
+            let (text, finish) = apply_limits(&script(&request), &request.stop, max_tokens);
+            generated_tokens += count_scripted_tokens(&text);
+            let mut candidate = GeneratedText::plain(text, finish);
+            if let Some(logprobs) = self.logprobs {
+                let draft = request.draft.as_deref().unwrap_or_default();
+                (candidate.tokens, candidate.copy_logprob) =
+                    scripted_logprobs(&candidate.text, draft, logprobs);
+                if !candidate.tokens.is_empty() {
+                    candidate.mean_logprob =
+                        candidate.tokens.iter().map(|t| t.logprob).sum::<f32>()
+                            / candidate.tokens.len() as f32;
+                }
             }
+            candidates.push(candidate);
         }
         Generation {
-            candidates: vec![candidate],
+            candidates,
             stats: GenerationStats {
                 prompt_tokens,
                 generated_tokens,
