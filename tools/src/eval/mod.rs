@@ -6,6 +6,7 @@
 //! flags last. `--compare A.toml B.toml ...` runs every case once per configuration and writes one
 //! report that compares them.
 
+pub mod calibration;
 pub mod cases;
 pub mod charts;
 pub mod metrics;
@@ -303,6 +304,8 @@ pub fn score_replayed(loaded: &LoadedCase, replayed: Replayed) -> CaseResult {
         loc_hit: scores.loc_hit,
         reversal,
         edits: replayed.edits,
+        origin: replayed.ranked.as_ref().filter(|_| fired).map(|ranked| ranked.source.clone()),
+        confidence: replayed.ranked.filter(|_| fired).map(|ranked| ranked.confidence),
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::eval::calibration::{calibrate, render_table, write_chart as write_calibration_chart};
 use crate::eval::charts::{CHART_METRICS, write_latency_chart, write_metric_chart};
 use crate::eval::summary::{CaseResult, GroupSummary, RunSummary, reference_table};
 
@@ -94,7 +95,7 @@ pub fn render_report(
         out.push_str(&table_row(&run.name, &run.overall));
     }
     out.push('\n');
-    for run in runs {
+    for (index, run) in runs.iter().enumerate() {
         let _ = writeln!(out, "## {}\n", run.name);
         let _ = writeln!(
             out,
@@ -115,6 +116,16 @@ pub fn render_report(
                 out.push_str(&table_row(&group.group, group));
             }
             out.push('\n');
+        }
+        if let Some(rows) = results.get(index).and_then(|results| calibrate(results)) {
+            out.push_str("### Calibration\n\n");
+            out.push_str(
+                "The figures had `predict.min_confidence` been each threshold (the model's own \
+                 suggestions below it are not shown; symbolic ones pass on `symbolic.min_score`). \
+                 Exact only with the run's threshold at 0.\n\n",
+            );
+            out.push_str(&render_table(&rows));
+            let _ = writeln!(out, "\n![calibration]({chart_dir}{})\n", calibration_chart(index));
         }
         if !run.notes.is_empty() {
             out.push_str("Notes:\n\n");
@@ -167,6 +178,11 @@ pub fn render_report(
     out
 }
 
+/// The calibration chart's file name for the run at `index`.
+fn calibration_chart(index: usize) -> String {
+    if index == 0 { "calibration.svg".to_owned() } else { format!("calibration-{}.svg", index + 1) }
+}
+
 /// Writes `predictions.jsonl` for one run.
 pub fn write_predictions(path: &Path, results: &[CaseResult]) -> anyhow::Result<()> {
     let mut text = String::new();
@@ -193,6 +209,14 @@ pub fn write_report(
         let path = chart_dir.join(format!("{}.svg", metric.file_stem));
         write_metric_chart(&path, metric, runs)?;
         written.push(path);
+    }
+    for (index, (run, results)) in runs.iter().zip(results).enumerate() {
+        if let Some(rows) = calibrate(results) {
+            let path = chart_dir.join(calibration_chart(index));
+            let title = format!("{}: precision and fire rate against min_confidence", run.name);
+            write_calibration_chart(&path, &title, &rows)?;
+            written.push(path);
+        }
     }
     let latency_path = chart_dir.join("latency.svg");
     write_latency_chart(&latency_path, runs)?;

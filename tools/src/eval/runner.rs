@@ -124,6 +124,15 @@ pub struct Replayed {
     /// The text before the last history diff, for the reversal metric.
     pub text_before_last_edit: String,
     pub latency: Option<Duration>,
+    /// What the server's ranker said about its suggestion (`nextedit.debugDocument`).
+    pub ranked: Option<Ranked>,
+}
+
+/// A delivered suggestion's source (`model`, `rename`, `repeat`) and confidence in 0..1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    pub source: String,
+    pub confidence: f32,
 }
 
 pub struct RunnerOptions {
@@ -302,6 +311,7 @@ impl<'a> Runner<'a> {
                     predicted_after: case.before.clone(),
                     text_before_last_edit: case.before.clone(),
                     latency: None,
+                    ranked: None,
                 };
             }
         };
@@ -312,10 +322,12 @@ impl<'a> Runner<'a> {
             predicted_after: case.before.clone(),
             text_before_last_edit,
             latency: None,
+            ranked: None,
         };
         match self.talk(case, &replay) {
-            Ok((outcome, edits, latency)) => {
+            Ok((outcome, edits, latency, ranked)) => {
                 replayed.latency = latency;
+                replayed.ranked = ranked;
                 if outcome == Outcome::Answered {
                     match apply_lsp_edits(&case.before, &edits, self.encoding) {
                         Ok(text) => replayed.predicted_after = text,
@@ -348,7 +360,7 @@ impl<'a> Runner<'a> {
         &mut self,
         case: &Case,
         replay: &crate::eval::cases::Replay,
-    ) -> anyhow::Result<(Outcome, Vec<Value>, Option<Duration>)> {
+    ) -> anyhow::Result<(Outcome, Vec<Value>, Option<Duration>, Option<Ranked>)> {
         self.next_document += 1;
         let path = self
             .options
@@ -410,6 +422,13 @@ impl<'a> Runner<'a> {
         let started = Instant::now();
         let outcome = client.request(request_method, params, timeout)?;
         let latency = started.elapsed();
+        let ranked = match &outcome {
+            RequestOutcome::Result(result) => match suggestion_id(result) {
+                Some(id) => ranked(client, &uri, id, timeout)?,
+                None => None,
+            },
+            _ => None,
+        };
         if self.options.verify_sync {
             let check = client.request(
                 "workspace/executeCommand",
@@ -430,6 +449,7 @@ impl<'a> Runner<'a> {
                     Outcome::Error(format!("document out of sync: {detail}")),
                     Vec::new(),
                     Some(latency),
+                    None,
                 ));
             }
         }
@@ -446,7 +466,7 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        Ok(match outcome {
+        let (outcome, edits, latency) = match outcome {
             RequestOutcome::Result(result) => match suggestion_edits(method, &result, &uri) {
                 Ok(edits) => (Outcome::Answered, edits, Some(latency)),
                 Err(error) => (Outcome::Error(format!("{error:#}")), Vec::new(), Some(latency)),
@@ -460,8 +480,41 @@ impl<'a> Runner<'a> {
                 Some(latency),
             ),
             RequestOutcome::TimedOut => (Outcome::TimedOut, Vec::new(), None),
-        })
+        };
+        Ok((outcome, edits, latency, ranked))
     }
+}
+
+/// The id of the suggestion in a result: `nextedit.predict`'s `id`, or the first argument of the
+/// accept command of the first item (`copilotInlineEdit` edits, code actions).
+fn suggestion_id(result: &Value) -> Option<u64> {
+    if let Some(id) = result.get("id").and_then(Value::as_u64) {
+        return Some(id);
+    }
+    let first = result.get("edits").and_then(|edits| edits.get(0)).or_else(|| result.get(0))?;
+    first.pointer("/command/arguments/0").and_then(Value::as_u64)
+}
+
+/// Asks the server for the source and confidence of a delivered suggestion.
+fn ranked(
+    client: &mut LspClient,
+    uri: &str,
+    id: u64,
+    timeout: Duration,
+) -> anyhow::Result<Option<Ranked>> {
+    let arguments = json!([{"uri": uri, "suggestion": id}]);
+    let outcome = client.request(
+        "workspace/executeCommand",
+        json!({"command": "nextedit.debugDocument", "arguments": arguments}),
+        timeout,
+    )?;
+    let RequestOutcome::Result(result) = outcome else { return Ok(None) };
+    let Some(suggestion) = result.get("suggestion") else { return Ok(None) };
+    let source = suggestion.get("source").and_then(Value::as_str);
+    let score = suggestion.get("score").and_then(Value::as_f64);
+    Ok(source
+        .zip(score)
+        .map(|(source, score)| Ranked { source: source.to_owned(), confidence: score as f32 }))
 }
 
 /// A case's file path made relative (no root, no `..`), so it stays inside the workspace.

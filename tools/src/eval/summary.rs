@@ -35,6 +35,12 @@ pub struct CaseResult {
     pub reversal: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<serde_json::Value>,
+    /// Where the suggestion came from (`model`, `rename`, `repeat`), when the server says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The server ranker's confidence in the suggestion (0..1), when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
 }
 
 impl CaseResult {

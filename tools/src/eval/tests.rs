@@ -216,6 +216,7 @@ fn check_agreement(dir: &Path, cases: &[Case], predictions: &[Option<String>]) {
             predicted_after: predicted.clone().unwrap_or_else(|| case.before.clone()),
             text_before_last_edit: case.before.clone(),
             latency: None,
+            ranked: None,
         };
         results.push(score_replayed(&loaded, replayed));
     }
