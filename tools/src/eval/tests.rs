@@ -392,10 +392,24 @@ fn fake_server(
                         "text": new_text,
                         "range": {"start": {"line": start.line, "character": start.character}, "end": {"line": end.line, "character": end.character}},
                         "textDocument": {"uri": uri, "version": params["textDocument"]["version"]},
-                        "command": {"title": "Accept", "command": "nextedit.accept", "arguments": ["1"]},
+                        "command": {"title": "Accept", "command": "nextedit.accept", "arguments": [7]},
                     })]
                 };
                 respond(&mut writer, json!({"edits": edits}));
+            }
+            "workspace/executeCommand"
+                if params["command"] == "nextedit.debugDocument"
+                    && params.pointer("/arguments/0/suggestion") == Some(&json!(7)) =>
+            {
+                // The wrong suggestion comes from the model, unconfident; the others are renames.
+                let uri = params.pointer("/arguments/0/uri").and_then(Value::as_str).unwrap();
+                let text = &documents[uri];
+                let suggestion = if text.contains("WRONG") {
+                    json!({"source": "model", "score": 0.25})
+                } else {
+                    json!({"source": "rename", "score": 0.9})
+                };
+                respond(&mut writer, json!({"text": text, "suggestion": suggestion}));
             }
             "shutdown" => respond(&mut writer, Value::Null),
             "exit" => return,
@@ -537,6 +551,11 @@ fn replays_cases_through_a_server_and_writes_the_report() {
     );
     assert_eq!(overall.precision, Some(75.0));
     assert_eq!(runs[0].position_encoding, "utf-16");
+    let ranked: Vec<(Option<&str>, Option<f32>)> =
+        results.iter().map(|result| (result.origin.as_deref(), result.confidence)).collect();
+    assert_eq!(ranked[0], (Some("rename"), Some(0.9)));
+    assert_eq!(ranked[2], (None, None), "nothing fired, nothing ranked");
+    assert_eq!(ranked[3], (Some("model"), Some(0.25)));
 
     // The exported predictions give the reference scorer's numbers.
     assert_eq!(
@@ -548,6 +567,9 @@ fn replays_cases_through_a_server_and_writes_the_report() {
     assert!(report.contains("## Overall"), "{report}");
     assert!(report.contains("| rename-propagation | 1 | 100.0 |"), "{report}");
     assert!(report.contains("`fake-crash`: crash"), "{report}");
+    // Calibration: at 0.3 the unconfident model suggestion is gone, the renames stay.
+    assert!(report.contains("### Calibration"), "{report}");
+    assert!(report.contains("| 0.30 | 37.5 | 100.0 | 37.5 |"), "{report}");
     // The report carries the reference scorer's own tables, byte for byte.
     let reference = run_score_py(&cases_path, &out.join("predictions.jsonl"), "category")
         + &run_score_py(&cases_path, &out.join("predictions.jsonl"), "language");
@@ -564,6 +586,7 @@ fn replays_cases_through_a_server_and_writes_the_report() {
         "precision",
         "reversal_ratio",
         "latency",
+        "calibration",
     ] {
         let svg = std::fs::read_to_string(out.join("charts").join(format!("{chart}.svg"))).unwrap();
         assert!(svg.starts_with("<svg"), "{chart}");
