@@ -64,8 +64,17 @@ pub fn calibrate(results: &[CaseResult]) -> Option<Vec<CalibrationRow>> {
                 fire_rate: 100.0 * shown.len() as f64 / count,
                 precision: share(exact, shown.len()),
                 exact: 100.0 * exact as f64 / count,
-                // A case not shown changes nothing, which scores 0.
-                delta_chrf: shown.iter().map(|result| result.delta_chrf).sum::<f64>() / count,
+                delta_chrf: results
+                    .iter()
+                    .map(|result| {
+                        if shown_at(result, threshold) {
+                            result.delta_chrf
+                        } else {
+                            result.silent_delta_chrf
+                        }
+                    })
+                    .sum::<f64>()
+                    / count,
                 other_fire_rate: share(other_shown, others),
                 reversal_ratio: share(reversals, shown.len()),
                 model_fired: shown
@@ -170,12 +179,17 @@ mod tests {
             latency_ms: None,
             exact: if exact { 1.0 } else { 0.0 },
             exact_ws: if exact { 1.0 } else { 0.0 },
-            delta_chrf: if exact { 100.0 } else { 10.0 },
+            delta_chrf: match (exact, origin) {
+                (true, _) => 100.0,
+                (false, Some(_)) => 10.0,
+                (false, None) => 0.0,
+            },
             loc_hit: 0.0,
             reversal: false,
             edits: Vec::new(),
             origin: origin.map(str::to_owned),
             confidence,
+            silent_delta_chrf: 0.0,
         }
     }
 
@@ -187,6 +201,9 @@ mod tests {
             result("other", Some("model"), Some(0.2), false),
             result("other", None, None, false),
         ];
+        let mut results = results;
+        // Had nothing been suggested, the wrong model suggestion's case would score 4.
+        results[2].silent_delta_chrf = 4.0;
         let rows = calibrate(&results).unwrap();
         let at = |threshold: f32| rows.iter().find(|row| row.threshold == threshold).unwrap();
         assert_eq!(at(0.0).fire_rate, 75.0);
@@ -197,11 +214,12 @@ mod tests {
         assert_eq!(at(0.5).precision, Some(100.0));
         assert_eq!(at(0.5).other_fire_rate, Some(0.0));
         assert_eq!(at(0.5).exact, 50.0);
-        assert_eq!(at(0.5).delta_chrf, 50.0);
+        assert_eq!(at(0.0).delta_chrf, 52.5);
+        assert_eq!(at(0.5).delta_chrf, 51.0);
         assert_eq!(at(0.95).model_fired, 0);
         assert_eq!(at(0.95).fire_rate, 25.0);
         assert!(
-            render_table(&rows).contains("| 0.50 | 50.0 | 100.0 | 50.0 | 50.0 | 0.0 | 0.0 | 1 |")
+            render_table(&rows).contains("| 0.50 | 50.0 | 100.0 | 50.0 | 51.0 | 0.0 | 0.0 | 1 |")
         );
         // Without any model confidence there is nothing to calibrate.
         assert_eq!(calibrate(&results[..1]), None);

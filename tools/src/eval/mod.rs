@@ -279,6 +279,11 @@ pub fn score_replayed(loaded: &LoadedCase, replayed: Replayed) -> CaseResult {
     let expected = case.expected_texts();
     let scores = score_case(&case.before, &expected, &replayed.predicted_after);
     let fired = !replayed.edits.is_empty();
+    let silent_delta_chrf = if fired {
+        score_case(&case.before, &expected, &case.before).delta_chrf
+    } else {
+        scores.delta_chrf
+    };
     let reversal = fired
         && is_reversal(&replayed.text_before_last_edit, &case.before, &replayed.predicted_after);
     let error = match &replayed.outcome {
@@ -306,6 +311,7 @@ pub fn score_replayed(loaded: &LoadedCase, replayed: Replayed) -> CaseResult {
         edits: replayed.edits,
         origin: replayed.ranked.as_ref().filter(|_| fired).map(|ranked| ranked.source.clone()),
         confidence: replayed.ranked.filter(|_| fired).map(|ranked| ranked.confidence),
+        silent_delta_chrf,
     }
 }
 

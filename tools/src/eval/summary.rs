@@ -41,6 +41,9 @@ pub struct CaseResult {
     /// The server ranker's confidence in the suggestion (0..1), when it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f32>,
+    /// delta-chrF had nothing been suggested (for calibration; not written).
+    #[serde(skip)]
+    pub silent_delta_chrf: f64,
 }
 
 impl CaseResult {
