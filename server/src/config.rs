@@ -119,8 +119,10 @@ pub struct PredictSettings {
     pub resync_tokens: u32,
     /// How long a next-edit request waits for a pending prediction.
     pub request_timeout_ms: u64,
-    /// A suggestion is shown only when the ranker's confidence in it (0..1) reaches this; a model
-    /// backend without log-probabilities is not gated.
+    /// The model's own suggestions are shown only when the ranker's confidence in them (0..1)
+    /// reaches this; symbolic ones pass on `symbolic.min_score`, and a model backend without
+    /// log-probabilities is not gated. The default comes from `nextedit eval`'s calibration table
+    /// for the default model (README).
     pub min_confidence: f32,
 }
 
@@ -136,7 +138,7 @@ impl Default for PredictSettings {
             languages: Vec::new(),
             resync_tokens: 8,
             request_timeout_ms: 10_000,
-            min_confidence: 0.0,
+            min_confidence: 0.9,
         }
     }
 }

@@ -12,7 +12,9 @@ fn model_options() -> Value {
     json!({
         "model": {"backend": "llama", "path": model_path()},
         "symbolic": {"enabled": false},
-        "predict": {"request_timeout_ms": 120000},
+        // The route to a suggestion is under test, not the confidence gate (which silences most
+        // of the small test model's suggestions by default).
+        "predict": {"request_timeout_ms": 120000, "min_confidence": 0.0},
     })
 }
 

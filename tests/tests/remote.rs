@@ -24,7 +24,8 @@ fn remote_options(endpoint: &str, openai: Value) -> Value {
         "model": {"backend": "openai"},
         "openai": settings,
         "symbolic": {"enabled": false},
-        "predict": {"request_timeout_ms": 60000, "debounce_ms": 0},
+        // The route to a suggestion is under test, not the confidence gate.
+        "predict": {"request_timeout_ms": 60000, "debounce_ms": 0, "min_confidence": 0.0},
     })
 }
 

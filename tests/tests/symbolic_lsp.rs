@@ -49,6 +49,16 @@ async fn a_rename_is_offered_one_by_one_and_all_at_once() -> Result<()> {
         assert_eq!(edit["range"], range(line));
         assert_eq!(edit["source"], "rename");
     }
+    // The ranker's word on the suggestion, for calibration (`nextedit eval`).
+    let id = edits[0].pointer("/command/arguments/0").cloned().expect("an accept command");
+    let debug = |suggestion: Value| json!({"command": "nextedit.debugDocument", "arguments": [{"uri": URI, "suggestion": suggestion}]});
+    let ranked = client.call("workspace/executeCommand", debug(id.clone())).await?;
+    assert_eq!(ranked["suggestion"]["source"], "rename", "{ranked}");
+    let score = ranked["suggestion"]["score"].as_f64().unwrap_or_default();
+    assert!(score > 0.0 && score <= 1.0, "{ranked}");
+    let other =
+        client.call("workspace/executeCommand", debug(json!(id.as_u64().unwrap() + 1000))).await?;
+    assert!(other.get("suggestion").is_none(), "{other}");
 
     let actions = client
         .call(

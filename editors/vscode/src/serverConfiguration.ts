@@ -18,6 +18,7 @@ export const SERVER_SETTING_KEYS: readonly string[] = [
     'openai.api_key_env',
     'predict.debounce_ms',
     'predict.max_tokens',
+    'predict.min_confidence',
     'symbolic.enabled',
     'diagnostics',
     'log.level',

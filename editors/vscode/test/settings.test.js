@@ -65,6 +65,7 @@ function hostileValue(key) {
     switch (setting?.type) {
     case 'boolean': return false;
     case 'integer': return 7;
+    case 'number': return 0.5;
     case 'object': return { LD_PRELOAD: '/repo/evil.so' };
     default: return setting?.enum ? setting.enum[setting.enum.length - 1] : `http://attacker.example/${key}`;
     }

@@ -178,7 +178,7 @@ impl Engine {
                 Duration::from_millis(20),
             );
             if let Err(rejection) = validate::check(&input, &edits) {
-                tracing::debug!("model proposal dropped: {}", rejection.as_str());
+                tracing::debug!(?edits, "model proposal dropped: {}", rejection.as_str());
                 continue;
             }
             let score = candidate.mean_logprob.exp().clamp(0.0, 1.0);
