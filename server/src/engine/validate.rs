@@ -123,10 +123,14 @@ fn line_window(texts: [&str; 3], context: usize) -> [&str; 3] {
 
 /// Whether a prediction undoes part of the user's last edit. The last edit turned `previous` into
 /// `before`; the prediction turns `before` into `predicted`. It is a reversal when the prediction
-/// gives back `previous` exactly, or when one of its changes touches the lines of the last edit
-/// and there deletes a line that the last edit added or adds back a line that it deleted (lines
-/// compared trimmed; lines without any letter or digit, such as `}`, do not count). Code moved
-/// elsewhere by the next edit is not a reversal, because the change must be at the same place.
+/// gives back `previous` exactly, when it deletes or rewrites text that the last edit typed (the
+/// characters it inserted, compared line chunk by line chunk; characters that are not letters or
+/// digits, such as a closing `}`, do not count), or when one of its changes touches the lines of
+/// the last edit and there adds back a line that it deleted (lines compared trimmed; lines
+/// without any letter or digit do not count). Finishing a line the user is typing, or changing
+/// another part of a line they just changed, keeps what they typed and is not a reversal. Code
+/// moved elsewhere by the next edit is not a reversal, because the change must be at the same
+/// place.
 ///
 /// This is the evaluation's reversal metric and the server's check, one definition for both.
 pub fn is_reversal(previous: &str, before: &str, predicted: &str) -> bool {
@@ -134,27 +138,68 @@ pub fn is_reversal(previous: &str, before: &str, predicted: &str) -> bool {
         return true;
     }
     let Some((edit_start, edit_end)) = changed_line_span(before, previous) else { return false };
-    let added_by_user = line_set_difference(before, previous);
+    // What the user typed, and what the prediction replaces, as byte ranges of `before`.
+    let typed = changed_byte_ranges(previous, before);
+    let replaced = changed_byte_ranges(predicted, before);
+    let deletes_typed = typed.iter().any(|typed| {
+        replaced.iter().any(|replaced| {
+            let overlap = typed.start.max(replaced.start)..typed.end.min(replaced.end);
+            !overlap.is_empty() && before[overlap].chars().any(char::is_alphanumeric)
+        })
+    });
+    if deletes_typed {
+        return true;
+    }
     let removed_by_user = line_set_difference(previous, before);
     let before_lines: Vec<&str> = before.split('\n').collect();
     let predicted_lines: Vec<&str> = predicted.split('\n').collect();
-    for (a_start, a_end, b_start, b_end) in sequence_changes(&before_lines, &predicted_lines) {
-        let touches = (a_start < edit_end && a_end > edit_start)
-            || (a_start == a_end && edit_start <= a_start && a_start <= edit_end);
-        if !touches {
-            continue;
-        }
-        let deletes_added = before_lines[a_start..a_end]
-            .iter()
-            .any(|line| is_significant(line) && added_by_user.contains(line.trim()));
-        let restores_removed = predicted_lines[b_start..b_end]
-            .iter()
-            .any(|line| is_significant(line) && removed_by_user.contains(line.trim()));
-        if deletes_added || restores_removed {
-            return true;
-        }
+    sequence_changes(&before_lines, &predicted_lines).into_iter().any(
+        |(a_start, a_end, b_start, b_end)| {
+            let touches = (a_start < edit_end && a_end > edit_start)
+                || (a_start == a_end && edit_start <= a_start && a_start <= edit_end);
+            touches
+                && predicted_lines[b_start..b_end]
+                    .iter()
+                    .any(|line| is_significant(line) && removed_by_user.contains(line.trim()))
+        },
+    )
+}
+
+/// The byte ranges of `new` that differ from `old`: each changed chunk of lines, narrowed to the
+/// characters that differ (an insertion into `new` is the inserted text; a deletion from it is
+/// empty).
+fn changed_byte_ranges(old: &str, new: &str) -> Vec<Range<usize>> {
+    let old_lines: Vec<&str> = old.split('\n').collect();
+    let new_lines: Vec<&str> = new.split('\n').collect();
+    let mut starts = Vec::with_capacity(new_lines.len() + 1);
+    let mut offset = 0;
+    for line in &new_lines {
+        starts.push(offset);
+        offset += line.len() + 1;
     }
-    false
+    starts.push(offset);
+    let mut old_starts = Vec::with_capacity(old_lines.len() + 1);
+    let mut old_offset = 0;
+    for line in &old_lines {
+        old_starts.push(old_offset);
+        old_offset += line.len() + 1;
+    }
+    old_starts.push(old_offset);
+    // A chunk of lines `start..end` of a text, without the line break after it.
+    let chunk = |text: &'_ str, starts: &[usize], start: usize, end: usize| -> Range<usize> {
+        let from = starts[start].min(text.len());
+        let to = if end > start { (starts[end] - 1).min(text.len()) } else { from };
+        from..to
+    };
+    sequence_changes(&old_lines, &new_lines)
+        .into_iter()
+        .map(|(a_start, a_end, b_start, b_end)| {
+            let old_chunk = &old[chunk(old, &old_starts, a_start, a_end)];
+            let new_range = chunk(new, &starts, b_start, b_end);
+            let (prefix, suffix) = crate::text::common_affixes(old_chunk, &new[new_range.clone()]);
+            new_range.start + prefix..new_range.end - suffix
+        })
+        .collect()
 }
 
 fn is_significant(line: &str) -> bool {
@@ -445,6 +490,25 @@ mod tests {
         ));
         // A blank line that was added and is removed again is a reversal only as a full undo.
         assert!(is_reversal("a\nb\n", "a\n\nb\n", "a\nb\n"));
+    }
+
+    #[test]
+    fn finishing_or_extending_the_line_being_typed_is_not_a_reversal() {
+        // The user is typing `let total = compute` on a new line.
+        let previous = "fn f() {\n    let a = 1;\n}\n";
+        let before = "fn f() {\n    let a = 1;\n    let total = compute\n}\n";
+        let finished = "fn f() {\n    let a = 1;\n    let total = compute(a);\n}\n";
+        assert!(!is_reversal(previous, before, finished));
+        // Rewriting what they typed is.
+        let rewritten = "fn f() {\n    let a = 1;\n    let total = sum(a);\n}\n";
+        assert!(is_reversal(previous, before, rewritten));
+        // They added `, true` to a call; renaming the binding on that line keeps it.
+        let previous = "    let a = compute(1, 2);\n    let b = compute(3, 4);\n";
+        let before = "    let a = compute(1, 2, true);\n    let b = compute(3, 4);\n";
+        let renamed = "    let d = compute(1, 2, true);\n    let b = compute(3, 4);\n";
+        assert!(!is_reversal(previous, before, renamed));
+        let dropped = "    let a = compute(1, 2, false);\n    let b = compute(3, 4);\n";
+        assert!(is_reversal(previous, before, dropped));
     }
 
     #[test]

@@ -19,9 +19,10 @@ collapsed; 100 when both are no-ops. A mean over cases, in [0, 100].
 - **fired**: the server suggested something (a non-empty edit list); **fire rate** = fired / cases.
 - **precision**: exact among fired cases.
 - **reversal**: among fired cases, the share whose suggestion undoes part of the user's last history \
-edit: it gives back the text before that edit, or one of its changes touches the lines of that edit \
-and there deletes a line the edit added or adds back a line the edit deleted (lines compared trimmed; \
-lines without a letter or digit, such as `}`, do not count; code moved elsewhere is not a reversal). \
+edit: it gives back the text before that edit, deletes or rewrites characters that edit typed \
+(letters and digits; finishing a line being typed keeps them), or one of its changes touches the lines \
+of that edit and there adds back a line the edit deleted (lines compared trimmed; lines without a \
+letter or digit, such as `}`, do not count; code moved elsewhere is not a reversal). \
 On the shared cases no expected edit is a reversal and every full undo is; a next-edit engine should \
 almost never do this.
 - **p50/p95**: latency of the next-edit request (from sending it to its answer, debounce included), \
