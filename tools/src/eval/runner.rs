@@ -325,7 +325,7 @@ impl<'a> Runner<'a> {
             ranked: None,
         };
         match self.talk(case, &replay) {
-            Ok((outcome, edits, latency, ranked)) => {
+            Ok(Talked { outcome, edits, latency, ranked }) => {
                 replayed.latency = latency;
                 replayed.ranked = ranked;
                 if outcome == Outcome::Answered {
@@ -356,11 +356,7 @@ impl<'a> Runner<'a> {
     }
 
     /// The protocol part of a case. An `Err` means the connection is broken.
-    fn talk(
-        &mut self,
-        case: &Case,
-        replay: &crate::eval::cases::Replay,
-    ) -> anyhow::Result<(Outcome, Vec<Value>, Option<Duration>, Option<Ranked>)> {
+    fn talk(&mut self, case: &Case, replay: &crate::eval::cases::Replay) -> anyhow::Result<Talked> {
         self.next_document += 1;
         let path = self
             .options
@@ -445,12 +441,12 @@ impl<'a> Runner<'a> {
                     Some(_) => "its text differs from `before`".to_owned(),
                     None => format!("nextedit.debugDocument gave no text: {check:?}"),
                 };
-                return Ok((
-                    Outcome::Error(format!("document out of sync: {detail}")),
-                    Vec::new(),
-                    Some(latency),
-                    None,
-                ));
+                return Ok(Talked {
+                    outcome: Outcome::Error(format!("document out of sync: {detail}")),
+                    edits: Vec::new(),
+                    latency: Some(latency),
+                    ranked: None,
+                });
             }
         }
         client.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}))?;
@@ -481,8 +477,17 @@ impl<'a> Runner<'a> {
             ),
             RequestOutcome::TimedOut => (Outcome::TimedOut, Vec::new(), None),
         };
-        Ok((outcome, edits, latency, ranked))
+        Ok(Talked { outcome, edits, latency, ranked })
     }
+}
+
+/// What one case's conversation gave: the outcome, the suggested edits, the latency and what the
+/// ranker said about the suggestion.
+struct Talked {
+    outcome: Outcome,
+    edits: Vec<Value>,
+    latency: Option<Duration>,
+    ranked: Option<Ranked>,
 }
 
 /// The id of the suggestion in a result: `nextedit.predict`'s `id`, or the first argument of the
