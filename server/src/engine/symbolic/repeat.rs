@@ -676,15 +676,23 @@ fn same_context(
     let low = cursor_line.saturating_sub(SIMILAR_LINE_WINDOW);
     let high = (cursor_line + SIMILAR_LINE_WINDOW).min(lines.len());
     let mut found = Vec::new();
+    // Lines of the example's shape (names free), wherever the context matches or not.
+    let mut look_alikes = 0;
     for index in low..high {
         if overlaps(&(index..index + 1), own) {
             continue;
         }
         let line = &text[lines[index].clone()];
-        if !line.contains(pattern[0]) || line.trim() == old.trim() {
+        if line.len() > 4 * old.len() + 16 {
             continue;
         }
         let tokens = tokenize(line);
+        if same_shape(old, &old_tokens, line, &tokens, &hunks, None).is_some() {
+            look_alikes += 1;
+        }
+        if !line.contains(pattern[0]) || line.trim() == old.trim() {
+            continue;
+        }
         for start in 0..tokens.len().saturating_sub(pattern.len() - 1) {
             let window = &tokens[start..start + pattern.len()];
             if !window.iter().zip(&pattern).all(|(token, expected)| token.text(line) == *expected) {
@@ -708,8 +716,9 @@ fn same_context(
             });
         }
     }
-    // Context that many places share is boilerplate, as for similar lines.
-    if found.len() <= MAX_MATCHES {
+    // Context that many places share is boilerplate, as for similar lines, and so is a line shape
+    // that many places share, even when fewer of them have the same context.
+    if found.len().max(look_alikes) <= MAX_MATCHES {
         out.extend(found);
     }
 }

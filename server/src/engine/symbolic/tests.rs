@@ -1346,3 +1346,25 @@ fn typescript_an_older_events_place_before_the_last_ones_comes_first() {
         "#]],
     );
 }
+
+/// Eight look-alike lines, four of them with the same words around the change: the shape is
+/// boilerplate, so changing one of them says nothing about which comes next.
+#[test]
+fn a_change_on_one_of_many_look_alike_lines_is_not_repeated() {
+    let tests: String = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let binding = if index % 2 == 0 { "result" } else { "output" };
+            format!("#[test]\nfn {name}() {{\n    let {binding} = load(&config, \"{name}\")?;\n    check({binding});\n}}\n\n")
+        })
+        .collect();
+    let edited = tests.replacen("load(&config", "load_cached(&config", 1);
+    check(
+        "a.rs",
+        &[&tests, &edited],
+        expect![[r#"
+        no proposal
+    "#]],
+    );
+}
