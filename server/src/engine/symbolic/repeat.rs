@@ -20,8 +20,10 @@
 //! An event that changed several places (not counting blank lines) is one change made of parts:
 //! it is repeated whole where all its parts fit, at the same distances, and never in part.
 //!
-//! The nearest candidate of the best kind wins. Candidates that overlap the user's own edit are
-//! skipped; syntax errors are checked later, by the engine, on every proposal.
+//! The nearest candidate of the best kind wins, unless a place where the event before the last
+//! one repeats is nearer: the user works through the places in order. Candidates that overlap
+//! the user's own edits are skipped; syntax errors are checked later, by the engine, on every
+//! proposal.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -84,34 +86,16 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     // The user's own lines in the current text, where nothing is proposed.
     let own = last.after_lines.clone();
     let cursor_line = input.text.get(..input.cursor).unwrap_or_default().matches('\n').count();
-    let mut per_block: Vec<Vec<Candidate>> = Vec::new();
-    for block in &blocks {
-        let mut found = Vec::new();
-        if block.old.len() <= MAX_BLOCK_LINES && block.new.len() <= MAX_BLOCK_LINES {
-            if block.old.is_empty() {
-                same_place(input.text, &lines, block, &own, &mut found);
-            } else if removes_a_duplicate(block) {
-                duplicate_lines(input.text, &lines, &own, &mut found);
-            } else {
-                same_lines(input.text, &lines, block, &own, &mut found);
-            }
-        }
-        per_block.push(found);
-    }
-    let mut candidates = block_groups(&blocks, &per_block);
-    // An event of several changes is one change made of parts: a place that takes only some of
-    // them gets half of it, which is worse than nothing.
-    if substantial_blocks(&blocks) < 2 {
-        candidates.extend(per_block.into_iter().flatten());
-    }
+    let mut candidates = event_candidates(input.text, &lines, &blocks, &own);
     // Similar lines need two examples of one change, newest first: they tell which words vary.
     let mut examples = line_examples(&blocks);
-    let mut previous_blocks = None;
+    let own_examples = examples.len();
+    let previous = events.next();
+    let previous_blocks = previous.and_then(event_blocks);
     if examples.len() < 2
-        && let Some(previous) = events.next().and_then(event_blocks)
+        && let Some(previous) = &previous_blocks
     {
-        examples.extend(line_examples(&previous));
-        previous_blocks = Some(previous);
+        examples.extend(line_examples(previous));
     }
     if let [newest, older, ..] = examples.as_slice() {
         similar_lines(input.text, &lines, (newest, older), &own, cursor_line, &mut candidates);
@@ -119,6 +103,7 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
         // `formtarget?: string` typed alike): the places where either one's lines still are
         // follow equally, the nearest first.
         if let Some(previous) = &previous_blocks
+            && examples.len() > own_examples
             && substantial_blocks(&blocks) < 2
         {
             for block in previous {
@@ -135,19 +120,84 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     for example in line_examples(&blocks) {
         same_context(input.text, &lines, &example, &own, cursor_line, &mut candidates);
     }
-    let best = candidates.iter().min_by(|a, b| {
-        b.score
-            .partial_cmp(&a.score)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.line.abs_diff(cursor_line).cmp(&b.line.abs_diff(cursor_line)))
-            .then(b.line.cmp(&a.line))
-    })?;
+    let mut best = best_candidate(&candidates, cursor_line)?;
+    // The event before the last one repeated too, and one of its places comes before the last
+    // one's nearest place: the user works through places in order, so that one is next.
+    let older = match (previous, &previous_blocks) {
+        (Some(previous), Some(blocks)) => {
+            // The user's own lines are the older event's too (moved by the last one when it was
+            // above them), and whatever lies between the two.
+            let shift = last.after_lines.len() as isize - last.before_lines.len() as isize;
+            let moved = |line: usize| {
+                if last.before_lines.end <= previous.after_lines.start {
+                    line.saturating_add_signed(shift)
+                } else {
+                    line
+                }
+            };
+            let start = own.start.min(moved(previous.after_lines.start));
+            let end = own.end.max(moved(previous.after_lines.end));
+            event_candidates(input.text, &lines, blocks, &(start..end))
+        }
+        _ => Vec::new(),
+    };
+    if let Some(nearer) = best_candidate(&older, cursor_line)
+        && older[nearer].line.abs_diff(cursor_line) < candidates[best].line.abs_diff(cursor_line)
+    {
+        best = nearer;
+        candidates = older;
+    }
+    let best = &candidates[best];
     Some(Proposal {
         edits: hunk_of(input.text, best, &candidates),
         source: SuggestionSource::Repeat,
         score: best.score,
         group: Vec::new(),
     })
+}
+
+/// The index of the best candidate: the best kind, then the nearest to the cursor, then the
+/// lower one.
+fn best_candidate(candidates: &[Candidate], cursor_line: usize) -> Option<usize> {
+    (0..candidates.len()).min_by(|&a, &b| {
+        let (a, b) = (&candidates[a], &candidates[b]);
+        b.score
+            .partial_cmp(&a.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.line.abs_diff(cursor_line).cmp(&b.line.abs_diff(cursor_line)))
+            .then(b.line.cmp(&a.line))
+    })
+}
+
+/// The places where an event's blocks repeat: by same lines, same place or removed duplicates,
+/// each block alone when the event changed one place, all blocks together at the same distances.
+fn event_candidates(
+    text: &str,
+    lines: &[Range<usize>],
+    blocks: &[Block],
+    own: &Range<usize>,
+) -> Vec<Candidate> {
+    let mut per_block: Vec<Vec<Candidate>> = Vec::new();
+    for block in blocks {
+        let mut found = Vec::new();
+        if block.old.len() <= MAX_BLOCK_LINES && block.new.len() <= MAX_BLOCK_LINES {
+            if block.old.is_empty() {
+                same_place(text, lines, block, own, &mut found);
+            } else if removes_a_duplicate(block) {
+                duplicate_lines(text, lines, own, &mut found);
+            } else {
+                same_lines(text, lines, block, own, &mut found);
+            }
+        }
+        per_block.push(found);
+    }
+    let mut candidates = block_groups(blocks, &per_block);
+    // An event of several changes is one change made of parts: a place that takes only some of
+    // them gets half of it, which is worse than nothing.
+    if substantial_blocks(blocks) < 2 {
+        candidates.extend(per_block.into_iter().flatten());
+    }
+    candidates
 }
 
 /// The edits of the hunk that holds `best`: the other candidates of its kind that a unified diff
@@ -169,11 +219,13 @@ fn hunk_of(text: &str, best: &Candidate, candidates: &[Candidate]) -> Vec<TextEd
     let mut edits: Vec<TextEdit> =
         kept.iter().flat_map(|candidate| candidate.edits.clone()).collect();
     edits.sort_by_key(|edit| edit.range.start);
-    let Some(anchor) = best.edits.first() else { return Vec::new() };
-    let hunks = super::group_into_hunks(text, edits);
-    let Some(hunk) = hunks.into_iter().find(|hunk| hunk.contains(anchor)) else {
-        return best.edits.clone();
-    };
+    // The hunks that hold the best candidate's edits: a change made of parts further apart than
+    // one hunk still goes whole.
+    let hunk: Vec<TextEdit> = super::group_into_hunks(text, edits)
+        .into_iter()
+        .filter(|hunk| best.edits.iter().any(|edit| hunk.contains(edit)))
+        .flatten()
+        .collect();
     // A candidate of several edits goes whole or not at all.
     let whole =
         kept.iter().filter(|candidate| candidate.edits.iter().all(|edit| hunk.contains(edit)));
@@ -624,15 +676,23 @@ fn same_context(
     let low = cursor_line.saturating_sub(SIMILAR_LINE_WINDOW);
     let high = (cursor_line + SIMILAR_LINE_WINDOW).min(lines.len());
     let mut found = Vec::new();
+    // Lines of the example's shape (names free), wherever the context matches or not.
+    let mut look_alikes = 0;
     for index in low..high {
         if overlaps(&(index..index + 1), own) {
             continue;
         }
         let line = &text[lines[index].clone()];
-        if !line.contains(pattern[0]) || line.trim() == old.trim() {
+        if line.len() > 4 * old.len() + 16 {
             continue;
         }
         let tokens = tokenize(line);
+        if same_shape(old, &old_tokens, line, &tokens, &hunks, None).is_some() {
+            look_alikes += 1;
+        }
+        if !line.contains(pattern[0]) || line.trim() == old.trim() {
+            continue;
+        }
         for start in 0..tokens.len().saturating_sub(pattern.len() - 1) {
             let window = &tokens[start..start + pattern.len()];
             if !window.iter().zip(&pattern).all(|(token, expected)| token.text(line) == *expected) {
@@ -656,8 +716,9 @@ fn same_context(
             });
         }
     }
-    // Context that many places share is boilerplate, as for similar lines.
-    if found.len() <= MAX_MATCHES {
+    // Context that many places share is boilerplate, as for similar lines, and so is a line shape
+    // that many places share, even when fewer of them have the same context.
+    if found.len().max(look_alikes) <= MAX_MATCHES {
         out.extend(found);
     }
 }

@@ -1235,3 +1235,136 @@ fn removing_a_duplicated_line_repeats_on_the_next_duplicate() {
         "#]],
     );
 }
+
+/// Two functions whose parameter list and call are `body` lines apart.
+fn ts_two_functions(body: usize) -> String {
+    let lines: String = (0..body).map(|index| format!("  const v{index} = {index}\n")).collect();
+    let function = |name: &str| {
+        format!(
+            "function {name}(\n  name: string,\n  options: Options,\n) {{\n{lines}  return call(name, options)\n}}\n"
+        )
+    };
+    format!("{}\n{}", function("first"), function("second"))
+}
+
+/// Inserts a parameter into the first function, then passes it on in its call.
+fn ts_parameter_passed_on(text: &str) -> (String, String) {
+    let inserted =
+        text.replacen("  name: string,\n", "  name: string,\n  signal: AbortSignal,\n", 1);
+    let passed = inserted.replacen("call(name, options)", "call(name, options, signal)", 1);
+    (inserted, passed)
+}
+
+/// Two edits close enough to be one event are one change of two parts, repeated whole even where
+/// the parts are further apart than one hunk.
+#[test]
+fn typescript_a_two_part_change_wider_than_a_hunk_is_repeated_whole() {
+    let text = ts_two_functions(6);
+    let (inserted, passed) = ts_parameter_passed_on(&text);
+    check(
+        "a.ts",
+        &[&text, &inserted, &passed],
+        expect![[r#"
+        repeat
+        function first(
+          name: string,
+          signal: AbortSignal,
+          options: Options,
+        ) {
+          const v0 = 0
+          const v1 = 1
+          const v2 = 2
+          const v3 = 3
+          const v4 = 4
+          const v5 = 5
+          return call(name, options, signal)
+        }
+
+        function second(
+          name: string,
+          signal: AbortSignal,
+          options: Options,
+        ) {
+          const v0 = 0
+          const v1 = 1
+          const v2 = 2
+          const v3 = 3
+          const v4 = 4
+          const v5 = 5
+          return call(name, options, signal)
+        }
+    "#]],
+    );
+}
+
+/// Two separate events: the next place is the second function's parameter list (the older
+/// edit's place), above its call (the last edit's place).
+#[test]
+fn typescript_an_older_events_place_before_the_last_ones_comes_first() {
+    let text = ts_two_functions(10);
+    let (inserted, passed) = ts_parameter_passed_on(&text);
+    check(
+        "a.ts",
+        &[&text, &inserted, &passed],
+        expect![[r#"
+            repeat
+            function first(
+              name: string,
+              signal: AbortSignal,
+              options: Options,
+            ) {
+              const v0 = 0
+              const v1 = 1
+              const v2 = 2
+              const v3 = 3
+              const v4 = 4
+              const v5 = 5
+              const v6 = 6
+              const v7 = 7
+              const v8 = 8
+              const v9 = 9
+              return call(name, options, signal)
+            }
+
+            function second(
+              name: string,
+              signal: AbortSignal,
+              options: Options,
+            ) {
+              const v0 = 0
+              const v1 = 1
+              const v2 = 2
+              const v3 = 3
+              const v4 = 4
+              const v5 = 5
+              const v6 = 6
+              const v7 = 7
+              const v8 = 8
+              const v9 = 9
+              return call(name, options)
+            }
+        "#]],
+    );
+}
+
+/// Eight look-alike lines, four of them with the same words around the change: the shape is
+/// boilerplate, so changing one of them says nothing about which comes next.
+#[test]
+fn a_change_on_one_of_many_look_alike_lines_is_not_repeated() {
+    let tests: String = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let binding = if index % 2 == 0 { "result" } else { "output" };
+            format!("#[test]\nfn {name}() {{\n    let {binding} = load(&config, \"{name}\")?;\n    check({binding});\n}}\n\n")
+        })
+        .collect();
+    let edited = tests.replacen("load(&config", "load_cached(&config", 1);
+    check(
+        "a.rs",
+        &[&tests, &edited],
+        expect![[r#"
+        no proposal
+    "#]],
+    );
+}
