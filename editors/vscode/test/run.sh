@@ -154,7 +154,7 @@ MODEL_PATH=${NEXTEDIT_MODEL_PATH:-${NEXTEDIT_MODEL:-}}
 if [ "${NEXTEDIT_VSCODE_MODEL_SCENARIO:-1}" = 0 ]; then
     echo "# the real-model scenario is turned off (NEXTEDIT_VSCODE_MODEL_SCENARIO=0)"
 elif [ -n "$MODEL_PATH" ] && [ -f "$MODEL_PATH" ]; then
-    run_scenario model "$(python3 -c 'import json, sys; print(json.dumps({"nextedit.model.backend": "llama", "nextedit.model.path": sys.argv[1], "nextedit.symbolic.enabled": False}))' "$MODEL_PATH")"
+    run_scenario model "$(python3 -c 'import json, sys; print(json.dumps({"nextedit.model.backend": "llama", "nextedit.model.path": sys.argv[1], "nextedit.symbolic.enabled": False, "nextedit.predict.min_confidence": 0}))' "$MODEL_PATH")"
 else
     echo "# the real-model scenario needs NEXTEDIT_MODEL (a GGUF file; scripts/fetch-model prints its path); not run"
 fi
