@@ -224,6 +224,7 @@ pub const BUNDLED_QUERIES: &[(&str, &str, &str)] = &[
     ("javascript", "locals", include_str!("../queries/javascript/locals.scm")),
     ("typescript", "locals", include_str!("../queries/typescript/locals.scm")),
     ("tsx", "locals", include_str!("../queries/typescript/locals.scm")),
+    ("go", "locals", include_str!("../queries/go/locals.scm")),
 ];
 
 fn bundled_query(language_id: &str, query_name: &str) -> Option<&'static str> {

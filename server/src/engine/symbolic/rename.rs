@@ -58,9 +58,16 @@ const SCORE_WHILE_TYPING: f32 = 0.7;
 const SCORE_DOUBTFUL: f32 = 0.5;
 
 /// Statements after which a binding they declare is visible (before them, the name still means
-/// an outer binding: `let x = x + 1;`).
-const DECLARATION_KINDS: &[&str] =
-    &["let_declaration", "lexical_declaration", "variable_declaration"];
+/// an outer binding: `let x = x + 1;`, Go's `x := x + 1`). A declaration at the top of the file
+/// is visible in the whole file (Go's package scope).
+const DECLARATION_KINDS: &[&str] = &[
+    "let_declaration",
+    "lexical_declaration",
+    "variable_declaration",
+    "short_var_declaration",
+    "var_declaration",
+    "const_declaration",
+];
 
 /// Languages where a later binding of the same name in the same scope shadows the earlier one
 /// (`let x = 1; let x = 2;`). Elsewhere a second definition in one scope is the same variable
@@ -90,8 +97,6 @@ struct RenamePair {
     count: usize,
     /// Whether some event with this rename did nothing but rename.
     clean: bool,
-    /// The text before the oldest event with this rename, to tell whether `new` is fresh.
-    origin: ropey::Rope,
     /// The oldest event (index, newest first) seen with this rename.
     event: usize,
     /// The newest event seen with this rename.
@@ -124,7 +129,6 @@ fn rename_pairs(input: &Input<'_>) -> Vec<RenamePair> {
                         sites: Vec::new(),
                         count: 0,
                         clean: is_clean,
-                        origin: event.before.clone(),
                         event: index,
                         newest: index,
                     });
@@ -134,7 +138,6 @@ fn rename_pairs(input: &Input<'_>) -> Vec<RenamePair> {
             let pair = &mut pairs[position];
             if pair.event != index {
                 pair.clean |= is_clean;
-                pair.origin = event.before.clone();
                 pair.event = index;
             }
             pair.count += 1;
@@ -206,7 +209,7 @@ fn pair_candidates(
     last: &EditEvent,
 ) -> Option<(Vec<Scored>, bool)> {
     let (old, new) = (pair.old.as_str(), pair.new.as_str());
-    let fresh = whole_word_occurrences(&pair.origin.to_string(), new).is_empty();
+    let fresh = is_fresh(input, pair);
     let typing = pair.sites.iter().any(|range| {
         let edit = &last.last_edit_bytes;
         edit.len() <= 2 && range.start <= edit.start && edit.end <= range.end
@@ -277,6 +280,18 @@ fn pair_candidates(
         candidates.extend(prose_candidates(input, old, new, &prose_sites));
     }
     Some((candidates, typing))
+}
+
+/// Whether `pair.new` names nothing in the code but the places the user renamed: a rename
+/// introduces a fresh name. Words in strings and comments don't count (a Go import aliased to
+/// its path's last element, a comment that already says the new name).
+fn is_fresh(input: &Input<'_>, pair: &RenamePair) -> bool {
+    let others: Vec<usize> = whole_word_occurrences(input.text, &pair.new)
+        .into_iter()
+        .filter(|start| !pair.sites.iter().any(|site| site.start == *start))
+        .collect();
+    others.len() <= MAX_OCCURRENCES
+        && identifiers_at_starts(input.tree, input.language, &others, pair.new.len()).is_empty()
 }
 
 /// Lowers the occurrences near a shorthand use of the old name (`{ count }`, `Foo { count }`) to
@@ -877,6 +892,15 @@ fn name_class(located: &Located<'_>) -> NameClass {
                 "attribute" if is_field("attribute") => NameClass::Member,
                 "keyword_argument" if is_field("name") => NameClass::Ambiguous,
                 "shorthand_field_initializer" => NameClass::Ambiguous,
+                // The key of a Go composite literal: a field name, or a map key's variable.
+                "literal_element"
+                    if located.ancestors.get(1).is_some_and(|keyed| {
+                        keyed.kind() == "keyed_element"
+                            && keyed.child_by_field_name("key") == Some(parent)
+                    }) =>
+                {
+                    NameClass::Ambiguous
+                }
                 _ => NameClass::Plain,
             }
         }
@@ -927,7 +951,8 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
 fn binding_of(located: &Located<'_>, info: &NodeLocals, text_len: usize) -> Binding {
     let scope = info.scopes.first().cloned().unwrap_or(0..text_len);
     let mut visible_from = scope.start;
-    for ancestor in &located.ancestors {
+    let file_wide = located.ancestors.last().is_some_and(|root| root.byte_range() == scope);
+    for ancestor in located.ancestors.iter().take_while(|_| !file_wide) {
         if ancestor.start_byte() < scope.start || ancestor.byte_range() == scope {
             break;
         }

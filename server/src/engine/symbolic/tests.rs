@@ -773,7 +773,7 @@ def test_remote(client):
 }
 
 #[test]
-fn go_rename_without_a_locals_query_stays_in_its_function() {
+fn go_rename_of_a_local_stays_in_its_function() {
     let text = "package main\n\nfunc first() int {\n\tcount := 1\n\treturn count + count\n}\n\nfunc second() int {\n\tcount := 2\n\treturn count\n}\n";
     let renamed = text.replacen("count := 1", "total := 1", 1).replacen(
         "return count +",
@@ -1365,6 +1365,285 @@ fn a_change_on_one_of_many_look_alike_lines_is_not_repeated() {
         &[&tests, &edited],
         expect![[r#"
         no proposal
+    "#]],
+    );
+}
+
+// Go fixtures for each miss shape of issue 15, and the negative ones.
+
+#[test]
+fn go_the_next_hunk_holds_every_nearby_occurrence() {
+    let text = "package main\n\nfunc code(ok bool) int {\n\tstatus := 1\n\tif ok {\n\t\tstatus = 0\n\t}\n\tlog(status)\n\treturn status\n}\n";
+    let edited = text.replacen("status := 1", "exitCode := 1", 1);
+    check(
+        "a.go",
+        &[text, &edited],
+        expect![[r#"
+        rename, group of 3
+        package main
+
+        func code(ok bool) int {
+        	exitCode := 1
+        	if ok {
+        		exitCode = 0
+        	}
+        	log(exitCode)
+        	return exitCode
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn go_rename_inside_a_bigger_rewrite_follows() {
+    let text = "package main\n\nfunc run(items []error) {\n\tfor _, err := range items {\n\t\tprint(err)\n\t\treport(err)\n\t}\n}\n";
+    let edited =
+        text.replacen("for _, err := range items {", "for _, ignored := range sorted(items) {", 1);
+    check(
+        "a.go",
+        &[text, &edited],
+        expect![[r#"
+        rename, group of 2
+        package main
+
+        func run(items []error) {
+        	for _, ignored := range sorted(items) {
+        		print(ignored)
+        		report(ignored)
+        	}
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn go_rename_in_an_older_event_still_follows() {
+    let text =
+        "package main\n\nfunc main() {\n\tcount := 1\n\tother := 2\n\tuse(count, other)\n}\n";
+    let renamed = text.replacen("count := 1", "total := 1", 1);
+    let later = renamed.replacen("other := 2", "other := 3", 1);
+    check(
+        "a.go",
+        &[text, &renamed, &later],
+        expect![[r#"
+        rename, group of 1
+        package main
+
+        func main() {
+        	total := 1
+        	other := 3
+        	use(total, other)
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn go_method_rename_follows_calls_on_the_same_receiver() {
+    let text = "package main\n\ntype Renderer struct{}\n\nfunc (r *Renderer) enableMouse() {}\n\nfunc (r *Renderer) setup() {\n\tr.enableMouse()\n\tdraw()\n\tr.enableMouse()\n}\n";
+    let edited = text.replacen(") enableMouse()", ") enableModes()", 1);
+    check(
+        "a.go",
+        &[text, &edited],
+        expect![[r#"
+        rename, group of 2
+        package main
+
+        type Renderer struct{}
+
+        func (r *Renderer) enableModes() {}
+
+        func (r *Renderer) setup() {
+        	r.enableModes()
+        	draw()
+        	r.enableModes()
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn go_field_rename_follows_the_field_not_a_local() {
+    let text = "package main\n\ntype Command struct {\n\tflagErrorBuf *Buffer\n}\n\nfunc (c *Command) flags() {\n\tflagErrorBuf := c.flagErrorBuf\n\tif c.flagErrorBuf == nil {\n\t\tc.flagErrorBuf = new(Buffer)\n\t}\n\tuse(flagErrorBuf)\n}\n";
+    let edited = text.replacen("\tflagErrorBuf *Buffer", "\terrorBuf *Buffer", 1);
+    check_chain(
+        "a.go",
+        &[text, &edited],
+        5,
+        expect![[r#"
+        rename (group of 3)
+        package main
+
+        type Command struct {
+        	errorBuf *Buffer
+        }
+
+        func (c *Command) flags() {
+        	flagErrorBuf := c.errorBuf
+        	if c.errorBuf == nil {
+        		c.errorBuf = new(Buffer)
+        	}
+        	use(flagErrorBuf)
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn go_import_alias_rename_follows_its_uses() {
+    let text = "package main\n\nimport (\n\tflag \"github.com/spf13/pflag\"\n)\n\nfunc parse(flag int) {\n\t_ = flag\n}\n\nfunc main() {\n\tflag.Parse()\n\tflag.Bool(\"v\", false, \"\")\n}\n";
+    let edited = text.replacen("\tflag \"github", "\tpflag \"github", 1);
+    check_chain(
+        "a.go",
+        &[text, &edited],
+        5,
+        expect![[r#"
+        rename (group of 2)
+        package main
+
+        import (
+        	pflag "github.com/spf13/pflag"
+        )
+
+        func parse(flag int) {
+        	_ = flag
+        }
+
+        func main() {
+        	pflag.Parse()
+        	pflag.Bool("v", false, "")
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn go_string_rename_follows_the_same_literal_only() {
+    let text = "package main\n\nfunc parse(arg string) int {\n\tif arg == \"--history-max\" {\n\t\treturn 1\n\t}\n\tif strings.HasPrefix(arg, \"--history-max=\") {\n\t\treturn 2\n\t}\n\treturn len(\"max\")\n}\n";
+    let edited = text.replacen("\"--history-max\"", "\"--history-size\"", 1);
+    check(
+        "a.go",
+        &[text, &edited],
+        expect![[r#"
+        rename, group of 1
+        package main
+
+        func parse(arg string) int {
+        	if arg == "--history-size" {
+        		return 1
+        	}
+        	if strings.HasPrefix(arg, "--history-size=") {
+        		return 2
+        	}
+        	return len("max")
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn go_rename_skips_a_shadowing_declaration_in_an_inner_block() {
+    let text = "package main\n\nfunc main() {\n\tcount := 1\n\tconsume(count)\n\tif true {\n\t\tcount := 2\n\t\tconsume(count)\n\t}\n\tconsume(count + 1)\n}\n";
+    let edited = text.replacen("count := 1", "total := 1", 1);
+    check(
+        "a.go",
+        &[text, &edited],
+        expect![[r#"
+        rename, group of 2
+        package main
+
+        func main() {
+        	total := 1
+        	consume(total)
+        	if true {
+        		count := 2
+        		consume(count)
+        	}
+        	consume(total + 1)
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn go_local_and_struct_literal_key_with_the_same_name_stay_apart() {
+    let text = "package main\n\nfunc build() Options {\n\tname := lookup()\n\tlog(name)\n\treturn Options{name: name}\n}\n";
+    let edited = text.replacen("name := lookup()", "label := lookup()", 1);
+    check(
+        "a.go",
+        &[text, &edited],
+        expect![[r#"
+        rename, group of 2
+        package main
+
+        func build() Options {
+        	label := lookup()
+        	log(label)
+        	return Options{name: label}
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn go_name_that_is_also_a_word_in_a_string_stays_in_the_string() {
+    let text = "package main\n\nfunc report(count int) int {\n\tfmt.Println(\"count of items\", count)\n\treturn count\n}\n";
+    let edited = text.replacen("report(count int)", "report(total int)", 1);
+    check(
+        "a.go",
+        &[text, &edited],
+        expect![[r#"
+        rename, group of 2
+        package main
+
+        func report(total int) int {
+        	fmt.Println("count of items", total)
+        	return total
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn go_identifier_that_is_a_prefix_of_another_is_renamed_alone() {
+    let text = "package main\n\nfunc main() {\n\titem := 1\n\titems := []int{item}\n\titemCount := len(items) + item\n\t_ = itemCount\n}\n";
+    let edited = text.replacen("item := 1", "entry := 1", 1);
+    check(
+        "a.go",
+        &[text, &edited],
+        expect![[r#"
+        rename, group of 2
+        package main
+
+        func main() {
+        	entry := 1
+        	items := []int{entry}
+        	itemCount := len(items) + entry
+        	_ = itemCount
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn go_repeated_argument_insertion_follows_on_sibling_calls() {
+    let text = "package main\n\nfunc main() {\n\tctx := context.Background()\n\trun(\"a\", 1)\n\trun(\"b\", 2)\n\trun(\"c\", 3)\n\trun(\"d\")\n}\n";
+    let one = text.replacen("run(\"a\", 1)", "run(ctx, \"a\", 1)", 1);
+    let two = one.replacen("run(\"b\", 2)", "run(ctx, \"b\", 2)", 1);
+    check(
+        "a.go",
+        &[text, &one, &two],
+        expect![[r#"
+        repeat
+        package main
+
+        func main() {
+        	ctx := context.Background()
+        	run(ctx, "a", 1)
+        	run(ctx, "b", 2)
+        	run(ctx, "c", 3)
+        	run("d")
+        }
     "#]],
     );
 }
