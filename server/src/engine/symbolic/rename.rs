@@ -58,8 +58,7 @@ const SCORE_WHILE_TYPING: f32 = 0.7;
 const SCORE_DOUBTFUL: f32 = 0.5;
 
 /// Statements after which a binding they declare is visible (before them, the name still means
-/// an outer binding: `let x = x + 1;`, Go's `x := x + 1`). A declaration at the top of the file
-/// is visible in the whole file (Go's package scope).
+/// an outer binding: `let x = x + 1;`, Go's `x := x + 1`).
 const DECLARATION_KINDS: &[&str] = &[
     "let_declaration",
     "lexical_declaration",
@@ -950,17 +949,16 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
 
 fn binding_of(located: &Located<'_>, info: &NodeLocals, text_len: usize) -> Binding {
     let scope = info.scopes.first().cloned().unwrap_or(0..text_len);
-    let mut visible_from = scope.start;
+    // A declaration at the top of the file is visible in the whole file (Go's package scope);
+    // a nested one from the end of its statement.
     let file_wide = located.ancestors.last().is_some_and(|root| root.byte_range() == scope);
-    for ancestor in located.ancestors.iter().take_while(|_| !file_wide) {
-        if ancestor.start_byte() < scope.start || ancestor.byte_range() == scope {
-            break;
-        }
-        if DECLARATION_KINDS.contains(&ancestor.kind()) {
-            visible_from = ancestor.end_byte();
-            break;
-        }
-    }
+    let declaration = located
+        .ancestors
+        .iter()
+        .take_while(|ancestor| !file_wide && ancestor.byte_range() != scope)
+        .take_while(|ancestor| ancestor.start_byte() >= scope.start)
+        .find(|ancestor| DECLARATION_KINDS.contains(&ancestor.kind()));
+    let visible_from = declaration.map_or(scope.start, |statement| statement.end_byte());
     Binding { definition: located.range(), scope, visible_from }
 }
 
