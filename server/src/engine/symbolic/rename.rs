@@ -285,12 +285,24 @@ fn pair_candidates(
 /// introduces a fresh name. Words in strings and comments don't count (a Go import aliased to
 /// its path's last element, a comment that already says the new name).
 fn is_fresh(input: &Input<'_>, pair: &RenamePair) -> bool {
-    let others: Vec<usize> = whole_word_occurrences(input.text, &pair.new)
+    !names_elsewhere(input, 0..input.text.len(), &pair.new, &pair.sites)
+}
+
+/// Whether an identifier in `range` is called `name`, other than at `sites` (a range that is not
+/// on character boundaries counts as yes: nothing is proposed from it).
+fn names_elsewhere(
+    input: &Input<'_>,
+    range: Range<usize>,
+    name: &str,
+    sites: &[Range<usize>],
+) -> bool {
+    let Some(text) = input.text.get(range.clone()) else { return true };
+    let starts: Vec<usize> = whole_word_occurrences(text, name)
         .into_iter()
-        .filter(|start| !pair.sites.iter().any(|site| site.start == *start))
+        .map(|start| range.start + start)
+        .filter(|start| !sites.iter().any(|site| site.start == *start))
         .collect();
-    others.len() <= MAX_OCCURRENCES
-        && identifiers_at_starts(input.tree, input.language, &others, pair.new.len()).is_empty()
+    !identifiers_at_starts(input.tree, input.language, &starts, name.len()).is_empty()
 }
 
 /// Lowers the occurrences near a shorthand use of the old name (`{ count }`, `Foo { count }`) to
@@ -541,13 +553,7 @@ fn code_candidates(
     if let Some(binding) = renamed_definition {
         // A name already used in the binding's scope (beyond the renamed places) would clash:
         // the user is restructuring, not renaming.
-        let scope_text = input.text.get(binding.scope.clone())?;
-        let uses: Vec<usize> = whole_word_occurrences(scope_text, new)
-            .into_iter()
-            .map(|start| binding.scope.start + start)
-            .filter(|start| !sites.iter().any(|site| site.start == *start))
-            .collect();
-        let clash = !identifiers_at_starts(input.tree, input.language, &uses, new.len()).is_empty();
+        let clash = names_elsewhere(input, binding.scope.clone(), new, sites);
         if clash {
             return None;
         }
