@@ -96,6 +96,13 @@ pub(crate) struct TokenHunk {
     pub new: Range<usize>,
 }
 
+/// A name an event replaced: `old` became `new`, at `range` of the event's `after` text.
+pub(crate) struct RenamedName<'d> {
+    pub old: &'d str,
+    pub new: &'d str,
+    pub range: Range<usize>,
+}
+
 /// The touched lines of one event, before and after, tokenized and diffed.
 pub(crate) struct EventDiff {
     pub old_text: String,
@@ -163,10 +170,75 @@ impl EventDiff {
         pairs
     }
 
+    /// The names the diff replaced ([`Self::aligned_replacements`]), and whether it did nothing
+    /// else. With a `sigil` (JavaScript's private names, `#count`), a sigil right before a word
+    /// belongs to the name, and adding or removing it renames: `#count` -> `count`.
+    pub fn renamed_names(&self, sigil: Option<char>) -> (Vec<RenamedName<'_>>, bool) {
+        let with_sigil = |text: &str, token: &Token| -> Range<usize> {
+            let Some(sigil) = sigil else { return token.start..token.end };
+            let before = &text[..token.start];
+            match before.strip_suffix(sigil) {
+                Some(rest) if !rest.chars().next_back().is_some_and(is_word_char) => {
+                    rest.len()..token.end
+                }
+                _ => token.start..token.end,
+            }
+        };
+        let mut names: Vec<RenamedName<'_>> = Vec::new();
+        for (o, n) in self.aligned_replacements() {
+            let old = with_sigil(&self.old_text, &self.old_tokens[o]);
+            let new = with_sigil(&self.new_text, &self.new_tokens[n]);
+            names.push(self.renamed_name(old, new));
+        }
+        if let Some(sigil) = sigil {
+            // A hunk that only adds or removes the sigil, right before a word both sides keep.
+            let is_sigil = |text: &str, token: &Token| token.text(text).starts_with(sigil);
+            let word_after = |text: &str, tokens: &[Token], index: usize| {
+                tokens.get(index + 1).copied().filter(|next| {
+                    next.start == tokens[index].end && is_identifier_like(next.text(text))
+                })
+            };
+            for hunk in &self.hunks {
+                let (o, n) = (hunk.old.start, hunk.new.start);
+                match (hunk.old.len(), hunk.new.len()) {
+                    (1, 0) if is_sigil(&self.old_text, &self.old_tokens[o]) => {
+                        if let (Some(word), Some(kept)) = (
+                            word_after(&self.old_text, &self.old_tokens, o),
+                            self.new_tokens.get(n),
+                        ) {
+                            let old = self.old_tokens[o].start..word.end;
+                            names.push(self.renamed_name(old, kept.start..kept.end));
+                        }
+                    }
+                    (0, 1) if is_sigil(&self.new_text, &self.new_tokens[n]) => {
+                        if let (Some(word), Some(kept)) = (
+                            word_after(&self.new_text, &self.new_tokens, n),
+                            self.old_tokens.get(o),
+                        ) {
+                            let new = self.new_tokens[n].start..word.end;
+                            names.push(self.renamed_name(kept.start..kept.end, new));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let clean = self.renames_only(names.len());
+        (names, clean)
+    }
+
+    fn renamed_name(&self, old: Range<usize>, new: Range<usize>) -> RenamedName<'_> {
+        RenamedName {
+            old: &self.old_text[old],
+            new: &self.new_text[new.clone()],
+            range: self.new_base + new.start..self.new_base + new.end,
+        }
+    }
+
     /// Whether the diff is made of identifier replacements only (one rename or several), as
-    /// opposed to a rewrite that renames along the way. `aligned` is
-    /// [`Self::aligned_replacements`].
-    pub fn renames_only(&self, aligned: &[(usize, usize)]) -> bool {
+    /// opposed to a rewrite that renames along the way: `renamed` of its changed tokens are
+    /// renames.
+    fn renames_only(&self, renamed: usize) -> bool {
         let changed: usize = self
             .hunks
             .iter()
@@ -180,13 +252,7 @@ impl EventDiff {
                 differing + hunk.old.len().abs_diff(hunk.new.len())
             })
             .sum();
-        !aligned.is_empty() && changed == aligned.len()
-    }
-
-    /// The byte range of new token `index` in the event's `after` text.
-    pub fn new_token_range(&self, index: usize) -> Range<usize> {
-        let token = self.new_tokens[index];
-        self.new_base + token.start..self.new_base + token.end
+        renamed > 0 && changed == renamed
     }
 }
 

@@ -29,8 +29,8 @@ use nextedit_grammars::LanguageInfo;
 use tree_sitter::{Node, Query, QueryCursor, StreamingIterator, Tree};
 
 use super::{
-    EventDiff, HUNK_JOIN_LINES, Input, edit_distance, group_into_hunks, map_to_current,
-    whole_word_occurrences,
+    EventDiff, HUNK_JOIN_LINES, Input, RenamedName, edit_distance, group_into_hunks,
+    map_to_current, whole_word_occurrences,
 };
 use crate::engine::suggestion::{Proposal, SuggestionSource};
 use crate::syntax::{SyntaxContext, context_at, identifier_at};
@@ -75,6 +75,14 @@ fn same_scope_definitions_shadow(language: &LanguageInfo) -> bool {
     matches!(language.id.as_str(), "rust")
 }
 
+/// The sigil of private class members (`#count` in JavaScript and TypeScript), part of their
+/// name, in the languages whose grammar has such names.
+fn private_name_sigil(language: &LanguageInfo) -> Option<char> {
+    language.is_identifier_kind(PRIVATE_NAME_KIND).then_some('#')
+}
+
+const PRIVATE_NAME_KIND: &str = "private_property_identifier";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NameClass {
     /// A variable, type, function or module name.
@@ -109,11 +117,8 @@ fn rename_pairs(input: &Input<'_>) -> Vec<RenamePair> {
     let mut pairs: Vec<RenamePair> = Vec::new();
     for (index, event) in events.iter().enumerate() {
         let Some(diff) = EventDiff::new(event) else { continue };
-        let aligned = diff.aligned_replacements();
-        let clean = diff.renames_only(&aligned);
-        for &(o, n) in &aligned {
-            let (old, new) = (diff.old_token_text(o), diff.new_token_text(n));
-            let is_clean = clean;
+        let (names, is_clean) = diff.renamed_names(private_name_sigil(input.language));
+        for RenamedName { old, new, range } in names {
             // In a rewrite that still uses the old name, one use changed is not a rename (a
             // line copied and changed, a restructured expression).
             if !is_clean && !whole_word_occurrences(&diff.new_text, old).is_empty() {
@@ -140,7 +145,7 @@ fn rename_pairs(input: &Input<'_>) -> Vec<RenamePair> {
                 pair.event = index;
             }
             pair.count += 1;
-            if let Some(site) = map_to_current(&events, index, diff.new_token_range(n))
+            if let Some(site) = map_to_current(&events, index, range)
                 && input.text.get(site.clone()) == Some(new)
             {
                 pair.sites.push(site);
@@ -208,7 +213,7 @@ fn pair_candidates(
     last: &EditEvent,
 ) -> Option<(Vec<Scored>, bool)> {
     let (old, new) = (pair.old.as_str(), pair.new.as_str());
-    let fresh = is_fresh(input, pair);
+    let fresh = is_fresh(input, pair, None);
     let typing = pair.sites.iter().any(|range| {
         let edit = &last.last_edit_bytes;
         edit.len() <= 2 && range.start <= edit.start && edit.end <= range.end
@@ -252,6 +257,9 @@ fn pair_candidates(
         for class in classes {
             let nodes: Vec<Located<'_>> =
                 code_nodes.iter().filter(|node| name_class(node) == class).cloned().collect();
+            // A member's new name is fresh when no other member has it: a local or a constant
+            // of that name is another thing.
+            let fresh = fresh || class == NameClass::Member && is_fresh(input, pair, Some(class));
             let (class_found, class_defines) =
                 code_candidates(input, &nodes, (old, new), &pair.sites, fresh && evident)?;
             found.extend(class_found);
@@ -283,26 +291,31 @@ fn pair_candidates(
 
 /// Whether `pair.new` names nothing in the code but the places the user renamed: a rename
 /// introduces a fresh name. Words in strings and comments don't count (a Go import aliased to
-/// its path's last element, a comment that already says the new name).
-fn is_fresh(input: &Input<'_>, pair: &RenamePair) -> bool {
-    !names_elsewhere(input, 0..input.text.len(), &pair.new, &pair.sites)
+/// its path's last element, a comment that already says the new name). With a `class`, only
+/// identifiers of that class count.
+fn is_fresh(input: &Input<'_>, pair: &RenamePair, class: Option<NameClass>) -> bool {
+    !names_elsewhere(input, 0..input.text.len(), &pair.new, &pair.sites, class)
 }
 
-/// Whether an identifier in `range` is called `name`, other than at `sites` (a range that is not
-/// on character boundaries counts as yes: nothing is proposed from it).
+/// Whether an identifier in `range` (of `class`, when given) is called `name`, other than in
+/// `sites` (a range that is not on character boundaries counts as yes: nothing is proposed from
+/// it).
 fn names_elsewhere(
     input: &Input<'_>,
     range: Range<usize>,
     name: &str,
     sites: &[Range<usize>],
+    class: Option<NameClass>,
 ) -> bool {
     let Some(text) = input.text.get(range.clone()) else { return true };
     let starts: Vec<usize> = whole_word_occurrences(text, name)
         .into_iter()
         .map(|start| range.start + start)
-        .filter(|start| !sites.iter().any(|site| site.start == *start))
+        .filter(|start| !sites.iter().any(|site| site.contains(start)))
         .collect();
-    !identifiers_at_starts(input.tree, input.language, &starts, name.len()).is_empty()
+    identifiers_at_starts(input.tree, input.language, &starts, name.len())
+        .iter()
+        .any(|located| class.is_none_or(|class| name_class(located) == class))
 }
 
 /// Lowers the occurrences near a shorthand use of the old name (`{ count }`, `Foo { count }`) to
@@ -553,7 +566,7 @@ fn code_candidates(
     if let Some(binding) = renamed_definition {
         // A name already used in the binding's scope (beyond the renamed places) would clash:
         // the user is restructuring, not renaming.
-        let clash = names_elsewhere(input, binding.scope.clone(), new, sites);
+        let clash = names_elsewhere(input, binding.scope.clone(), new, sites, None);
         if clash {
             return None;
         }
@@ -806,6 +819,16 @@ fn member_candidates(
     renamed: &[Located<'_>],
     occurrences: &[Located<'_>],
 ) -> Vec<(Range<usize>, f32)> {
+    // A private name (`#count`) is one member of the class whose body it is written in, on any
+    // receiver.
+    if occurrences.iter().any(|located| located.node.kind() == PRIVATE_NAME_KIND) {
+        let class = enclosing_class(&renamed[0]).map(|node| node.byte_range());
+        return occurrences
+            .iter()
+            .filter(|located| enclosing_class(located).map(|node| node.byte_range()) == class)
+            .map(|located| (located.range(), SCORE_GLOBAL))
+            .collect();
+    }
     let on_self = |located: &Located<'_>| {
         member_object(input.text, located)
             .is_some_and(|object| object == "self" || object == "this")

@@ -1647,3 +1647,146 @@ fn go_repeated_argument_insertion_follows_on_sibling_calls() {
     "#]],
     );
 }
+
+const TYPESCRIPT_PRIVATE_FIELD: &str = r#"class Counter {
+  #count = 0;
+
+  increment() {
+    this.#count += 1;
+  }
+
+  get value() {
+    return this.#count;
+  }
+}
+"#;
+
+#[test]
+fn typescript_private_field_rename_follows_its_accesses() {
+    let renamed = TYPESCRIPT_PRIVATE_FIELD.replacen("  #count = 0;", "  #total = 0;", 1);
+    check(
+        "a.ts",
+        &[TYPESCRIPT_PRIVATE_FIELD, &renamed],
+        expect![[r#"
+            rename, group of 2
+            class Counter {
+              #total = 0;
+
+              increment() {
+                this.#total += 1;
+              }
+
+              get value() {
+                return this.#total;
+              }
+            }
+        "#]],
+    );
+}
+
+#[test]
+fn typescript_private_field_made_public_follows_its_accesses() {
+    let public = TYPESCRIPT_PRIVATE_FIELD.replacen("  #count = 0;", "  count = 0;", 1);
+    check(
+        "a.ts",
+        &[TYPESCRIPT_PRIVATE_FIELD, &public],
+        expect![[r#"
+        rename, group of 2
+        class Counter {
+          count = 0;
+
+          increment() {
+            this.count += 1;
+          }
+
+          get value() {
+            return this.count;
+          }
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn typescript_private_names_of_another_class_stay() {
+    let other = "class Gauge {\n  #count = 0;\n\n  read() {\n    return this.#count;\n  }\n}\n";
+    let text = format!("{TYPESCRIPT_PRIVATE_FIELD}\n{other}");
+    let renamed = text.replacen("  #count = 0;", "  #total = 0;", 1);
+    check(
+        "a.ts",
+        &[&text, &renamed],
+        expect![[r#"
+        rename, group of 2
+        class Counter {
+          #total = 0;
+
+          increment() {
+            this.#total += 1;
+          }
+
+          get value() {
+            return this.#total;
+          }
+        }
+
+        class Gauge {
+          #count = 0;
+
+          read() {
+            return this.#count;
+          }
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn typescript_private_field_made_public_at_its_uses_follows_on_any_receiver() {
+    // Uses on another instance of the class renamed first, while a module-level constant already
+    // has the public name: a member name and a constant are two things.
+    let text = r#"const handler = (error: Error) => console.error(error);
+
+class App {
+  #handler: Handler = handler;
+
+  mount(app: App) {
+    if (app.#handler === handler) {
+      return;
+    }
+    use(app.#handler);
+  }
+
+  onError(next: Handler) {
+    this.#handler = next;
+  }
+}
+"#;
+    let edited = text.replacen("if (app.#handler", "if (app.handler", 1).replacen(
+        "use(app.#handler)",
+        "use(app.handler)",
+        1,
+    );
+    check(
+        "a.ts",
+        &[text, &edited],
+        expect![[r#"
+        rename, group of 2
+        const handler = (error: Error) => console.error(error);
+
+        class App {
+          #handler: Handler = handler;
+
+          mount(app: App) {
+            if (app.handler === handler) {
+              return;
+            }
+            use(app.handler);
+          }
+
+          onError(next: Handler) {
+            this.handler = next;
+          }
+        }
+    "#]],
+    );
+}
