@@ -25,12 +25,13 @@
 //! the user's own edits are skipped; syntax errors are checked later, by the engine, on every
 //! proposal.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::ops::Range;
 
 use similar::{ChangeTag, TextDiff};
 
-use super::{Input, Token, TokenKind, diff_tokens, tokenize};
+use super::{Input, Token, TokenKind, diff_tokens, is_identifier_like, is_word_char, tokenize};
 use crate::engine::suggestion::{Proposal, SuggestionSource};
 use crate::text::TextEdit;
 
@@ -99,6 +100,7 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     }
     if let [newest, older, ..] = examples.as_slice() {
         similar_lines(input.text, &lines, (newest, older), &own, cursor_line, &mut candidates);
+        same_start(input.text, &lines, (newest, older), &own, &mut candidates);
         // The last two events made one change in two places (`target?: string` and
         // `formtarget?: string` typed alike): the places where either one's lines still are
         // follow equally, the nearest first.
@@ -120,7 +122,9 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     for example in line_examples(&blocks) {
         same_context(input.text, &lines, &example, &own, cursor_line, &mut candidates);
     }
-    let mut best = best_candidate(&candidates, cursor_line)?;
+    let direction = travel_within(last, &blocks, cursor_line)
+        .or_else(|| previous.and_then(|previous| travel(previous, last)));
+    let mut best = best_candidate(&candidates, cursor_line, direction)?;
     // The event before the last one repeated too, and one of its places comes before the last
     // one's nearest place: the user works through places in order, so that one is next.
     let older = match (previous, &previous_blocks) {
@@ -141,7 +145,7 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
         }
         _ => Vec::new(),
     };
-    if let Some(nearer) = best_candidate(&older, cursor_line)
+    if let Some(nearer) = best_candidate(&older, cursor_line, direction)
         && older[nearer].line.abs_diff(cursor_line) < candidates[best].line.abs_diff(cursor_line)
     {
         best = nearer;
@@ -156,17 +160,58 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     })
 }
 
-/// The index of the best candidate: the best kind, then the nearest to the cursor, then the
-/// lower one.
-fn best_candidate(candidates: &[Candidate], cursor_line: usize) -> Option<usize> {
+/// The index of the best candidate: the best kind, then one on the side the user is moving to
+/// (`direction`, down when `Greater`), then the nearest to the cursor, then the lower one.
+fn best_candidate(
+    candidates: &[Candidate],
+    cursor_line: usize,
+    direction: Option<Ordering>,
+) -> Option<usize> {
+    let ahead = |candidate: &Candidate| {
+        direction.is_none_or(|direction| candidate.line.cmp(&cursor_line) == direction)
+    };
     (0..candidates.len()).min_by(|&a, &b| {
         let (a, b) = (&candidates[a], &candidates[b]);
         b.score
             .partial_cmp(&a.score)
-            .unwrap_or(std::cmp::Ordering::Equal)
+            .unwrap_or(Ordering::Equal)
+            .then(ahead(b).cmp(&ahead(a)))
             .then(a.line.abs_diff(cursor_line).cmp(&b.line.abs_diff(cursor_line)))
             .then(b.line.cmp(&a.line))
     })
+}
+
+/// Which way the user moved inside the `last` event, when it changed several places (edits close
+/// together make one event): down when the cursor is on its last line, up when on its first.
+fn travel_within(
+    last: &crate::text::EditEvent,
+    blocks: &[Block],
+    cursor_line: usize,
+) -> Option<Ordering> {
+    let lines = &last.after_lines;
+    if substantial_blocks(blocks) < 2 {
+        None
+    } else if cursor_line + 1 >= lines.end {
+        Some(Ordering::Greater)
+    } else if cursor_line <= lines.start {
+        Some(Ordering::Less)
+    } else {
+        None
+    }
+}
+
+/// Which way the user moved from the `previous` event to the `last` one: `Greater` when down
+/// the file, `Less` when up, `None` when both touched the same lines.
+fn travel(previous: &crate::text::EditEvent, last: &crate::text::EditEvent) -> Option<Ordering> {
+    // Both in the lines of the text between the two events.
+    let (from, to) = (&previous.after_lines, &last.before_lines);
+    if to.start >= from.end.max(from.start + 1) {
+        Some(Ordering::Greater)
+    } else if to.end.max(to.start + 1) <= from.start {
+        Some(Ordering::Less)
+    } else {
+        None
+    }
 }
 
 /// The places where an event's blocks repeat: by same lines, same place or removed duplicates,
@@ -540,7 +585,7 @@ fn defines_top_level_name(lines: &[String]) -> bool {
         return true;
     }
     // `NAME = value` or `NAME: Type = value`, not `a == b`.
-    let name_end = first.find(|c: char| !super::is_word_char(c)).unwrap_or(first.len());
+    let name_end = first.find(|c: char| !is_word_char(c)).unwrap_or(first.len());
     let rest = first[name_end..].trim_start();
     name_end > 0 && (rest.starts_with('=') && !rest.starts_with("==") || rest.starts_with(':'))
 }
@@ -615,6 +660,86 @@ fn similar_lines(
     }
     // A shape that many lines have (`name?: string | undefined` in a list of declarations) says
     // too little about which of them the user means to change next.
+    if found.len() <= MAX_MATCHES {
+        out.extend(found);
+    }
+}
+
+/// A change at the start of a line (a keyword or a modifier: `var` -> `const`, `pub` ->
+/// `pub(crate)`), made twice alike with the rest of both lines untouched. Lines at the same
+/// indentation that start the same way follow: then the same token where both examples have it,
+/// or a name where they have two names. Anywhere in the file (top-level declarations lie far
+/// apart), unless many lines would.
+fn same_start(
+    text: &str,
+    lines: &[Range<usize>],
+    examples: (&(String, String), &(String, String)),
+    own: &Range<usize>,
+    out: &mut Vec<Candidate>,
+) {
+    /// The indentation, the changed start before and after, and the first kept token.
+    fn split(old: &str, new: &str) -> Option<(usize, String, String, String)> {
+        let indent = old.len() - old.trim_start().len();
+        if new.len() - new.trim_start().len() != indent {
+            return None;
+        }
+        let (old_body, new_body) = (&old[indent..], &new[indent..]);
+        let old_tokens = tokenize(old_body);
+        let new_tokens = tokenize(new_body);
+        let hunks = diff_tokens(old_body, &old_tokens, new_body, &new_tokens);
+        let [hunk] = hunks.as_slice() else { return None };
+        if hunk.old.start != 0 || hunk.new.start != 0 {
+            return None;
+        }
+        let kept = old_tokens.get(hunk.old.end)?;
+        let new_kept = new_tokens.get(hunk.new.end)?;
+        Some((
+            indent,
+            old_body[..kept.start].to_owned(),
+            new_body[..new_kept.start].to_owned(),
+            kept.text(old_body).to_owned(),
+        ))
+    }
+    let ((old, new), (other_old, other_new)) = examples;
+    let (Some(first), Some(second)) = (split(old, new), split(other_old, other_new)) else {
+        return;
+    };
+    let (indent, old_start, new_start, kept) = first;
+    if (indent, &old_start, &new_start) != (second.0, &second.1, &second.2)
+        || !old_start.chars().chain(new_start.chars()).any(is_word_char)
+    {
+        return;
+    }
+    // The token after the change: the same in both examples, or any name.
+    let anchor = (kept == second.3).then_some(kept.as_str());
+    if anchor.is_none() && !(is_identifier_like(&kept) && is_identifier_like(&second.3)) {
+        return;
+    }
+    let mut found = Vec::new();
+    for (index, range) in lines.iter().enumerate() {
+        if overlaps(&(index..index + 1), own) {
+            continue;
+        }
+        let line = &text[range.clone()];
+        let body = &line[indent.min(line.len())..];
+        if line.len() - line.trim_start().len() != indent || !body.starts_with(old_start.as_str()) {
+            continue;
+        }
+        let rest = &body[old_start.len()..];
+        let next = tokenize(rest).first().map(|token| token.text(rest));
+        let follows = match (anchor, next) {
+            (Some(anchor), Some(next)) => next == anchor,
+            (None, Some(next)) => is_identifier_like(next),
+            (_, None) => false,
+        };
+        // `var` must not match the start of `variable`.
+        let whole = !old_start.ends_with(is_word_char) || !rest.starts_with(is_word_char);
+        if follows && whole {
+            let start = range.start + indent;
+            let edit = TextEdit::new(start..start + old_start.len(), new_start.as_str());
+            found.push(Candidate { edits: vec![edit], score: SCORE_SIMILAR_LINE, line: index });
+        }
+    }
     if found.len() <= MAX_MATCHES {
         out.extend(found);
     }

@@ -1790,3 +1790,125 @@ class App {
     "#]],
     );
 }
+
+const GO_PACKAGE_VARS: &str = r#"package cli
+
+var usagePadding = 25
+
+var pathPadding = 11
+
+var namePadding = 11
+
+func pad(name string) string {
+	variable := name
+	return variable
+}
+
+var usageTemplate = `Usage:
+  {{.UseLine}}`
+
+var helpTemplate = `{{.Long}}`
+"#;
+
+#[test]
+fn go_keyword_change_made_twice_follows_downwards_to_the_next_declaration() {
+    // `var` -> `const` on two declarations, top to bottom: the next ones down follow (one hunk),
+    // however far, before the one just above, which the user went past; a local `variable` is
+    // not one.
+    let first = GO_PACKAGE_VARS.replacen("var pathPadding", "const pathPadding", 1);
+    let second = first.replacen("var namePadding", "const namePadding", 1);
+    check(
+        "cli.go",
+        &[GO_PACKAGE_VARS, &first, &second],
+        expect![[r#"
+            repeat
+            package cli
+
+            var usagePadding = 25
+
+            const pathPadding = 11
+
+            const namePadding = 11
+
+            func pad(name string) string {
+            	variable := name
+            	return variable
+            }
+
+            const usageTemplate = `Usage:
+              {{.UseLine}}`
+
+            const helpTemplate = `{{.Long}}`
+        "#]],
+    );
+    // Bottom to top, the one above comes first.
+    let first = GO_PACKAGE_VARS.replacen("var helpTemplate", "const helpTemplate", 1);
+    let second = first.replacen("var usageTemplate", "const usageTemplate", 1);
+    check(
+        "cli.go",
+        &[GO_PACKAGE_VARS, &first, &second],
+        expect![[r#"
+        repeat
+        package cli
+
+        const usagePadding = 25
+
+        const pathPadding = 11
+
+        const namePadding = 11
+
+        func pad(name string) string {
+        	variable := name
+        	return variable
+        }
+
+        const usageTemplate = `Usage:
+          {{.UseLine}}`
+
+        const helpTemplate = `{{.Long}}`
+    "#]],
+    );
+}
+
+#[test]
+fn go_keyword_change_made_once_is_not_generalised() {
+    let first = GO_PACKAGE_VARS.replacen("var pathPadding", "const pathPadding", 1);
+    check("cli.go", &[GO_PACKAGE_VARS, &first], expect!["no proposal\n"]);
+}
+
+#[test]
+fn rust_modifier_change_follows_items_of_the_same_kind() {
+    let text = "pub enum Source {\n    Config,\n}\n\npub enum Kind {\n    Less,\n}\n\npub fn run() {}\n\npub enum Mode {\n    Fast,\n}\n";
+    let first = text.replacen("pub enum Source", "pub(crate) enum Source", 1);
+    let second = first.replacen("pub enum Kind", "pub(crate) enum Kind", 1);
+    check(
+        "a.rs",
+        &[text, &first, &second],
+        expect![[r#"
+        repeat
+        pub(crate) enum Source {
+            Config,
+        }
+
+        pub(crate) enum Kind {
+            Less,
+        }
+
+        pub fn run() {}
+
+        pub(crate) enum Mode {
+            Fast,
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn typescript_keyword_change_on_many_lines_alike_is_boilerplate() {
+    let body: String =
+        (0..8).map(|index| format!("  let value{index} = read({index});\n")).collect();
+    let text = format!("function load() {{\n{body}}}\n");
+    let first = text.replacen("let value0", "const value0", 1);
+    let second = first.replacen("let value1", "const value1", 1);
+    check("a.ts", &[&text, &first, &second], expect!["no proposal\n"]);
+}
