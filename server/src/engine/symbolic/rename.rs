@@ -399,7 +399,7 @@ fn prose_rename_is_plausible(old: &str, new: &str) -> bool {
     if looks_like_code(old) && looks_like_code(new) {
         return true;
     }
-    // A typo fix; capitalising a word is rewording.
+    // A typo fix; a change of case alone is judged by where it is (see `prose_candidates`).
     old.chars().count() >= 4
         && new.chars().count() >= 3
         && edit_distance(old, new) <= 2
@@ -417,7 +417,14 @@ fn prose_candidates(
     new: &str,
     sites: &[(SyntaxContext, Range<usize>)],
 ) -> Vec<(Range<usize>, f32)> {
-    let plausible = prose_rename_is_plausible(old, new);
+    // A name spelt anew in prose (`Click` -> `click`, `Github` -> `GitHub`): a change of case
+    // in the middle of a sentence, followed only in the middle of sentences too. At a sentence's
+    // start it would be grammar.
+    let respelt = old != new && old.to_lowercase() == new.to_lowercase();
+    if respelt && !sites.iter().all(|(_, range)| mid_sentence(input.text, range.start)) {
+        return Vec::new();
+    }
+    let plausible = respelt || prose_rename_is_plausible(old, new);
     let literals: Vec<(SyntaxContext, &str, &str)> = sites
         .iter()
         .map(|(context, range)| {
@@ -436,6 +443,7 @@ fn prose_candidates(
     whole_word_occurrences(input.text, old)
         .into_iter()
         .map(|start| start..start + old.len())
+        .filter(|range| !respelt || mid_sentence(input.text, range.start))
         .filter(|range| {
             let (prefix, suffix) = literal_around(input.text, range);
             let context = context_at(input.tree, input.language, input.text, range.start);
@@ -445,6 +453,27 @@ fn prose_candidates(
         })
         .map(|range| (range, SCORE_PROSE))
         .collect()
+}
+
+/// Whether the word at `start` continues a sentence: a word, a comma or an opening parenthesis
+/// comes before it, across whitespace, and across the quotes between concatenated string
+/// literals (`"starting with "` `"Click 2.0"`). The first word of a literal starts one.
+fn mid_sentence(text: &str, start: usize) -> bool {
+    let is_quote = |c: char| matches!(c, '"' | '\'' | '`');
+    let mut before = text[..start].chars().rev().filter(|c| !c.is_whitespace());
+    loop {
+        match before.next() {
+            Some(c) if is_quote(c) => {
+                // The literal's opening quote: only the closing quote of another literal may
+                // come before it.
+                if !before.next().is_some_and(is_quote) {
+                    return false;
+                }
+            }
+            Some(c) => return c.is_alphanumeric() || matches!(c, ',' | ';' | '('),
+            None => return false,
+        }
+    }
 }
 
 /// The literal text before and after `range` within its run of non-blank, non-quote characters.

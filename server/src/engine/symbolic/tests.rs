@@ -1912,3 +1912,47 @@ fn typescript_keyword_change_on_many_lines_alike_is_boilerplate() {
     let second = first.replacen("let value1", "const value1", 1);
     check("a.ts", &[&text, &first, &second], expect!["no proposal\n"]);
 }
+
+const PYTHON_PRODUCT_NAME: &str = r#"def invoke(callback):
+    warn("The signature for callbacks starting with "
+         "Click 2.0 is (ctx, param, value).")
+    raise RuntimeError("Click will abort further execution.")
+
+
+class Command:
+    """For instance this can be used to bridge Click and other systems.
+
+    Click commands nest. In Click 2.0 the old format still works.
+    """
+"#;
+
+#[test]
+fn python_name_respelt_in_prose_follows_in_the_middle_of_sentences() {
+    let respelt = PYTHON_PRODUCT_NAME.replacen("\"Click 2.0 is", "\"click 2.0 is", 1);
+    check(
+        "a.py",
+        &[PYTHON_PRODUCT_NAME, &respelt],
+        expect![[r#"
+            rename, group of 2
+            def invoke(callback):
+                warn("The signature for callbacks starting with "
+                     "click 2.0 is (ctx, param, value).")
+                raise RuntimeError("Click will abort further execution.")
+
+
+            class Command:
+                """For instance this can be used to bridge click and other systems.
+
+                Click commands nest. In click 2.0 the old format still works.
+                """
+        "#]],
+    );
+}
+
+#[test]
+fn python_capitalising_a_sentence_start_is_not_followed() {
+    let text =
+        "def f():\n    \"\"\"the first line.\n\n    it runs. the value is kept.\n    \"\"\"\n";
+    let capital = text.replacen("\"\"\"the first", "\"\"\"The first", 1);
+    check("a.py", &[text, &capital], expect!["no proposal\n"]);
+}
