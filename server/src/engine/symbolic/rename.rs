@@ -294,10 +294,11 @@ fn pair_candidates(
 /// its path's last element, a comment that already says the new name). With a `class`, only
 /// identifiers of that class count.
 fn is_fresh(input: &Input<'_>, pair: &RenamePair, class: Option<NameClass>) -> bool {
-    !names_elsewhere(input, 0..input.text.len(), &pair.new, &pair.sites, class)
+    let counts = |other: NameClass| class.is_none_or(|class| other == class);
+    !names_elsewhere(input, 0..input.text.len(), &pair.new, &pair.sites, counts)
 }
 
-/// Whether an identifier in `range` (of `class`, when given) is called `name`, other than in
+/// Whether an identifier in `range` of a class that `counts` is called `name`, other than in
 /// `sites` (a range that is not on character boundaries counts as yes: nothing is proposed from
 /// it).
 fn names_elsewhere(
@@ -305,7 +306,7 @@ fn names_elsewhere(
     range: Range<usize>,
     name: &str,
     sites: &[Range<usize>],
-    class: Option<NameClass>,
+    counts: impl Fn(NameClass) -> bool,
 ) -> bool {
     let Some(text) = input.text.get(range.clone()) else { return true };
     let starts: Vec<usize> = whole_word_occurrences(text, name)
@@ -315,7 +316,7 @@ fn names_elsewhere(
         .collect();
     identifiers_at_starts(input.tree, input.language, &starts, name.len())
         .iter()
-        .any(|located| class.is_none_or(|class| name_class(located) == class))
+        .any(|located| counts(name_class(located)))
 }
 
 /// Lowers the occurrences near a shorthand use of the old name (`{ count }`, `Foo { count }`) to
@@ -547,18 +548,26 @@ fn code_candidates(
         Some(locals) => analyze_node(locals, input.text, located),
         None => NodeLocals::default(),
     };
-    let renamed_definition = if class == NameClass::Plain {
-        renamed.iter().find_map(|located| {
-            let info = analyze(located);
-            info.is_definition.then(|| binding_of(located, &info, input.text.len()))
-        })
+    // The renamed local bindings (one per function when the user renamed a parameter of
+    // several overloads alike).
+    let renamed_definitions: Vec<Binding> = if class == NameClass::Plain {
+        renamed
+            .iter()
+            .filter_map(|located| {
+                let info = analyze(located);
+                info.is_definition.then(|| binding_of(located, &info, input.text.len()))
+            })
+            .collect()
     } else {
-        None
+        Vec::new()
     };
-    // A renamed local binding is looked for only in its scope, which keeps big files fast.
-    let search = match &renamed_definition {
-        Some(binding) => binding.scope.clone(),
-        None => 0..input.text.len(),
+    // Renamed local bindings are looked for only in their scopes, which keeps big files fast.
+    let search = match (
+        renamed_definitions.iter().map(|binding| binding.scope.start).min(),
+        renamed_definitions.iter().map(|binding| binding.scope.end).max(),
+    ) {
+        (Some(start), Some(end)) => start..end,
+        _ => 0..input.text.len(),
     };
     let starts: Vec<usize> = whole_word_occurrences(input.text.get(search.clone())?, old)
         .into_iter()
@@ -592,17 +601,26 @@ fn code_candidates(
             info.is_definition.then(|| binding_of(located, &info, input.text.len()))
         })
         .collect();
-    if let Some(binding) = renamed_definition {
-        // A name already used in the binding's scope (beyond the renamed places) would clash:
-        // the user is restructuring, not renaming.
-        let clash = names_elsewhere(input, binding.scope.clone(), new, sites, None);
+    if !renamed_definitions.is_empty() {
+        // A variable of the new name already used in a binding's scope (beyond the renamed
+        // places) would clash: the user is restructuring, not renaming. An attribute or a
+        // field of that name (`command.callback`) is another thing.
+        let clash = renamed_definitions.iter().any(|binding| {
+            names_elsewhere(input, binding.scope.clone(), new, sites, |class| {
+                class != NameClass::Member
+            })
+        });
         if clash {
             return None;
         }
         let candidates = occurrences
             .iter()
             .map(Located::range)
-            .filter(|range| binding.captures(range, &old_definitions, shadows))
+            .filter(|range| {
+                renamed_definitions
+                    .iter()
+                    .any(|binding| binding.captures(range, &old_definitions, shadows))
+            })
             .map(|range| (range, SCORE_LOCAL))
             .collect();
         return Some((candidates, true));

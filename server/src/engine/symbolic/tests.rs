@@ -1956,3 +1956,67 @@ fn python_capitalising_a_sentence_start_is_not_followed() {
     let capital = text.replacen("\"\"\"the first", "\"\"\"The first", 1);
     check("a.py", &[text, &capital], expect!["no proposal\n"]);
 }
+
+#[test]
+fn python_parameter_renamed_to_an_attributes_name_follows() {
+    // `command.callback` is an attribute: it does not clash with a parameter named `callback`.
+    let text = r#"def invoke(__callback, *args):
+    if isinstance(__callback, Command):
+        command = __callback
+        __callback = command.callback
+    return __callback(*args)
+"#;
+    let renamed = text.replacen("def invoke(__callback,", "def invoke(callback, /,", 1);
+    check(
+        "a.py",
+        &[text, &renamed],
+        expect![[r#"
+        no proposal
+    "#]],
+    );
+    // A variable of the new name in the scope does clash.
+    let clashing = text.replacen("command = __callback", "callback = __callback", 1);
+    let renamed = clashing.replacen("def invoke(__callback,", "def invoke(callback, /,", 1);
+    check("a.py", &[&clashing, &renamed], expect!["no proposal\n"]);
+}
+
+#[test]
+fn python_parameter_renamed_in_every_overload_follows_in_the_body() {
+    let text = r#"class Context:
+    @t.overload
+    def invoke(__self, __callback: Callable[..., V], *args: t.Any) -> V: ...
+
+    @t.overload
+    def invoke(__self, __callback: Command, *args: t.Any) -> t.Any: ...
+
+    def invoke(__self, __callback, *args):
+        if isinstance(__callback, Command):
+            ctx = __self._make_sub_context(__callback)
+        else:
+            ctx = __self
+        with ctx:
+            return __callback(*args)
+"#;
+    let renamed = text.replace("def invoke(__self, __callback", "def invoke(self, callback");
+    check(
+        "a.py",
+        &[text, &renamed],
+        expect![[r#"
+        rename, group of 5
+        class Context:
+            @t.overload
+            def invoke(self, callback: Callable[..., V], *args: t.Any) -> V: ...
+
+            @t.overload
+            def invoke(self, callback: Command, *args: t.Any) -> t.Any: ...
+
+            def invoke(self, callback, *args):
+                if isinstance(callback, Command):
+                    ctx = self._make_sub_context(callback)
+                else:
+                    ctx = self
+                with ctx:
+                    return callback(*args)
+    "#]],
+    );
+}
