@@ -108,6 +108,9 @@ struct RenamePair {
     event: usize,
     /// The newest event seen with this rename.
     newest: usize,
+    /// Whether an event with this rename also rewrote a line that bound the old name (`let old
+    /// =`, `old :=`): the old binding may be gone.
+    rebound: bool,
 }
 
 /// The renames of the recent events, newest first: every identifier that a token-aligned diff
@@ -135,11 +138,13 @@ fn rename_pairs(input: &Input<'_>) -> Vec<RenamePair> {
                         clean: is_clean,
                         event: index,
                         newest: index,
+                        rebound: false,
                     });
                     pairs.len() - 1
                 }
             };
             let pair = &mut pairs[position];
+            pair.rebound |= !is_clean && binds_textually(&diff.old_text, old);
             if pair.event != index {
                 pair.clean |= is_clean;
                 pair.event = index;
@@ -153,16 +158,19 @@ fn rename_pairs(input: &Input<'_>) -> Vec<RenamePair> {
         }
     }
     // What a name became is the user's latest decision about it: of two renames of one name,
-    // the newer one is followed; in one event, the one made more often; a tie follows neither.
+    // the newer one is followed; in one event, the one made more often, then the one that keeps
+    // more of the name (a rewrite's token alignment pairs names at random too); a tie follows
+    // neither.
     let swapped = |pair: &RenamePair| {
         pairs.iter().any(|other| other.old == pair.new && other.new == pair.old)
     };
+    let rank = |pair: &RenamePair| {
+        use std::cmp::Reverse;
+        (pair.newest, Reverse(pair.count), Reverse(common_run(&pair.old, &pair.new)))
+    };
     let followed = |pair: &RenamePair| {
         let rivals = pairs.iter().filter(|other| other.old == pair.old && other.new != pair.new);
-        rivals.into_iter().all(|other| {
-            (pair.newest, std::cmp::Reverse(pair.count))
-                < (other.newest, std::cmp::Reverse(other.count))
-        })
+        rivals.into_iter().all(|other| rank(pair) < rank(other))
     };
     let keep: Vec<bool> = pairs
         .iter()
@@ -193,6 +201,24 @@ pub(super) fn propose(input: &Input<'_>) -> Vec<Proposal> {
         return Vec::new();
     }
     hunk_proposals(input, &candidates, typing)
+}
+
+/// The length in characters of the longest run of characters that `a` and `b` share.
+fn common_run(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut best = 0;
+    let mut previous = vec![0; b.len() + 1];
+    for x in &a {
+        let mut current = vec![0; b.len() + 1];
+        for (j, y) in b.iter().enumerate() {
+            if x == y {
+                current[j + 1] = previous[j] + 1;
+                best = best.max(current[j + 1]);
+            }
+        }
+        previous = current;
+    }
+    best
 }
 
 /// An occurrence of the old name and how sure it is to mean the renamed thing.
@@ -261,7 +287,7 @@ fn pair_candidates(
             // of that name is another thing.
             let fresh = fresh || class == NameClass::Member && is_fresh(input, pair, Some(class));
             let (class_found, class_defines) =
-                code_candidates(input, &nodes, (old, new), &pair.sites, fresh && evident)?;
+                code_candidates(input, &nodes, pair, fresh && evident)?;
             found.extend(class_found);
             defines |= class_defines;
         }
@@ -531,14 +557,15 @@ impl<'tree> Located<'tree> {
 }
 
 /// The code occurrences of `old` that mean what the renamed nodes meant, each with a score, and
-/// whether a renamed node is a local binding's definition.
+/// whether a local binding anchors the rename (a renamed definition, or the new binding that
+/// replaced the old one).
 fn code_candidates(
     input: &Input<'_>,
     renamed: &[Located<'_>],
-    (old, new): (&str, &str),
-    sites: &[Range<usize>],
+    pair: &RenamePair,
     evident: bool,
 ) -> Option<(Vec<Scored>, bool)> {
+    let (old, new, sites) = (pair.old.as_str(), pair.new.as_str(), pair.sites.as_slice());
     let class = name_class(&renamed[0]);
     if class == NameClass::Ambiguous || renamed.iter().any(|node| name_class(node) != class) {
         return None;
@@ -625,9 +652,6 @@ fn code_candidates(
             .collect();
         return Some((candidates, true));
     }
-    if !evident {
-        return None;
-    }
     // The renamed node is a reference: to a local binding that still has the old name, or to
     // something defined elsewhere.
     let position = renamed[0].range();
@@ -635,6 +659,16 @@ fn code_candidates(
         .iter()
         .filter(|definition| definition.captures(&position, &old_definitions, shadows))
         .min_by_key(|definition| definition.scope.len());
+    if bound_to.is_none() && pair.rebound {
+        let dangling = dangling_uses(input, locals, &position, new, &occurrences, &old_definitions);
+        if !dangling.is_empty() {
+            let found = dangling.into_iter().map(|range| (range, SCORE_LOCAL)).collect();
+            return Some((found, true));
+        }
+    }
+    if !evident {
+        return None;
+    }
     let candidates: Vec<Range<usize>> = match bound_to {
         Some(binding) => occurrences
             .iter()
@@ -667,6 +701,69 @@ fn code_candidates(
         }
     };
     Some((candidates.into_iter().map(|range| (range, SCORE_GLOBAL)).collect(), false))
+}
+
+/// The user rewrote the lines that bound the old name, binding the new one instead, and renamed
+/// a use: the old name's other uses where the new binding is visible are bound to nothing now
+/// (no binding of the old name captures them), and follow.
+fn dangling_uses(
+    input: &Input<'_>,
+    locals: &Locals,
+    position: &Range<usize>,
+    new: &str,
+    occurrences: &[Located<'_>],
+    old_definitions: &[Binding],
+) -> Vec<Range<usize>> {
+    let shadows = same_scope_definitions_shadow(input.language);
+    let starts = whole_word_occurrences(input.text, new);
+    if starts.len() > MAX_OCCURRENCES {
+        return Vec::new();
+    }
+    let new_definitions: Vec<Binding> =
+        identifiers_at_starts(input.tree, input.language, &starts, new.len())
+            .iter()
+            .filter(|located| locals.may_define(located))
+            .filter_map(|located| {
+                let info = analyze_node(locals, input.text, located);
+                info.is_definition.then(|| binding_of(located, &info, input.text.len()))
+            })
+            .collect();
+    let Some(binding) = new_definitions
+        .iter()
+        .filter(|definition| definition.captures(position, &new_definitions, shadows))
+        .min_by_key(|definition| definition.scope.len())
+    else {
+        return Vec::new();
+    };
+    occurrences
+        .iter()
+        .filter(|located| name_class(located) == NameClass::Plain)
+        .map(Located::range)
+        .filter(|range| binding.captures(range, &new_definitions, shadows))
+        .filter(|range| {
+            !old_definitions.iter().any(|definition| {
+                *range == definition.definition
+                    || definition.captures(range, old_definitions, shadows)
+            })
+        })
+        .collect()
+}
+
+/// Whether `text` binds `name` the way most languages write it: `let name`, `let mut name`,
+/// `var name`, `const name`, `name =` or `name :=` (not `name ==`).
+fn binds_textually(text: &str, name: &str) -> bool {
+    whole_word_occurrences(text, name).into_iter().any(|start| {
+        let before = text[..start].trim_end();
+        let after = text[start + name.len()..].trim_start();
+        let keyword = ["let", "let mut", "var", "const"].iter().any(|keyword| {
+            before.strip_suffix(keyword).is_some_and(|rest| {
+                !rest.ends_with(super::is_word_char) && before.len() < text[..start].len()
+            })
+        });
+        let assigned = after.starts_with(":=")
+            || after.starts_with('=') && !after.starts_with("==") && !after.starts_with("=>");
+        keyword || assigned
+    })
 }
 
 /// Without a locals query, scopes are unknown. A top-level item that declares the old name

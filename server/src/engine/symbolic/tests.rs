@@ -2020,3 +2020,68 @@ fn python_parameter_renamed_in_every_overload_follows_in_the_body() {
     "#]],
     );
 }
+
+const RUST_REBOUND: &str = r#"fn git_diff(filename: &str) -> Option<Changes> {
+    let repo = discover(filename)?;
+    let path_absolute = canonicalize(filename)?;
+    let path_relative = path_absolute.strip_prefix(repo.workdir()?)?;
+
+    let spec = path_relative.to_c_string()?;
+    let mut changes = Changes::new();
+    changes.walk(|path| {
+        if path_relative != path {
+            return false;
+        }
+        true
+    });
+    Some(changes)
+}
+"#;
+
+#[test]
+fn rust_uses_of_a_binding_rewritten_under_a_new_name_follow() {
+    // The user rewrote the two `let`s, binding `file_relative` instead, and renamed one use: the
+    // other use of `path_relative` is bound to nothing now.
+    let rewritten = RUST_REBOUND
+        .replacen(
+            "    let path_absolute = canonicalize(filename)?;\n    let path_relative = path_absolute.strip_prefix(repo.workdir()?)?;\n",
+            "    let root = canonicalize(repo.workdir()?)?;\n    let file_absolute = canonicalize(filename)?;\n    let file_relative = file_absolute.strip_prefix(&root)?;\n",
+            1,
+        )
+        .replacen("let spec = path_relative", "let spec = file_relative", 1);
+    check(
+        "a.rs",
+        &[RUST_REBOUND, &rewritten],
+        expect![[r#"
+        rename, group of 1
+        fn git_diff(filename: &str) -> Option<Changes> {
+            let repo = discover(filename)?;
+            let root = canonicalize(repo.workdir()?)?;
+            let file_absolute = canonicalize(filename)?;
+            let file_relative = file_absolute.strip_prefix(&root)?;
+
+            let spec = file_relative.to_c_string()?;
+            let mut changes = Changes::new();
+            changes.walk(|path| {
+                if file_relative != path {
+                    return false;
+                }
+                true
+            });
+            Some(changes)
+        }
+    "#]],
+    );
+}
+
+#[test]
+fn rust_a_call_pointed_at_a_new_local_inside_a_rewrite_is_not_a_rename() {
+    // `discover` is a function, not a binding the rewrite removed: its other calls stay.
+    let text = "fn load(a: &str, b: &str) -> Option<Repo> {\n    let first = discover(a)?;\n    let second = discover(b)?;\n    Some(first.join(second))\n}\n";
+    let rewritten = text.replacen(
+        "    let first = discover(a)?;\n",
+        "    let cached = cache.get(a)?;\n    let first = cached(a)?;\n",
+        1,
+    );
+    check("a.rs", &[text, &rewritten], expect!["no proposal\n"]);
+}
