@@ -571,22 +571,11 @@ fn code_candidates(
         return None;
     }
     let locals = locals_for(input.language);
-    let analyze = |located: &Located<'_>| match locals {
-        Some(locals) => analyze_node(locals, input.text, located),
-        None => NodeLocals::default(),
-    };
     // The renamed local bindings (one per function when the user renamed a parameter of
     // several overloads alike).
-    let renamed_definitions: Vec<Binding> = if class == NameClass::Plain {
-        renamed
-            .iter()
-            .filter_map(|located| {
-                let info = analyze(located);
-                info.is_definition.then(|| binding_of(located, &info, input.text.len()))
-            })
-            .collect()
-    } else {
-        Vec::new()
+    let renamed_definitions = match locals {
+        Some(locals) if class == NameClass::Plain => definitions_among(input, locals, renamed),
+        _ => Vec::new(),
     };
     // Renamed local bindings are looked for only in their scopes, which keeps big files fast.
     let search = match (
@@ -620,14 +609,7 @@ fn code_candidates(
         return evident.then(|| (unscoped_candidates(renamed, &occurrences), false));
     };
     let shadows = same_scope_definitions_shadow(input.language);
-    let old_definitions: Vec<Binding> = occurrences
-        .iter()
-        .filter(|located| locals.may_define(located))
-        .filter_map(|located| {
-            let info = analyze(located);
-            info.is_definition.then(|| binding_of(located, &info, input.text.len()))
-        })
-        .collect();
+    let old_definitions = definitions_among(input, locals, &occurrences);
     if !renamed_definitions.is_empty() {
         // A variable of the new name already used in a binding's scope (beyond the renamed
         // places) would clash: the user is restructuring, not renaming. An attribute or a
@@ -655,12 +637,10 @@ fn code_candidates(
     // The renamed node is a reference: to a local binding that still has the old name, or to
     // something defined elsewhere.
     let position = renamed[0].range();
-    let bound_to = old_definitions
-        .iter()
-        .filter(|definition| definition.captures(&position, &old_definitions, shadows))
-        .min_by_key(|definition| definition.scope.len());
+    let bound_to = binding_at(&old_definitions, &position, shadows);
     if bound_to.is_none() && pair.rebound {
-        let dangling = dangling_uses(input, locals, &position, new, &occurrences, &old_definitions);
+        let dangling =
+            dangling_uses(input, locals, &position, new, &occurrences, &old_definitions, shadows);
         if !dangling.is_empty() {
             let found = dangling.into_iter().map(|range| (range, SCORE_LOCAL)).collect();
             return Some((found, true));
@@ -691,12 +671,7 @@ fn code_candidates(
                     !(top_level && is_binding_site(located) && !names_top_level_item(located))
                 })
                 .map(Located::range)
-                .filter(|range| {
-                    !old_definitions.iter().any(|definition| {
-                        *range == definition.definition
-                            || definition.captures(range, &old_definitions, shadows)
-                    })
-                })
+                .filter(|range| !bound_by_any(range, &old_definitions, shadows))
                 .collect()
         }
     };
@@ -713,26 +688,15 @@ fn dangling_uses(
     new: &str,
     occurrences: &[Located<'_>],
     old_definitions: &[Binding],
+    shadows: bool,
 ) -> Vec<Range<usize>> {
-    let shadows = same_scope_definitions_shadow(input.language);
     let starts = whole_word_occurrences(input.text, new);
     if starts.len() > MAX_OCCURRENCES {
         return Vec::new();
     }
-    let new_definitions: Vec<Binding> =
-        identifiers_at_starts(input.tree, input.language, &starts, new.len())
-            .iter()
-            .filter(|located| locals.may_define(located))
-            .filter_map(|located| {
-                let info = analyze_node(locals, input.text, located);
-                info.is_definition.then(|| binding_of(located, &info, input.text.len()))
-            })
-            .collect();
-    let Some(binding) = new_definitions
-        .iter()
-        .filter(|definition| definition.captures(position, &new_definitions, shadows))
-        .min_by_key(|definition| definition.scope.len())
-    else {
+    let named = identifiers_at_starts(input.tree, input.language, &starts, new.len());
+    let new_definitions = definitions_among(input, locals, &named);
+    let Some(binding) = binding_at(&new_definitions, position, shadows) else {
         return Vec::new();
     };
     occurrences
@@ -740,13 +704,39 @@ fn dangling_uses(
         .filter(|located| name_class(located) == NameClass::Plain)
         .map(Located::range)
         .filter(|range| binding.captures(range, &new_definitions, shadows))
-        .filter(|range| {
-            !old_definitions.iter().any(|definition| {
-                *range == definition.definition
-                    || definition.captures(range, old_definitions, shadows)
-            })
+        .filter(|range| !bound_by_any(range, old_definitions, shadows))
+        .collect()
+}
+
+/// The local bindings that `nodes` define.
+fn definitions_among(input: &Input<'_>, locals: &Locals, nodes: &[Located<'_>]) -> Vec<Binding> {
+    nodes
+        .iter()
+        .filter(|located| locals.may_define(located))
+        .filter_map(|located| {
+            let info = analyze_node(locals, input.text, located);
+            info.is_definition.then(|| binding_of(located, &info, input.text.len()))
         })
         .collect()
+}
+
+/// The innermost of `definitions` that `range` refers to.
+fn binding_at<'b>(
+    definitions: &'b [Binding],
+    range: &Range<usize>,
+    shadows: bool,
+) -> Option<&'b Binding> {
+    definitions
+        .iter()
+        .filter(|definition| definition.captures(range, definitions, shadows))
+        .min_by_key(|definition| definition.scope.len())
+}
+
+/// Whether `range` is one of `definitions` or refers to one.
+fn bound_by_any(range: &Range<usize>, definitions: &[Binding], shadows: bool) -> bool {
+    definitions.iter().any(|definition| {
+        *range == definition.definition || definition.captures(range, definitions, shadows)
+    })
 }
 
 /// Whether `text` binds `name` the way most languages write it: `let name`, `let mut name`,

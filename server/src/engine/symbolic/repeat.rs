@@ -721,8 +721,12 @@ fn same_start(
             continue;
         }
         let line = &text[range.clone()];
-        let body = &line[indent.min(line.len())..];
-        if line.len() - line.trim_start().len() != indent || !body.starts_with(old_start.as_str()) {
+        // The indentation first: only then is `indent` a character boundary of this line.
+        if line.len() - line.trim_start().len() != indent {
+            continue;
+        }
+        let body = &line[indent..];
+        if !body.starts_with(old_start.as_str()) {
             continue;
         }
         let rest = &body[old_start.len()..];

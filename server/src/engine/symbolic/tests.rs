@@ -2085,3 +2085,24 @@ fn rust_a_call_pointed_at_a_new_local_inside_a_rewrite_is_not_a_rename() {
     );
     check("a.rs", &[text, &rewritten], expect!["no proposal\n"]);
 }
+
+#[test]
+fn a_line_starting_with_a_wide_character_is_no_place_for_a_line_start_change() {
+    // The examples' indentation is two bytes; `日` takes three: the line is skipped, not cut.
+    let text = "function f() {\n  var a = 1;\n  var b = 2;\n日本 = 3;\n  var c = 4;\n}\n";
+    let first = text.replacen("  var a", "  let a", 1);
+    let second = first.replacen("  var b", "  let b", 1);
+    check(
+        "a.ts",
+        &[text, &first, &second],
+        expect![[r#"
+        repeat
+        function f() {
+          let a = 1;
+          let b = 2;
+        日本 = 3;
+          let c = 4;
+        }
+    "#]],
+    );
+}
