@@ -87,12 +87,17 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
     // The user's own lines in the current text, where nothing is proposed.
     let own = last.after_lines.clone();
     let cursor_line = input.text.get(..input.cursor).unwrap_or_default().matches('\n').count();
-    let mut candidates = event_candidates(input.text, &lines, &blocks, &own);
+    let previous = events.next();
+    let previous_blocks = previous.and_then(event_blocks);
+    let insertions: Vec<&Block> = blocks
+        .iter()
+        .chain(previous_blocks.iter().flatten())
+        .filter(|block| block.old.is_empty())
+        .collect();
+    let mut candidates = event_candidates(input.text, &lines, &blocks, Some(&insertions), &own);
     // Similar lines need two examples of one change, newest first: they tell which words vary.
     let mut examples = line_examples(&blocks);
     let own_examples = examples.len();
-    let previous = events.next();
-    let previous_blocks = previous.and_then(event_blocks);
     if examples.len() < 2
         && let Some(previous) = &previous_blocks
     {
@@ -141,7 +146,9 @@ pub(super) fn propose(input: &Input<'_>) -> Option<Proposal> {
             };
             let start = own.start.min(moved(previous.after_lines.start));
             let end = own.end.max(moved(previous.after_lines.end));
-            event_candidates(input.text, &lines, blocks, &(start..end))
+            // The older event is one part of a change whose other part repeats (the last
+            // event's candidates): its lines need no second example.
+            event_candidates(input.text, &lines, blocks, None, &(start..end))
         }
         _ => Vec::new(),
     };
@@ -216,18 +223,28 @@ fn travel(previous: &crate::text::EditEvent, last: &crate::text::EditEvent) -> O
 
 /// The places where an event's blocks repeat: by same lines, same place or removed duplicates,
 /// each block alone when the event changed one place, all blocks together at the same distances.
+/// Lines inserted by one block alone repeat only when one of the recent `insertions` inserted
+/// them too (`None`: no second example needed).
 fn event_candidates(
     text: &str,
     lines: &[Range<usize>],
     blocks: &[Block],
+    insertions: Option<&[&Block]>,
     own: &Range<usize>,
 ) -> Vec<Candidate> {
     let mut per_block: Vec<Vec<Candidate>> = Vec::new();
+    // A change of several parts repeats only where all of them fit (see `block_groups`).
+    let parts = substantial_blocks(blocks) >= 2;
     for block in blocks {
         let mut found = Vec::new();
         if block.old.len() <= MAX_BLOCK_LINES && block.new.len() <= MAX_BLOCK_LINES {
             if block.old.is_empty() {
-                same_place(text, lines, block, own, &mut found);
+                // Lines inserted once are as often a one-off (a note in one docstring, a field
+                // in one test's struct) as the first of a series; twice, or as one part of a
+                // change that fits another place whole, they are a pattern.
+                if parts || insertions.is_none_or(|insertions| inserted_twice(block, insertions)) {
+                    same_place(text, lines, block, own, &mut found);
+                }
             } else if removes_a_duplicate(block) {
                 duplicate_lines(text, lines, own, &mut found);
             } else {
@@ -505,6 +522,16 @@ fn duplicate_lines(
             line: index,
         });
     }
+}
+
+/// Whether the lines `block` inserts were inserted by another of the recent `insertions` too
+/// (indentation aside).
+fn inserted_twice(block: &Block, insertions: &[&Block]) -> bool {
+    let trimmed = |block: &Block| -> Vec<String> {
+        block.new.iter().map(|line| line.trim().to_owned()).collect()
+    };
+    let lines = trimmed(block);
+    insertions.iter().filter(|other| trimmed(other) == lines).count() >= 2
 }
 
 /// A pure insertion between two lines is repeated between the same two lines elsewhere.

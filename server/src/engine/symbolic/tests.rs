@@ -563,27 +563,30 @@ def test_two(exc):
     );
 }
 
+/// Lines inserted between two lines, once: as often a one-off (a note in one docstring, a field
+/// in one test's struct) as the first of a series, so nothing follows. Inserted a second time
+/// between the same two lines, they are a pattern, and the third place follows.
 #[test]
-fn python_inserted_lines_repeat_between_the_same_lines() {
-    let text = r#"def render(name):
-    ctx = _app_ctx_stack.top
-    ctx.app.update_template_context(context)
-    return name
-
-
-def stream(name):
-    ctx = _app_ctx_stack.top
-    ctx.app.update_template_context(context)
-    return name
-"#;
-    let edited = text.replacen(
-        "    ctx = _app_ctx_stack.top\n",
-        "    ctx = _app_ctx_stack.top\n    if ctx is None:\n        raise RuntimeError(\"no context\")\n",
-        1,
+fn python_inserted_lines_repeat_between_the_same_lines_once_seen_twice() {
+    let function = |name: &str| {
+        format!(
+            "def {name}(name):\n    ctx = _app_ctx_stack.top\n    ctx.app.update_template_context(context)\n{}    return name\n",
+            (0..8).map(|line| format!("    step_{line}(name)\n")).collect::<String>()
+        )
+    };
+    let text = [function("render"), function("stream"), function("string")].join("\n\n");
+    let guard = "    ctx = _app_ctx_stack.top\n    if ctx is None:\n        raise RuntimeError(\"no context\")\n";
+    let once = text.replacen("    ctx = _app_ctx_stack.top\n", guard, 1);
+    check("a.py", &[&text, &once], expect!["no proposal\n"]);
+    let at = once.find("def stream").unwrap();
+    let twice = format!(
+        "{}{}",
+        &once[..at],
+        once[at..].replacen("    ctx = _app_ctx_stack.top\n", guard, 1)
     );
     check(
         "a.py",
-        &[text, &edited],
+        &[&text, &once, &twice],
         expect![[r#"
             repeat
             def render(name):
@@ -591,6 +594,14 @@ def stream(name):
                 if ctx is None:
                     raise RuntimeError("no context")
                 ctx.app.update_template_context(context)
+                step_0(name)
+                step_1(name)
+                step_2(name)
+                step_3(name)
+                step_4(name)
+                step_5(name)
+                step_6(name)
+                step_7(name)
                 return name
 
 
@@ -599,6 +610,30 @@ def stream(name):
                 if ctx is None:
                     raise RuntimeError("no context")
                 ctx.app.update_template_context(context)
+                step_0(name)
+                step_1(name)
+                step_2(name)
+                step_3(name)
+                step_4(name)
+                step_5(name)
+                step_6(name)
+                step_7(name)
+                return name
+
+
+            def string(name):
+                ctx = _app_ctx_stack.top
+                if ctx is None:
+                    raise RuntimeError("no context")
+                ctx.app.update_template_context(context)
+                step_0(name)
+                step_1(name)
+                step_2(name)
+                step_3(name)
+                step_4(name)
+                step_5(name)
+                step_6(name)
+                step_7(name)
                 return name
         "#]],
     );
