@@ -531,7 +531,7 @@ fn inserted_twice(block: &Block, insertions: &[&Block]) -> bool {
         block.new.iter().map(|line| line.trim().to_owned()).collect()
     };
     let lines = trimmed(block);
-    insertions.iter().filter(|other| trimmed(other) == lines).count() >= 2
+    insertions.iter().any(|other| !std::ptr::eq(*other, block) && trimmed(other) == lines)
 }
 
 /// A pure insertion between two lines is repeated between the same two lines elsewhere.
