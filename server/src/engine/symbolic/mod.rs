@@ -96,6 +96,16 @@ pub(crate) struct TokenHunk {
     pub new: Range<usize>,
 }
 
+/// The path separator right before token `index`: `.`, or `::` (two tokens).
+fn path_separator_before(text: &str, tokens: &[Token], index: usize) -> Option<&'static str> {
+    let before = |back: usize| index.checked_sub(back).map(|at| tokens[at].text(text));
+    match before(1)? {
+        "." => Some("."),
+        ":" if before(2) == Some(":") => Some("::"),
+        _ => None,
+    }
+}
+
 /// A name an event replaced: `old` became `new`, at `range` of the event's `after` text.
 pub(crate) struct RenamedName<'d> {
     pub old: &'d str,
@@ -148,6 +158,9 @@ impl EventDiff {
         let mut pairs = Vec::new();
         for hunk in &self.hunks {
             if hunk.old.len() != hunk.new.len() {
+                if let Some(pair) = self.path_ends(hunk) {
+                    pairs.push(pair);
+                }
                 continue;
             }
             let mut found = Vec::new();
@@ -168,6 +181,32 @@ impl EventDiff {
             }
         }
         pairs
+    }
+
+    /// A path rewritten with its last segment (`lazycell::LazyCell` -> `once_cell::unsync::OnceCell`):
+    /// the hunk changed nothing but path segments and separators, and its last tokens are names
+    /// that differ, each right after the same path separator.
+    /// The name a `use` or a qualified path ends with is the one its uses say.
+    fn path_ends(&self, hunk: &TokenHunk) -> Option<(usize, usize)> {
+        let (o, n) = (hunk.old.end.checked_sub(1)?, hunk.new.end.checked_sub(1)?);
+        if o < hunk.old.start || n < hunk.new.start {
+            return None;
+        }
+        // Nothing but path segments and separators changed.
+        let path_piece = |text: &str| matches!(text, ":" | ".") || is_identifier_like(text);
+        if !hunk.old.clone().all(|index| path_piece(self.old_token_text(index)))
+            || !hunk.new.clone().all(|index| path_piece(self.new_token_text(index)))
+        {
+            return None;
+        }
+        let (old, new) = (self.old_token_text(o), self.new_token_text(n));
+        let old_separator = path_separator_before(&self.old_text, &self.old_tokens, o)?;
+        let new_separator = path_separator_before(&self.new_text, &self.new_tokens, n)?;
+        let named = self.old_tokens[o].kind == TokenKind::Word
+            && self.new_tokens[n].kind == TokenKind::Word
+            && is_identifier_like(old)
+            && is_identifier_like(new);
+        (named && old != new && old_separator == new_separator).then_some((o, n))
     }
 
     /// The names the diff replaced ([`Self::aligned_replacements`]), and whether it did nothing

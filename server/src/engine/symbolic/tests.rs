@@ -2141,3 +2141,92 @@ fn a_line_starting_with_a_wide_character_is_no_place_for_a_line_start_change() {
     "#]],
     );
 }
+
+#[test]
+fn rust_an_import_swapped_for_another_takes_the_old_names_uses_along() {
+    let body: String = (0..12).map(|line| format!("    // line {line}\n")).collect();
+    let text = format!(
+        "use std::fs;\n\nuse lazycell::LazyCell;\n{body}\npub struct Assets {{\n    cell: LazyCell<Set>,\n    name: String,\n}}\n{body}\nimpl Assets {{\n    fn new() -> Self {{\n        Assets {{ cell: LazyCell::new(), name: String::new() }}\n    }}\n}}\n"
+    );
+    let imported = text.replacen("use lazycell::LazyCell;", "use once_cell::unsync::OnceCell;", 1);
+    let field = imported.replacen("cell: LazyCell<Set>", "cell: OnceCell<Set>", 1);
+    check(
+        "a.rs",
+        &[&text, &imported, &field],
+        expect![[r#"
+            rename, group of 1
+            use std::fs;
+
+            use once_cell::unsync::OnceCell;
+                // line 0
+                // line 1
+                // line 2
+                // line 3
+                // line 4
+                // line 5
+                // line 6
+                // line 7
+                // line 8
+                // line 9
+                // line 10
+                // line 11
+
+            pub struct Assets {
+                cell: OnceCell<Set>,
+                name: String,
+            }
+                // line 0
+                // line 1
+                // line 2
+                // line 3
+                // line 4
+                // line 5
+                // line 6
+                // line 7
+                // line 8
+                // line 9
+                // line 10
+                // line 11
+
+            impl Assets {
+                fn new() -> Self {
+                    Assets { cell: OnceCell::new(), name: String::new() }
+                }
+            }
+        "#]],
+    );
+}
+
+/// `.to_str().unwrap()` became `.to_string_lossy()` twice: a call chain rewritten, not `unwrap`
+/// renamed (only a path's own segments make a rename of its last name). The third chain follows
+/// as a repeated edit, and the other `unwrap` calls stay.
+#[test]
+fn rust_a_rewritten_call_chain_renames_nothing() {
+    let chain = |name: &str| {
+        let filler: String =
+            (0..8).map(|line| format!("    let _{name}{line} = {line};\n")).collect();
+        format!(
+            "{filler}    let {name} = path\n        .join(\"{name}\")\n        .to_str()\n        .unwrap();\n    let {name}_size = size({name}).unwrap();\n"
+        )
+    };
+    let text = format!(
+        "fn paths(path: &Path) {{\n{}{}{}}}\n",
+        chain("config"),
+        chain("ignore"),
+        chain("attributes")
+    );
+    let lossy = |text: &str, name: &str| {
+        text.replacen(
+            &format!(".join(\"{name}\")\n        .to_str()\n        .unwrap();"),
+            &format!(".join(\"{name}\")\n        .to_string_lossy();"),
+            1,
+        )
+    };
+    let first = lossy(&text, "config");
+    let second = lossy(&first, "ignore");
+    let proposals = propose(&snapshot_after_texts("a.rs", &[&text, &first, &second]));
+    let best = proposals.first().expect("a proposal");
+    assert_eq!(best.source, crate::engine::suggestion::SuggestionSource::Repeat);
+    let edited = crate::engine::validate::apply_edits(&second, &best.edits).unwrap();
+    assert_eq!(edited, lossy(&second, "attributes"));
+}
